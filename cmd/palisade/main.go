@@ -1,0 +1,21 @@
+// Command palisade is a secure, self-hostable blog server. main only wires
+// the process to run, which tests call directly.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "palisade:", err)
+		stop()
+		os.Exit(exitCode(err))
+	}
+}

@@ -1,0 +1,28 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/palisade-blog/palisade/internal/sqlite"
+)
+
+func migrateCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig("migrate", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if cfg.DatabaseURL != "" {
+		return fmt.Errorf("PALISADE_DATABASE_URL: this build supports only the embedded SQLite store; unset it")
+	}
+	if err := cfg.EnsureDataDir(); err != nil {
+		return err
+	}
+	n, err := sqlite.Migrate(ctx, cfg.SQLitePath())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "applied %d migration(s) to %s\n", n, cfg.SQLitePath())
+	return nil
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/palisade-blog/palisade/httpsec"
+	"github.com/palisade-blog/palisade/internal/api"
+	"github.com/palisade-blog/palisade/internal/auth"
+	"github.com/palisade-blog/palisade/internal/blog"
+	"github.com/palisade-blog/palisade/internal/config"
+	"github.com/palisade-blog/palisade/internal/logging"
+	"github.com/palisade-blog/palisade/internal/markdown"
+	"github.com/palisade-blog/palisade/internal/server"
+	"github.com/palisade-blog/palisade/internal/sqlite"
+)
+
+// loadConfig reads the configuration of one command, with .env from the
+// working directory.
+func loadConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (*config.Config, error) {
+	return config.Load(name, args, getenv, ".env", stderr)
+}
+
+// openStore opens the configured database and applies its migrations.
+func openStore(ctx context.Context, cfg *config.Config) (blog.Store, error) {
+	if cfg.DatabaseURL != "" {
+		return nil, fmt.Errorf("PALISADE_DATABASE_URL: this build supports only the embedded SQLite store; unset it")
+	}
+	if err := cfg.EnsureDataDir(); err != nil {
+		return nil, err
+	}
+	return sqlite.Open(ctx, cfg.SQLitePath())
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	cfg, err := loadConfig("serve", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if err := cfg.EnsureDevSecrets(); err != nil {
+		return err
+	}
+	log := logging.New(stderr, cfg.LogLevel, cfg.LogFormat)
+
+	store, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	tokens, err := auth.NewTokens(auth.TokenConfig{
+		Secret:   cfg.JWTSecret,
+		Issuer:   cfg.BaseURL.String(),
+		Audience: "palisade-api",
+		TTL:      cfg.JWTTTL,
+	})
+	if err != nil {
+		return fmt.Errorf("PALISADE_JWT_SECRET: %w", err)
+	}
+	clientIP := httpsec.NewClientIP(cfg.TrustedProxies)
+	handler := server.NewHandler(server.Deps{
+		Config:  cfg,
+		Log:     log,
+		Limiter: httpsec.NewMemoryLimiter(cfg.RateLimit, httpsec.MemoryOptions{}),
+		API: &api.Deps{
+			Store:        store,
+			Hasher:       auth.NewHasher(auth.DefaultParams, 0, 0),
+			Tokens:       tokens,
+			Markdown:     markdown.New(),
+			Log:          log,
+			ClientIP:     clientIP,
+			LoginLimiter: httpsec.NewMemoryLimiter(cfg.LoginRateLimit, httpsec.MemoryOptions{}),
+			BaseURL:      cfg.BaseURL,
+			Ready:        server.ReadyChecks(store),
+		},
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("PALISADE_ADDR: %w", err)
+	}
+	go pruneRevocations(ctx, store, log)
+	log.Info("palisade listening", "addr", "http://"+ln.Addr().String(), "env", cfg.Env, "version", version())
+	err = server.Serve(ctx, server.New(handler, log), ln)
+	log.Info("palisade stopped")
+	return err
+}
+
+// pruneRevocations forgets revoked tokens once they have expired anyway,
+// so the table stays as small as the number of live tokens.
+func pruneRevocations(ctx context.Context, store blog.Store, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := store.PruneRevocations(ctx, time.Now()); err != nil {
+				log.Warn("pruning revoked tokens failed", "error", err)
+			}
+		}
+	}
+}

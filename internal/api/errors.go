@@ -1,0 +1,114 @@
+package api
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/palisade-blog/palisade/httpsec"
+	"github.com/palisade-blog/palisade/internal/auth"
+	"github.com/palisade-blog/palisade/internal/blog"
+)
+
+// statusOf is the one table from domain error codes to HTTP.
+var statusOf = map[string]int{
+	blog.EINVALID:      http.StatusBadRequest,
+	blog.EUNAUTHORIZED: http.StatusUnauthorized,
+	blog.EFORBIDDEN:    http.StatusForbidden,
+	blog.ENOTFOUND:     http.StatusNotFound,
+	blog.ECONFLICT:     http.StatusConflict,
+	blog.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	blog.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// writeError answers with err: field errors in express-validator's shape,
+// request and domain errors with their safe message, and anything else as
+// a bare 500 with the request ID, its detail going to the log only.
+func (d *Deps) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var (
+		verr *blog.ValidationError
+		rerr *requestError
+	)
+	switch {
+	case errors.As(err, &verr):
+		writeJSON(w, http.StatusBadRequest, validationBody{Errors: verr.Fields})
+		return
+	case errors.As(err, &rerr):
+		writeJSON(w, rerr.status, errorBody{Error: http.StatusText(rerr.status), Message: rerr.message})
+		return
+	case errors.Is(err, auth.ErrBusy):
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "Service Unavailable", Message: "The server is busy, please retry"})
+		return
+	}
+	code := blog.ErrorCode(err)
+	status := statusOf[code]
+	if code == blog.EINTERNAL || status == 0 {
+		d.writeInternal(w, r, err)
+		return
+	}
+	if status == http.StatusUnauthorized {
+		// The tutorial's clients read the reason from "error":
+		// {"error": "Authentication required"}.
+		w.Header().Set("WWW-Authenticate", `Bearer realm="palisade"`)
+		writeJSON(w, status, errorBody{Error: blog.ErrorMessage(err)})
+		return
+	}
+	writeJSON(w, status, errorBody{Error: http.StatusText(status), Message: blog.ErrorMessage(err)})
+}
+
+// writeInternal logs err and answers a generic 500 that names only the
+// request ID, so an operator can find the log line and an attacker learns
+// nothing.
+func (d *Deps) writeInternal(w http.ResponseWriter, r *http.Request, err error) {
+	id := httpsec.RequestIDFrom(r.Context())
+	d.Log.LogAttrs(r.Context(), slog.LevelError, "internal error",
+		slog.String("requestId", id), slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("error", err))
+	writeJSON(w, http.StatusInternalServerError, errorBody{Error: "Internal Server Error", RequestID: id})
+}
+
+// WritePanic is the answer to a recovered panic: a 500 like any internal
+// error, with the stack in the log.
+func WritePanic(log *slog.Logger) func(w http.ResponseWriter, r *http.Request, v any, stack []byte) {
+	return func(w http.ResponseWriter, r *http.Request, v any, stack []byte) {
+		id := httpsec.RequestIDFrom(r.Context())
+		log.LogAttrs(r.Context(), slog.LevelError, "panic",
+			slog.String("requestId", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Any("panic", v), slog.String("stack", string(stack)))
+		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "Internal Server Error", RequestID: id})
+	}
+}
+
+// WriteRateLimited is the tutorial's 429 body; the rate-limit middleware has
+// already set Retry-After and the RateLimit headers.
+func WriteRateLimited(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusTooManyRequests, errorBody{Error: "Too many requests, please try again later."})
+}
+
+// handleNotFound answers every unmatched request in JSON: 405 with Allow
+// when the path exists under another method, 404 otherwise. It runs only on
+// misses, so matched routes pay nothing for it.
+func handleNotFound(mux *http.ServeMux) http.Handler {
+	methods := []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range methods {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			if slices.Contains(allow, http.MethodGet) {
+				allow = append(allow, http.MethodHead)
+			}
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "Method Not Allowed", Message: "Allowed: " + strings.Join(allow, ", ")})
+			return
+		}
+		writeJSON(w, http.StatusNotFound, errorBody{Error: "Not Found", Message: "No such route"})
+	})
+}

@@ -1,0 +1,79 @@
+package blog
+
+import (
+	"context"
+	"time"
+)
+
+// NewUser is what a store needs to create an account.
+type NewUser struct {
+	Username     string
+	PasswordHash string
+	Role         Role
+}
+
+// UserStore keeps accounts.
+type UserStore interface {
+	// CreateUser stores a new account. Returns ECONFLICT if the username is
+	// taken (case-insensitively).
+	CreateUser(ctx context.Context, u NewUser) (User, error)
+	// UserByID returns the account. Returns ENOTFOUND if there is none.
+	UserByID(ctx context.Context, id string) (User, error)
+	// UserByUsername returns the account (case-insensitive). Returns
+	// ENOTFOUND if there is none.
+	UserByUsername(ctx context.Context, username string) (User, error)
+	// Credentials returns the account and its password hash, for sign-in
+	// only. Returns ENOTFOUND if there is none.
+	Credentials(ctx context.Context, username string) (User, string, error)
+	// SetPasswordHash replaces the hash (after a rehash with stronger
+	// parameters, or a password change) and bumps the token version so
+	// every issued token is revoked. Returns ENOTFOUND if there is no such
+	// user.
+	SetPasswordHash(ctx context.Context, userID, hash string, revokeTokens bool) error
+	// SetRole changes a user's role. Returns ENOTFOUND or EINVALID.
+	SetRole(ctx context.Context, userID string, role Role) error
+	// DisableUser marks the account disabled and bumps its token version, so
+	// every token and session it holds stops working. Returns ENOTFOUND.
+	DisableUser(ctx context.Context, userID string) error
+}
+
+// PostStore keeps posts. Update and delete take the acting user and check
+// authorship inside the same transaction, so no caller can forget to.
+type PostStore interface {
+	// CreatePost stores a post by p.AuthorID. Returns ENOTFOUND if the author
+	// does not exist.
+	CreatePost(ctx context.Context, p NewPost) (Post, error)
+	// PostByID returns a post with its author. Returns ENOTFOUND.
+	PostByID(ctx context.Context, id string) (Post, error)
+	// ListPosts returns up to page.Limit posts, newest first, strictly after
+	// page.After, and the cursor of the next page (nil on the last page).
+	ListPosts(ctx context.Context, page Page) ([]Post, *Cursor, error)
+	// UpdatePost changes a post. Returns ENOTFOUND if it does not exist and
+	// EFORBIDDEN if actor is neither its author nor an admin.
+	UpdatePost(ctx context.Context, actor User, id string, u PostUpdate) (Post, error)
+	// DeletePost removes a post. Returns ENOTFOUND or EFORBIDDEN as
+	// UpdatePost.
+	DeletePost(ctx context.Context, actor User, id string) error
+}
+
+// RevocationStore remembers revoked token IDs until the tokens expire.
+type RevocationStore interface {
+	// RevokeToken records that the token with this ID is no longer valid.
+	// Revoking twice is not an error.
+	RevokeToken(ctx context.Context, tokenID string, expiresAt time.Time) error
+	// TokenRevoked reports whether the token ID was revoked.
+	TokenRevoked(ctx context.Context, tokenID string) (bool, error)
+	// PruneRevocations forgets revocations of tokens that expired before now.
+	PruneRevocations(ctx context.Context, now time.Time) error
+}
+
+// Store is everything Palisade keeps in its database.
+type Store interface {
+	UserStore
+	PostStore
+	RevocationStore
+	// Ping checks that the database answers (for /readyz).
+	Ping(ctx context.Context) error
+	// Close releases the database.
+	Close() error
+}

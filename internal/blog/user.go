@@ -1,0 +1,88 @@
+package blog
+
+import (
+	"strings"
+	"time"
+)
+
+// Role says what a user may do beyond their own posts.
+type Role string
+
+// Roles.
+const (
+	RoleUser  Role = "user"
+	RoleAdmin Role = "admin"
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return r == RoleUser || r == RoleAdmin }
+
+// User is an account. The password hash is deliberately not a field: it
+// never leaves the store except through UserStore.Credentials.
+type User struct {
+	ID           string    `json:"id"`
+	Username     string    `json:"username"`
+	Role         Role      `json:"role"`
+	Disabled     bool      `json:"-"`
+	TokenVersion int       `json:"-"` // bumped to revoke every token of the user
+	CreatedAt    time.Time `json:"createdAt"`
+}
+
+// CanEdit reports whether u may change or delete p: its author, or an admin.
+func (u User) CanEdit(p Post) bool {
+	return u.Role == RoleAdmin || p.Author.ID == u.ID
+}
+
+// Registration is what a client sends to create an account.
+type Registration struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// Credentials is what a client sends to sign in.
+type Credentials struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// UsernameKey returns the form of a username used for uniqueness and
+// look-ups: usernames are compared case-insensitively.
+func UsernameKey(username string) string { return strings.ToLower(username) }
+
+// ValidUsername reports whether s is 3–32 characters of [A-Za-z0-9_].
+func ValidUsername(s string) bool {
+	if len(s) < UsernameMin || len(s) > UsernameMax {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Clean trims the username and validates both fields. isCommon reports
+// whether a password is on a list of common passwords (NIST SP 800-63B-4
+// asks verifiers to refuse them). The password is not trimmed or
+// normalised beyond NFC-free byte comparison: what the user typed is what
+// they will type again.
+func (r *Registration) Clean(isCommon func(string) bool) error {
+	r.Username = strings.TrimSpace(r.Username)
+	var v validation
+	if !ValidUsername(r.Username) {
+		v.add("body", "username", "Username must be 3 to 32 letters, digits or underscores")
+	}
+	switch n := length(r.Password); {
+	case n < PasswordMin:
+		v.add("body", "password", "Password too short: use at least 15 characters")
+	case n > PasswordMax:
+		v.add("body", "password", "Password too long: use at most 128 characters")
+	case isCommon != nil && isCommon(r.Password):
+		v.add("body", "password", "Password is too common: choose another")
+	case strings.Contains(strings.ToLower(r.Password), UsernameKey(r.Username)):
+		v.add("body", "password", "Password must not contain the username")
+	}
+	return v.err()
+}

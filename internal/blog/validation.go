@@ -1,0 +1,121 @@
+package blog
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// FieldError describes one invalid field, in express-validator's shape so
+// that clients written against the tutorial's API keep working. The value is
+// never echoed back: it may be a password.
+type FieldError struct {
+	Type     string `json:"type"`     // always "field"
+	Path     string `json:"path"`     // the field's name, e.g. "title"
+	Location string `json:"location"` // "body" or "query"
+	Msg      string `json:"msg"`
+}
+
+// ValidationError lists every invalid field of one request.
+type ValidationError struct {
+	Fields []FieldError
+}
+
+// Error implements the error interface.
+func (e *ValidationError) Error() string {
+	msgs := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		msgs[i] = f.Path + ": " + f.Msg
+	}
+	return "validation failed: " + strings.Join(msgs, "; ")
+}
+
+// validation collects field errors; its zero value is ready to use.
+type validation struct{ fields []FieldError }
+
+func (v *validation) add(location, path, msg string) {
+	v.fields = append(v.fields, FieldError{Type: "field", Path: path, Location: location, Msg: msg})
+}
+
+// err returns nil when nothing was added, so callers can `return v.err()`.
+func (v *validation) err() error {
+	if len(v.fields) == 0 {
+		return nil
+	}
+	return &ValidationError{Fields: v.fields}
+}
+
+// CleanLine normalises single-line text such as a title: NFC normalisation
+// (so visually equal strings are stored equal), every control and
+// bidirectional-override character removed (they hide or reorder what a
+// reader sees), and surrounding white space trimmed. It does not
+// HTML-escape: text is stored as written and encoded where it is output.
+func CleanLine(s string) string {
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || isBidiControl(r) {
+			return -1
+		}
+		return r
+	}, norm.NFC.String(s)))
+}
+
+// CleanText normalises multi-line text such as post content like CleanLine,
+// but keeps newlines and tabs. "\r\n" becomes "\n".
+func CleanText(s string) string {
+	s = strings.ReplaceAll(norm.NFC.String(s), "\r\n", "\n")
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' {
+			return r
+		}
+		if unicode.IsControl(r) || isBidiControl(r) {
+			return -1
+		}
+		return r
+	}, s))
+}
+
+// isBidiControl reports the explicit directional embeddings, overrides and
+// isolates (U+202A–U+202E, U+2066–U+2069), the "Trojan Source" characters.
+func isBidiControl(r rune) bool {
+	return (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
+}
+
+// length counts characters (code points after NFC), not bytes, so limits
+// mean the same in every script.
+func length(s string) int { return utf8.RuneCountInString(s) }
+
+// Field limits, in characters.
+const (
+	TitleMin    = 3
+	TitleMax    = 200
+	ContentMin  = 10
+	ContentMax  = 100_000
+	UsernameMin = 3
+	UsernameMax = 32
+	// PasswordMin and PasswordMax follow NIST SP 800-63B-4 for
+	// password-only authentication: at least 15 characters, and at least 64
+	// allowed (we allow 128, enough for any passphrase, small enough that
+	// hashing it is cheap).
+	PasswordMin = 15
+	PasswordMax = 128
+)
+
+func checkTitle(v *validation, title string) {
+	switch n := length(title); {
+	case n < TitleMin:
+		v.add("body", "title", "Title too short")
+	case n > TitleMax:
+		v.add("body", "title", "Title too long")
+	}
+}
+
+func checkContent(v *validation, content string) {
+	switch n := length(content); {
+	case n < ContentMin:
+		v.add("body", "content", "Content too short")
+	case n > ContentMax:
+		v.add("body", "content", "Content too long")
+	}
+}

@@ -1,0 +1,57 @@
+package markdown
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestRender(t *testing.T) {
+	r := New()
+	tests := []struct {
+		name, src   string
+		want        []string // substrings that must appear
+		mustNotHave []string
+	}{
+		{name: "Emphasis", src: "Hello **world**", want: []string{"<strong>world</strong>"}},
+		{name: "Link", src: "[docs](https://example.com/x)", want: []string{`href="https://example.com/x"`, `rel="nofollow noreferrer noopener"`}},
+		{name: "ScriptTag", src: "<script>alert(1)</script>", mustNotHave: []string{"<script", "alert(1)</script"}},
+		{name: "ImgOnerror", src: `<img src=x onerror=alert(2)>`, mustNotHave: []string{"<img", "onerror"}},
+		{name: "JavascriptLink", src: "[x](javascript:alert(1))", mustNotHave: []string{"javascript:"}},
+		{name: "DataLink", src: "[x](data:text/html;base64,PHNjcmlwdD4=)", mustNotHave: []string{"data:text/html"}},
+		{name: "MarkdownImage", src: "![pixel](https://tracker.example/p.gif)", mustNotHave: []string{"<img", "tracker.example"}},
+		{name: "InlineHandlerInHTMLBlock", src: "<div onclick=\"alert(1)\">x</div>", mustNotHave: []string{"onclick"}},
+		{name: "StyleAttribute", src: "<p style=\"background:url(https://x)\">x</p>", mustNotHave: []string{"style="}},
+		{name: "EscapedText", src: "a < b & c", want: []string{"a &lt; b &amp; c"}},
+		{name: "CodeBlock", src: "```\n<script>x</script>\n```", want: []string{"&lt;script&gt;"}, mustNotHave: []string{"<script"}},
+		{name: "Table", src: "|a|b|\n|-|-|\n|1|2|", want: []string{"<table>", "<td>1</td>"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := r.Render(tt.src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("Render(%q) = %q, want it to contain %q", tt.src, got, w)
+				}
+			}
+			for _, bad := range tt.mustNotHave {
+				if strings.Contains(strings.ToLower(got), strings.ToLower(bad)) {
+					t.Errorf("Render(%q) = %q, must not contain %q", tt.src, got, bad)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkRender(b *testing.B) {
+	r := New()
+	src := strings.Repeat("Some *Markdown* with a [link](https://example.com) and `code`.\n\n", 20)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.Render(src); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

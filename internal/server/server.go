@@ -1,0 +1,145 @@
+// Package server assembles Palisade's HTTP handler from its parts and runs
+// it with the time-outs a public server needs.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/rs/cors"
+
+	"github.com/palisade-blog/palisade/httpsec"
+	"github.com/palisade-blog/palisade/internal/api"
+	"github.com/palisade-blog/palisade/internal/blog"
+	"github.com/palisade-blog/palisade/internal/config"
+	"github.com/palisade-blog/palisade/internal/logging"
+)
+
+// Deps are the parts the handler is built from.
+type Deps struct {
+	Config  *config.Config
+	Log     *slog.Logger
+	Limiter httpsec.Limiter // PALISADE_RATE_LIMIT, every route
+	API     *api.Deps
+}
+
+// NewHandler returns the whole application: routes wrapped in the
+// security middleware, in this order (outermost first):
+//
+//  1. RequestID: first, so every later step and log line can name the request.
+//  2. Access log: outside Recover and the rate limiter, so a 500 from a
+//     panic and every 429 are logged like any response.
+//  3. Recover: a panic becomes a logged 500 with a request ID.
+//  4. SecureHeaders: on every response, errors and 429s included.
+//  5. CORS: before the limiter, so a 429 carries the CORS headers a
+//     browser needs to show it to the calling page.
+//  6. RateLimit: before routing, so unknown routes (scanners) count too.
+func NewHandler(d Deps) http.Handler {
+	mux := http.NewServeMux()
+	api.Routes(mux, d.API)
+
+	cfg := d.Config
+	return httpsec.Chain(mux,
+		httpsec.RequestID(),
+		logging.Middleware(d.Log, d.API.ClientIP),
+		httpsec.Recover(api.WritePanic(d.Log)),
+		httpsec.SecureHeaders(httpsec.HeaderOptions{CSP: httpsec.APICSP, HSTS: cfg.Production()}),
+		corsMiddleware(cfg.CORSOrigins),
+		httpsec.RateLimit(httpsec.RateLimitOptions{
+			Limiter: d.Limiter,
+			Rate:    cfg.RateLimit,
+			Key:     func(r *http.Request) string { return "rl:" + httpsec.RateKey(d.API.ClientIP.Addr(r)) },
+			OnLimited: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				logging.Security(r.Context(), d.Log, "rate_limited")
+				api.WriteRateLimited(w, r)
+			}),
+			OnError: func(w http.ResponseWriter, r *http.Request, err error) bool {
+				// The general limit fails open: an outage of the counter
+				// store must not take the whole blog down. Sign-in
+				// throttling fails closed (see api.takeLoginAttempt).
+				d.Log.ErrorContext(r.Context(), "rate limiter unavailable", "error", err)
+				return true
+			},
+		}),
+	)
+}
+
+// corsMiddleware allows the configured origins to call the API from a
+// browser. Credentials are never allowed: the API authenticates by the
+// Authorization header, which a page must add itself, so cookies are of no
+// use cross-origin and "*" stays safe.
+func corsMiddleware(origins []string) httpsec.Middleware {
+	if len(origins) == 0 {
+		// No origin is allowed: send no CORS headers at all, and let
+		// browsers apply the same-origin policy.
+		return func(next http.Handler) http.Handler { return next }
+	}
+	c := cors.New(cors.Options{
+		AllowedOrigins:   origins,
+		AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete},
+		AllowedHeaders:   []string{"Authorization", "Content-Type"},
+		ExposedHeaders:   []string{"Link", "Location", "Retry-After", "RateLimit", "RateLimit-Policy", "X-Request-Id"},
+		AllowCredentials: false,
+		MaxAge:           600,
+	})
+	return c.Handler
+}
+
+// Timeouts of the HTTP server. ReadHeaderTimeout stops Slowloris (headers
+// dribbled in to hold connections open); ReadTimeout bounds a slow body;
+// WriteTimeout bounds a handler plus a slow reader; IdleTimeout reclaims
+// kept-alive connections.
+const (
+	ReadHeaderTimeout = 5 * time.Second
+	ReadTimeout       = 15 * time.Second
+	WriteTimeout      = 30 * time.Second
+	IdleTimeout       = 120 * time.Second
+	MaxHeaderBytes    = 64 << 10
+	ShutdownTimeout   = 20 * time.Second
+)
+
+// New returns an *http.Server with Palisade's time-outs.
+func New(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
+		WriteTimeout:      WriteTimeout,
+		IdleTimeout:       IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// Serve runs srv on ln until ctx is done, then shuts down gracefully:
+// in-flight requests finish (up to ShutdownTimeout), new ones are refused.
+func Serve(ctx context.Context, srv *http.Server, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+// ReadyChecks returns the readiness checks for the configured dependencies.
+func ReadyChecks(store blog.Store) func(ctx context.Context) map[string]error {
+	return func(ctx context.Context) map[string]error {
+		return map[string]error{"database": store.Ping(ctx)}
+	}
+}

@@ -1,0 +1,184 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/palisade-blog/palisade/internal/blog"
+)
+
+const postSelect = `SELECT p.id, p.title, p.content, p.content_html, p.created_at, p.updated_at, u.id, u.username
+FROM posts p JOIN users u ON u.id = p.author_id`
+
+// scanner is what *sql.Row and *sql.Rows have in common.
+type scanner interface{ Scan(dest ...any) error }
+
+func scanPost(row scanner) (blog.Post, error) {
+	var (
+		p                blog.Post
+		created, updated int64
+	)
+	err := row.Scan(&p.ID, &p.Title, &p.Content, &p.ContentHTML, &created, &updated, &p.Author.ID, &p.Author.Username)
+	if err != nil {
+		return blog.Post{}, err
+	}
+	p.CreatedAt = time.UnixMicro(created).UTC()
+	p.UpdatedAt = time.UnixMicro(updated).UTC()
+	return p, nil
+}
+
+// CreatePost implements blog.PostStore.
+func (s *Store) CreatePost(ctx context.Context, np blog.NewPost) (blog.Post, error) {
+	now := blog.Now()
+	p := blog.Post{
+		ID:          blog.NewID(),
+		Title:       np.Title,
+		Content:     np.Content,
+		ContentHTML: np.ContentHTML,
+		CreatedAt:   now,
+		UpdatedAt:   now,
+	}
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		// Reading the author in the transaction both fills in the username
+		// and refuses a missing author with ENOTFOUND rather than a bare
+		// foreign-key failure.
+		err := tx.QueryRowContext(ctx, `SELECT id, username FROM users WHERE id = ?`, np.AuthorID).
+			Scan(&p.Author.ID, &p.Author.Username)
+		if errors.Is(err, sql.ErrNoRows) {
+			return blog.Errorf(blog.ENOTFOUND, "Author not found")
+		} else if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx,
+			`INSERT INTO posts (id, author_id, title, content, content_html, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			p.ID, p.Author.ID, p.Title, p.Content, p.ContentHTML, now.UnixMicro(), now.UnixMicro())
+		return err
+	})
+	if err != nil {
+		return blog.Post{}, fmt.Errorf("create post: %w", err)
+	}
+	return p, nil
+}
+
+// PostByID implements blog.PostStore.
+func (s *Store) PostByID(ctx context.Context, id string) (blog.Post, error) {
+	p, err := postByID(ctx, s.read, id)
+	if err != nil {
+		return blog.Post{}, fmt.Errorf("post by id: %w", err)
+	}
+	return p, nil
+}
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func postByID(ctx context.Context, q querier, id string) (blog.Post, error) {
+	if !blog.ValidID(id) {
+		return blog.Post{}, blog.Errorf(blog.ENOTFOUND, "Post not found")
+	}
+	p, err := scanPost(q.QueryRowContext(ctx, postSelect+` WHERE p.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return blog.Post{}, blog.Errorf(blog.ENOTFOUND, "Post not found")
+	}
+	return p, err
+}
+
+// ListPosts implements blog.PostStore.
+func (s *Store) ListPosts(ctx context.Context, page blog.Page) ([]blog.Post, *blog.Cursor, error) {
+	limit := page.Limit
+	if limit < 1 || limit > blog.MaxPageLimit {
+		limit = blog.DefaultPageLimit
+	}
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	// One more row than asked tells whether a next page exists without a
+	// COUNT(*).
+	if page.After == nil {
+		rows, err = s.read.QueryContext(ctx, postSelect+` ORDER BY p.created_at DESC, p.id DESC LIMIT ?`, limit+1)
+	} else {
+		rows, err = s.read.QueryContext(ctx, postSelect+` WHERE (p.created_at, p.id) < (?, ?) ORDER BY p.created_at DESC, p.id DESC LIMIT ?`,
+			page.After.CreatedAt.UnixMicro(), page.After.ID, limit+1)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("list posts: %w", err)
+	}
+	defer rows.Close()
+	posts := make([]blog.Post, 0, limit+1)
+	for rows.Next() {
+		p, err := scanPost(rows)
+		if err != nil {
+			return nil, nil, fmt.Errorf("list posts: %w", err)
+		}
+		posts = append(posts, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("list posts: %w", err)
+	}
+	if len(posts) > limit {
+		posts = posts[:limit]
+		return posts, blog.CursorAfter(posts[limit-1]), nil
+	}
+	return posts, nil, nil
+}
+
+// UpdatePost implements blog.PostStore.
+func (s *Store) UpdatePost(ctx context.Context, actor blog.User, id string, u blog.PostUpdate) (blog.Post, error) {
+	var p blog.Post
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if p, err = editablePost(ctx, tx, actor, id); err != nil {
+			return err
+		}
+		if u.Title != nil {
+			p.Title = *u.Title
+		}
+		if u.Content != nil {
+			if u.ContentHTML == nil {
+				return errors.New("content changed without its HTML")
+			}
+			p.Content, p.ContentHTML = *u.Content, *u.ContentHTML
+		}
+		p.UpdatedAt = blog.Now()
+		_, err = tx.ExecContext(ctx, `UPDATE posts SET title = ?, content = ?, content_html = ?, updated_at = ? WHERE id = ?`,
+			p.Title, p.Content, p.ContentHTML, p.UpdatedAt.UnixMicro(), p.ID)
+		return err
+	})
+	if err != nil {
+		return blog.Post{}, fmt.Errorf("update post: %w", err)
+	}
+	return p, nil
+}
+
+// DeletePost implements blog.PostStore.
+func (s *Store) DeletePost(ctx context.Context, actor blog.User, id string) error {
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		if _, err := editablePost(ctx, tx, actor, id); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM posts WHERE id = ?`, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("delete post: %w", err)
+	}
+	return nil
+}
+
+// editablePost loads the post inside tx and checks that actor may change it.
+func editablePost(ctx context.Context, tx *sql.Tx, actor blog.User, id string) (blog.Post, error) {
+	p, err := postByID(ctx, tx, id)
+	if err != nil {
+		return blog.Post{}, err
+	}
+	if actor.Disabled || !actor.CanEdit(p) {
+		return blog.Post{}, blog.Errorf(blog.EFORBIDDEN, "You may only change your own posts")
+	}
+	return p, nil
+}

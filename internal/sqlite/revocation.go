@@ -1,0 +1,36 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// RevokeToken implements blog.RevocationStore.
+func (s *Store) RevokeToken(ctx context.Context, tokenID string, expiresAt time.Time) error {
+	_, err := s.write.ExecContext(ctx,
+		`INSERT INTO revoked_tokens (token_id, expires_at) VALUES (?, ?) ON CONFLICT (token_id) DO NOTHING`,
+		tokenID, expiresAt.UnixMicro())
+	if err != nil {
+		return fmt.Errorf("revoke token: %w", err)
+	}
+	return nil
+}
+
+// TokenRevoked implements blog.RevocationStore.
+func (s *Store) TokenRevoked(ctx context.Context, tokenID string) (bool, error) {
+	var n int
+	err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM revoked_tokens WHERE token_id = ?`, tokenID).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("token revoked: %w", err)
+	}
+	return n > 0, nil
+}
+
+// PruneRevocations implements blog.RevocationStore.
+func (s *Store) PruneRevocations(ctx context.Context, now time.Time) error {
+	if _, err := s.write.ExecContext(ctx, `DELETE FROM revoked_tokens WHERE expires_at < ?`, now.UnixMicro()); err != nil {
+		return fmt.Errorf("prune revocations: %w", err)
+	}
+	return nil
+}

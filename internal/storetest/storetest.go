@@ -1,0 +1,422 @@
+// Package storetest is the contract every blog.Store implementation must
+// pass. An implementation's test calls Run with a function that opens a
+// fresh, empty store; the suite is the same for SQLite, PostgreSQL and
+// MongoDB, so they cannot drift apart.
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/palisade-blog/palisade/internal/blog"
+)
+
+// Opener returns a fresh, empty store for one test; it should register the
+// store's cleanup with t.Cleanup.
+type Opener func(t *testing.T) blog.Store
+
+// Run runs the whole contract suite.
+func Run(t *testing.T, open Opener) {
+	t.Run("Users", func(t *testing.T) { testUsers(t, open) })
+	t.Run("Posts", func(t *testing.T) { testPosts(t, open) })
+	t.Run("Pagination", func(t *testing.T) { testPagination(t, open) })
+	t.Run("Authorization", func(t *testing.T) { testAuthorization(t, open) })
+	t.Run("Injection", func(t *testing.T) { testInjection(t, open) })
+	t.Run("Revocations", func(t *testing.T) { testRevocations(t, open) })
+	t.Run("ConcurrentWrites", func(t *testing.T) { testConcurrentWrites(t, open) })
+}
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if got := blog.ErrorCode(err); got != code {
+		t.Fatalf("error code = %q (%v), want %q", got, err, code)
+	}
+}
+
+func mustUser(t *testing.T, s blog.Store, name string, role blog.Role) blog.User {
+	t.Helper()
+	u, err := s.CreateUser(context.Background(), blog.NewUser{Username: name, PasswordHash: "hash-of-" + name, Role: role})
+	if err != nil {
+		t.Fatalf("create user %s: %v", name, err)
+	}
+	return u
+}
+
+func mustPost(t *testing.T, s blog.Store, author blog.User, title string) blog.Post {
+	t.Helper()
+	p, err := s.CreatePost(context.Background(), blog.NewPost{AuthorID: author.ID, Title: title, Content: "content of " + title, ContentHTML: "<p>content of " + title + "</p>"})
+	if err != nil {
+		t.Fatalf("create post %q: %v", title, err)
+	}
+	return p
+}
+
+func testUsers(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t)
+	alice := mustUser(t, s, "Alice", blog.RoleUser)
+	if !blog.ValidID(alice.ID) || alice.Username != "Alice" || alice.Role != blog.RoleUser || alice.CreatedAt.IsZero() {
+		t.Fatalf("created user = %+v", alice)
+	}
+
+	t.Run("DuplicateUsernameAnyCase", func(t *testing.T) {
+		_, err := s.CreateUser(ctx, blog.NewUser{Username: "aLiCe", PasswordHash: "x", Role: blog.RoleUser})
+		wantCode(t, err, blog.ECONFLICT)
+	})
+	t.Run("InvalidRole", func(t *testing.T) {
+		_, err := s.CreateUser(ctx, blog.NewUser{Username: "mallory", PasswordHash: "x", Role: "root"})
+		wantCode(t, err, blog.EINVALID)
+	})
+	t.Run("LookupsCaseInsensitive", func(t *testing.T) {
+		byName, err := s.UserByUsername(ctx, "ALICE")
+		if err != nil || byName.ID != alice.ID {
+			t.Fatalf("UserByUsername = %+v, %v", byName, err)
+		}
+		byID, err := s.UserByID(ctx, alice.ID)
+		if err != nil || byID.Username != "Alice" || !byID.CreatedAt.Equal(alice.CreatedAt) {
+			t.Fatalf("UserByID = %+v, %v", byID, err)
+		}
+		u, hash, err := s.Credentials(ctx, "alice")
+		if err != nil || u.ID != alice.ID || hash != "hash-of-Alice" {
+			t.Fatalf("Credentials = %+v, %q, %v", u, hash, err)
+		}
+	})
+	t.Run("NotFound", func(t *testing.T) {
+		_, err := s.UserByID(ctx, blog.NewID())
+		wantCode(t, err, blog.ENOTFOUND)
+		_, err = s.UserByID(ctx, "' OR 1=1 --")
+		wantCode(t, err, blog.ENOTFOUND)
+		_, err = s.UserByUsername(ctx, "nobody")
+		wantCode(t, err, blog.ENOTFOUND)
+		_, _, err = s.Credentials(ctx, "nobody")
+		wantCode(t, err, blog.ENOTFOUND)
+		wantCode(t, s.DisableUser(ctx, blog.NewID()), blog.ENOTFOUND)
+		wantCode(t, s.SetRole(ctx, blog.NewID(), blog.RoleAdmin), blog.ENOTFOUND)
+		wantCode(t, s.SetPasswordHash(ctx, blog.NewID(), "x", true), blog.ENOTFOUND)
+	})
+	t.Run("SetRole", func(t *testing.T) {
+		bob := mustUser(t, s, "bob", blog.RoleUser)
+		if err := s.SetRole(ctx, bob.ID, blog.RoleAdmin); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, s.SetRole(ctx, bob.ID, "superuser"), blog.EINVALID)
+		got, _ := s.UserByID(ctx, bob.ID)
+		if got.Role != blog.RoleAdmin {
+			t.Fatalf("role = %q, want admin", got.Role)
+		}
+	})
+	t.Run("DisableBumpsTokenVersion", func(t *testing.T) {
+		carol := mustUser(t, s, "carol", blog.RoleUser)
+		if err := s.DisableUser(ctx, carol.ID); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.UserByID(ctx, carol.ID)
+		if !got.Disabled || got.TokenVersion != carol.TokenVersion+1 {
+			t.Fatalf("after disable: %+v", got)
+		}
+	})
+	t.Run("SetPasswordHash", func(t *testing.T) {
+		dave := mustUser(t, s, "dave", blog.RoleUser)
+		if err := s.SetPasswordHash(ctx, dave.ID, "new-hash", false); err != nil {
+			t.Fatal(err)
+		}
+		u, hash, _ := s.Credentials(ctx, "dave")
+		if hash != "new-hash" || u.TokenVersion != dave.TokenVersion {
+			t.Fatalf("after rehash: %q, version %d", hash, u.TokenVersion)
+		}
+		if err := s.SetPasswordHash(ctx, dave.ID, "newer-hash", true); err != nil {
+			t.Fatal(err)
+		}
+		u, _, _ = s.Credentials(ctx, "dave")
+		if u.TokenVersion != dave.TokenVersion+1 {
+			t.Fatalf("password change kept token version %d", u.TokenVersion)
+		}
+	})
+}
+
+func testPosts(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t)
+	alice := mustUser(t, s, "alice", blog.RoleUser)
+
+	p := mustPost(t, s, alice, "First post")
+	if !blog.ValidID(p.ID) || p.Author != (blog.Author{ID: alice.ID, Username: "alice"}) || p.CreatedAt.IsZero() || !p.UpdatedAt.Equal(p.CreatedAt) {
+		t.Fatalf("created post = %+v", p)
+	}
+	got, err := s.PostByID(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != p {
+		t.Fatalf("PostByID = %+v\nwant %+v", got, p)
+	}
+
+	t.Run("UnknownAuthor", func(t *testing.T) {
+		_, err := s.CreatePost(ctx, blog.NewPost{AuthorID: blog.NewID(), Title: "x", Content: "y", ContentHTML: "y"})
+		wantCode(t, err, blog.ENOTFOUND)
+	})
+	t.Run("NotFound", func(t *testing.T) {
+		_, err := s.PostByID(ctx, blog.NewID())
+		wantCode(t, err, blog.ENOTFOUND)
+		_, err = s.PostByID(ctx, "not-an-id")
+		wantCode(t, err, blog.ENOTFOUND)
+		_, err = s.UpdatePost(ctx, alice, blog.NewID(), blog.PostUpdate{Title: ptr("x")})
+		wantCode(t, err, blog.ENOTFOUND)
+		wantCode(t, s.DeletePost(ctx, alice, blog.NewID()), blog.ENOTFOUND)
+	})
+	t.Run("UpdateTitleOnly", func(t *testing.T) {
+		time.Sleep(2 * time.Microsecond)
+		up, err := s.UpdatePost(ctx, alice, p.ID, blog.PostUpdate{Title: ptr("Renamed")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if up.Title != "Renamed" || up.Content != p.Content || up.ContentHTML != p.ContentHTML || !up.UpdatedAt.After(p.UpdatedAt) || !up.CreatedAt.Equal(p.CreatedAt) {
+			t.Fatalf("updated = %+v", up)
+		}
+		stored, _ := s.PostByID(ctx, p.ID)
+		if stored != up {
+			t.Fatalf("stored = %+v\nwant %+v", stored, up)
+		}
+	})
+	t.Run("UpdateContent", func(t *testing.T) {
+		up, err := s.UpdatePost(ctx, alice, p.ID, blog.PostUpdate{Content: ptr("new **content**"), ContentHTML: ptr("<p>new <strong>content</strong></p>")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if up.Content != "new **content**" || up.ContentHTML != "<p>new <strong>content</strong></p>" {
+			t.Fatalf("updated = %+v", up)
+		}
+	})
+	t.Run("Delete", func(t *testing.T) {
+		if err := s.DeletePost(ctx, alice, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.PostByID(ctx, p.ID)
+		wantCode(t, err, blog.ENOTFOUND)
+		wantCode(t, s.DeletePost(ctx, alice, p.ID), blog.ENOTFOUND)
+	})
+}
+
+func testPagination(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t)
+	alice := mustUser(t, s, "alice", blog.RoleUser)
+	const total = 45
+	want := make([]string, 0, total)
+	for i := range total {
+		want = append(want, mustPost(t, s, alice, fmt.Sprintf("Post %02d", i)).ID)
+	}
+	// Newest first. Posts made within one clock tick share created_at; the
+	// order among them is by ID, so compare as sets per page and the whole
+	// order by (created_at, id).
+	var (
+		got   []blog.Post
+		after *blog.Cursor
+		pages int
+	)
+	for {
+		page, next, err := s.ListPosts(ctx, blog.Page{Limit: 20, After: after})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		got = append(got, page...)
+		if next == nil {
+			break
+		}
+		if len(page) != 20 {
+			t.Fatalf("page %d has %d posts and a next cursor", pages, len(page))
+		}
+		after = next
+		if pages > 10 {
+			t.Fatal("pagination does not end")
+		}
+	}
+	if pages != 3 || len(got) != total {
+		t.Fatalf("got %d posts in %d pages, want %d in 3", len(got), pages, total)
+	}
+	seen := map[string]bool{}
+	for i, p := range got {
+		if seen[p.ID] {
+			t.Fatalf("post %s returned twice", p.ID)
+		}
+		seen[p.ID] = true
+		if p.Author.Username != "alice" {
+			t.Fatalf("post %d author = %+v", i, p.Author)
+		}
+		if i > 0 {
+			prev := got[i-1]
+			if p.CreatedAt.After(prev.CreatedAt) || (p.CreatedAt.Equal(prev.CreatedAt) && p.ID > prev.ID) {
+				t.Fatalf("posts %d and %d out of order", i-1, i)
+			}
+		}
+	}
+	for _, id := range want {
+		if !seen[id] {
+			t.Fatalf("post %s missing from the feed", id)
+		}
+	}
+	t.Run("LimitBounds", func(t *testing.T) {
+		page, _, err := s.ListPosts(ctx, blog.Page{Limit: 0})
+		if err != nil || len(page) != blog.DefaultPageLimit {
+			t.Fatalf("limit 0 gave %d posts, %v", len(page), err)
+		}
+		page, _, err = s.ListPosts(ctx, blog.Page{Limit: 5})
+		if err != nil || len(page) != 5 {
+			t.Fatalf("limit 5 gave %d posts, %v", len(page), err)
+		}
+	})
+	t.Run("EmptyStore", func(t *testing.T) {
+		page, next, err := open(t).ListPosts(ctx, blog.Page{Limit: 20})
+		if err != nil || len(page) != 0 || next != nil {
+			t.Fatalf("empty store: %d posts, next %v, %v", len(page), next, err)
+		}
+	})
+	t.Run("CursorPastEnd", func(t *testing.T) {
+		page, next, err := s.ListPosts(ctx, blog.Page{Limit: 20, After: &blog.Cursor{CreatedAt: time.Unix(0, 0).UTC(), ID: blog.NewID()}})
+		if err != nil || len(page) != 0 || next != nil {
+			t.Fatalf("cursor past end: %d posts, next %v, %v", len(page), next, err)
+		}
+	})
+}
+
+func testAuthorization(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t)
+	alice := mustUser(t, s, "alice", blog.RoleUser)
+	mallory := mustUser(t, s, "mallory", blog.RoleUser)
+	admin := mustUser(t, s, "admin", blog.RoleAdmin)
+	p := mustPost(t, s, alice, "Alice's post")
+
+	t.Run("OtherUserCannotEdit", func(t *testing.T) {
+		_, err := s.UpdatePost(ctx, mallory, p.ID, blog.PostUpdate{Title: ptr("pwned")})
+		wantCode(t, err, blog.EFORBIDDEN)
+		if got, _ := s.PostByID(ctx, p.ID); got != p {
+			t.Fatalf("post changed by a refused edit: %+v", got)
+		}
+	})
+	t.Run("OtherUserCannotDelete", func(t *testing.T) {
+		wantCode(t, s.DeletePost(ctx, mallory, p.ID), blog.EFORBIDDEN)
+		if _, err := s.PostByID(ctx, p.ID); err != nil {
+			t.Fatalf("post gone after a refused delete: %v", err)
+		}
+	})
+	t.Run("DisabledAuthorCannotEdit", func(t *testing.T) {
+		disabled := alice
+		disabled.Disabled = true
+		_, err := s.UpdatePost(ctx, disabled, p.ID, blog.PostUpdate{Title: ptr("x")})
+		wantCode(t, err, blog.EFORBIDDEN)
+	})
+	t.Run("AdminCanEdit", func(t *testing.T) {
+		up, err := s.UpdatePost(ctx, admin, p.ID, blog.PostUpdate{Title: ptr("Moderated")})
+		if err != nil || up.Title != "Moderated" || up.Author.ID != alice.ID {
+			t.Fatalf("admin edit = %+v, %v", up, err)
+		}
+	})
+	t.Run("AdminCanDelete", func(t *testing.T) {
+		if err := s.DeletePost(ctx, admin, p.ID); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// testInjection stores SQL and NoSQL metacharacters in every text field and
+// expects them back byte for byte: only parameterised queries can do that.
+func testInjection(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t)
+	evil := []string{
+		`'; DROP TABLE posts; --`,
+		`" OR "1"="1`,
+		`\'; SELECT * FROM users; --`,
+		`{"$gt": ""}`,
+		`$where: function() { return true }`,
+		`<script>alert(1)</script>`,
+		"null\x00byte? no: " + strings.Repeat("%", 10),
+	}
+	u := mustUser(t, s, "robert_tables", blog.RoleUser)
+	for i, text := range evil {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			p, err := s.CreatePost(ctx, blog.NewPost{AuthorID: u.ID, Title: text, Content: text, ContentHTML: text})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.PostByID(ctx, p.ID)
+			if err != nil || got.Title != text || got.Content != text || got.ContentHTML != text {
+				t.Fatalf("round trip of %q = %+v, %v", text, got, err)
+			}
+			_, err = s.UserByUsername(ctx, text)
+			wantCode(t, err, blog.ENOTFOUND)
+		})
+	}
+	page, _, err := s.ListPosts(ctx, blog.Page{Limit: 100})
+	if err != nil || len(page) != len(evil) {
+		t.Fatalf("after injection attempts: %d posts, %v", len(page), err)
+	}
+}
+
+func testRevocations(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t)
+	now := time.Now().UTC()
+	if revoked, err := s.TokenRevoked(ctx, "jti-1"); err != nil || revoked {
+		t.Fatalf("fresh token revoked = %v, %v", revoked, err)
+	}
+	if err := s.RevokeToken(ctx, "jti-1", now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeToken(ctx, "jti-1", now.Add(time.Hour)); err != nil {
+		t.Fatalf("revoking twice: %v", err)
+	}
+	if err := s.RevokeToken(ctx, "jti-old", now.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if revoked, err := s.TokenRevoked(ctx, "jti-1"); err != nil || !revoked {
+		t.Fatalf("revoked token = %v, %v", revoked, err)
+	}
+	if err := s.PruneRevocations(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	if revoked, _ := s.TokenRevoked(ctx, "jti-old"); revoked {
+		t.Fatal("expired revocation kept after prune")
+	}
+	if revoked, _ := s.TokenRevoked(ctx, "jti-1"); !revoked {
+		t.Fatal("live revocation lost in prune")
+	}
+}
+
+func testConcurrentWrites(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t)
+	u := mustUser(t, s, "writer", blog.RoleUser)
+	const workers, each = 8, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				_, err := s.CreatePost(ctx, blog.NewPost{AuthorID: u.ID, Title: fmt.Sprintf("w%d-%d", w, i), Content: "c", ContentHTML: "c"})
+				if err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("concurrent create: %v", err)
+	}
+	page, _, err := s.ListPosts(ctx, blog.Page{Limit: 100})
+	if err != nil || len(page) != workers*each {
+		t.Fatalf("after concurrent writes: %d posts, %v", len(page), err)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -8,13 +8,9 @@ import (
 	"net"
 	"time"
 
-	"github.com/palisade-blog/palisade/httpsec"
-	"github.com/palisade-blog/palisade/internal/api"
-	"github.com/palisade-blog/palisade/internal/auth"
 	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/config"
 	"github.com/palisade-blog/palisade/internal/logging"
-	"github.com/palisade-blog/palisade/internal/markdown"
 	"github.com/palisade-blog/palisade/internal/server"
 	"github.com/palisade-blog/palisade/internal/sqlite"
 )
@@ -52,32 +48,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	defer store.Close()
 
-	tokens, err := auth.NewTokens(auth.TokenConfig{
-		Secret:   cfg.JWTSecret,
-		Issuer:   cfg.BaseURL.String(),
-		Audience: "palisade-api",
-		TTL:      cfg.JWTTTL,
-	})
+	handler, err := server.App(cfg, store, log, nil)
 	if err != nil {
-		return fmt.Errorf("PALISADE_JWT_SECRET: %w", err)
+		return err
 	}
-	clientIP := httpsec.NewClientIP(cfg.TrustedProxies)
-	handler := server.NewHandler(server.Deps{
-		Config:  cfg,
-		Log:     log,
-		Limiter: httpsec.NewMemoryLimiter(cfg.RateLimit, httpsec.MemoryOptions{}),
-		API: &api.Deps{
-			Store:        store,
-			Hasher:       auth.NewHasher(auth.DefaultParams, 0, 0),
-			Tokens:       tokens,
-			Markdown:     markdown.New(),
-			Log:          log,
-			ClientIP:     clientIP,
-			LoginLimiter: httpsec.NewMemoryLimiter(cfg.LoginRateLimit, httpsec.MemoryOptions{}),
-			BaseURL:      cfg.BaseURL,
-			Ready:        server.ReadyChecks(store),
-		},
-	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -3,6 +3,7 @@ package blog
 import (
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Role says what a user may do beyond their own posts.
@@ -79,10 +80,31 @@ func (r *Registration) Clean(isCommon func(string) bool) error {
 		v.add("body", "password", "Password too short: use at least 15 characters")
 	case n > PasswordMax:
 		v.add("body", "password", "Password too long: use at most 128 characters")
-	case isCommon != nil && isCommon(r.Password):
+	case isCommon != nil && (isCommon(r.Password) || isCommon(core(r.Password))):
 		v.add("body", "password", "Password is too common: choose another")
+	case distinct(r.Password) < 5:
+		v.add("body", "password", "Password is too repetitive: choose another")
 	case strings.Contains(strings.ToLower(r.Password), UsernameKey(r.Username)):
 		v.add("body", "password", "Password must not contain the username")
 	}
 	return v.err()
+}
+
+// core strips the digits, punctuation and spaces people pad a common
+// password with to reach a length rule ("password12345678!"), so the padded
+// form is refused like the word itself.
+func core(pw string) string {
+	pad := func(r rune) bool { return !unicode.IsLetter(r) }
+	return strings.TrimLeftFunc(strings.TrimRightFunc(pw, pad), pad)
+}
+
+// distinct counts the different characters in s: "aaaaaaaaaaaaaaaa" and
+// "abababababababab" are long but trivially guessed (NIST SP 800-63B-4
+// lists repetitive passwords among those to refuse).
+func distinct(s string) int {
+	seen := map[rune]struct{}{}
+	for _, r := range s {
+		seen[r] = struct{}{}
+	}
+	return len(seen)
 }

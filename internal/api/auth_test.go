@@ -1,0 +1,324 @@
+package api_test
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/palisade-blog/palisade/internal/blog"
+)
+
+func TestRegister(t *testing.T) {
+	ts := newServer(t, nil)
+
+	t.Run("Honest", func(t *testing.T) {
+		r := ts.post(t, "/auth/register", "", map[string]string{"username": "Alice_1", "password": testPassword})
+		wantStatus(t, r, http.StatusCreated)
+		var b struct {
+			User map[string]any `json:"user"`
+		}
+		r.json(t, &b)
+		if b.User["username"] != "Alice_1" || !blog.ValidID(b.User["id"].(string)) || b.User["createdAt"] == nil {
+			t.Fatalf("user = %v", b.User)
+		}
+		if _, leaked := b.User["passwordHash"]; leaked || strings.Contains(string(r.body), "argon2") {
+			t.Fatalf("hash leaked: %s", r.body)
+		}
+		if r.header.Get("Cache-Control") != "no-store" {
+			t.Fatal("register response cacheable")
+		}
+	})
+	t.Run("DuplicateAnyCase", func(t *testing.T) {
+		r := ts.post(t, "/auth/register", "", map[string]string{"username": "alice_1", "password": testPassword})
+		wantStatus(t, r, http.StatusConflict)
+	})
+	t.Run("ClientCannotChooseRole", func(t *testing.T) {
+		r := ts.post(t, "/auth/register", "", map[string]string{"username": "mallory", "password": testPassword, "role": "admin"})
+		wantStatus(t, r, http.StatusBadRequest)
+		if _, err := ts.store.UserByUsername(t.Context(), "mallory"); blog.ErrorCode(err) != blog.ENOTFOUND {
+			t.Fatal("refused registration stored a user")
+		}
+	})
+	bad := []struct {
+		name, username, password, field string
+	}{
+		{"ShortPassword", "bob", "fourteen chars", "password"},
+		{"LongPassword", "bob", strings.Repeat("x", 129), "password"},
+		{"CommonPassword", "bob", "passwordpassword", "password"},
+		{"PaddedCommonPassword", "bob", "dragon1234567890!", "password"},
+		{"RepetitivePassword", "bob", "abababababababab", "password"},
+		{"PasswordHasUsername", "bobby_tables", "my name is bobby_tables!", "password"},
+		{"ShortUsername", "bo", testPassword, "username"},
+		{"UsernameSymbols", "bob<script>", testPassword, "username"},
+		{"UsernameSQL", "bob' OR '1'='1", testPassword, "username"},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			r := ts.post(t, "/auth/register", "", map[string]string{"username": tt.username, "password": tt.password})
+			wantStatus(t, r, http.StatusBadRequest)
+			var b struct{ Errors []blog.FieldError }
+			r.json(t, &b)
+			if len(b.Errors) != 1 || b.Errors[0].Path != tt.field || b.Errors[0].Location != "body" || b.Errors[0].Type != "field" {
+				t.Fatalf("errors = %+v", b.Errors)
+			}
+			if strings.Contains(string(r.body), tt.password) {
+				t.Fatal("password echoed in the error")
+			}
+		})
+	}
+}
+
+func TestLoginLogoutMe(t *testing.T) {
+	ts := newServer(t, nil)
+	id := ts.register(t, "alice")
+
+	r := ts.post(t, "/auth/login", "", map[string]string{"username": "ALICE", "password": testPassword})
+	wantStatus(t, r, http.StatusOK)
+	var tok struct {
+		Token     string
+		ExpiresAt time.Time
+	}
+	r.json(t, &tok)
+	if until := time.Until(tok.ExpiresAt); until <= 0 || until > 15*time.Minute+time.Second {
+		t.Fatalf("token lifetime %v, want ≤ 15m by default", until)
+	}
+	if r.header.Get("Cache-Control") != "no-store" {
+		t.Fatal("token response cacheable")
+	}
+
+	me := ts.get(t, "/users/me", tok.Token)
+	wantStatus(t, me, http.StatusOK)
+	var u map[string]any
+	me.json(t, &u)
+	if u["id"] != id || u["username"] != "alice" || u["role"] != "user" || u["createdAt"] == nil {
+		t.Fatalf("me = %v", u)
+	}
+	if me.header.Get("Cache-Control") != "no-store" {
+		t.Fatal("authenticated response cacheable")
+	}
+
+	wantStatus(t, ts.post(t, "/auth/logout", tok.Token, nil), http.StatusNoContent)
+	t.Run("TokenRefusedAfterLogout", func(t *testing.T) {
+		r := ts.get(t, "/users/me", tok.Token)
+		wantStatus(t, r, http.StatusUnauthorized)
+		if r.errorText(t) != "Authentication required" {
+			t.Fatalf("body %s", r.body)
+		}
+	})
+	t.Run("OtherTokensStillWork", func(t *testing.T) {
+		wantStatus(t, ts.get(t, "/users/me", ts.login(t, "alice")), http.StatusOK)
+	})
+}
+
+func TestAuthenticationRequired(t *testing.T) {
+	ts := newServer(t, nil)
+	r := ts.post(t, "/posts", "", map[string]string{"title": "Hello", "content": "Some content here"})
+	wantStatus(t, r, http.StatusUnauthorized)
+	if r.errorText(t) != "Authentication required" {
+		t.Fatalf("body %s, want the tutorial's {\"error\": \"Authentication required\"}", r.body)
+	}
+	if !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer") {
+		t.Fatal("no WWW-Authenticate: Bearer")
+	}
+	page, _, _ := ts.store.ListPosts(t.Context(), blog.Page{Limit: 1})
+	if len(page) != 0 {
+		t.Fatal("unauthenticated post stored")
+	}
+}
+
+// forge signs claims with key and method; the honest token uses the
+// server's key, HS256 and the claims the server issues.
+func forge(t *testing.T, method jwt.SigningMethod, key any, claims jwt.MapClaims) string {
+	t.Helper()
+	s, err := jwt.NewWithClaims(method, claims).SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestForgedTokens(t *testing.T) {
+	ts := newServer(t, nil)
+	honest := ts.signUp(t, "alice")
+	// Read the honest token's claims to build look-alikes.
+	parts := strings.Split(honest, ".")
+	raw, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	var claims jwt.MapClaims
+	json.Unmarshal(raw, &claims)
+	with := func(change func(jwt.MapClaims)) jwt.MapClaims {
+		c := jwt.MapClaims{}
+		for k, v := range claims {
+			c[k] = v
+		}
+		change(c)
+		return c
+	}
+	secret := []byte(testSecret)
+	otherKey := make([]byte, 32)
+	rand.Read(otherKey)
+	noneHeader := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`))
+
+	tests := []struct {
+		name  string
+		token string
+	}{
+		{"AlgNone", noneHeader + "." + parts[1] + "."},
+		{"AlgNoneSigned", forge(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, claims)},
+		{"WrongKey", forge(t, jwt.SigningMethodHS256, otherKey, claims)},
+		{"OtherHMAC", forge(t, jwt.SigningMethodHS512, secret, claims)},
+		{"Expired", forge(t, jwt.SigningMethodHS256, secret, with(func(c jwt.MapClaims) {
+			c["iat"] = time.Now().Add(-time.Hour).Unix()
+			c["exp"] = time.Now().Add(-time.Minute).Unix()
+		}))},
+		{"NoExpiry", forge(t, jwt.SigningMethodHS256, secret, with(func(c jwt.MapClaims) { delete(c, "exp") }))},
+		{"WrongIssuer", forge(t, jwt.SigningMethodHS256, secret, with(func(c jwt.MapClaims) { c["iss"] = "https://evil.example" }))},
+		{"WrongAudience", forge(t, jwt.SigningMethodHS256, secret, with(func(c jwt.MapClaims) { c["aud"] = "other-service" }))},
+		{"OtherUser", forge(t, jwt.SigningMethodHS256, secret, with(func(c jwt.MapClaims) { c["sub"] = blog.NewID() }))},
+		{"OldTokenVersion", forge(t, jwt.SigningMethodHS256, secret, with(func(c jwt.MapClaims) { c["ver"] = -1 }))},
+		{"TamperedPayload", parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(raw), `"sub":"`, `"sub":"x`, 1))) + "." + parts[2]},
+		{"Garbage", "not.a.token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := ts.get(t, "/users/me", tt.token)
+			wantStatus(t, r, http.StatusUnauthorized)
+			if r.errorText(t) != "Authentication required" {
+				t.Fatalf("body %s", r.body)
+			}
+		})
+	}
+	t.Run("Honest", func(t *testing.T) {
+		wantStatus(t, ts.get(t, "/users/me", honest), http.StatusOK)
+	})
+	t.Run("TokenInQueryStringIgnored", func(t *testing.T) {
+		wantStatus(t, ts.get(t, "/users/me?token="+honest, ""), http.StatusUnauthorized)
+		wantStatus(t, ts.get(t, "/users/me?access_token="+honest, ""), http.StatusUnauthorized)
+	})
+	t.Run("TokenInCookieIgnored", func(t *testing.T) {
+		for _, name := range []string{"token", "jwt", "Authorization", "access_token"} {
+			r := ts.send(t, request{method: http.MethodGet, path: "/users/me", header: map[string]string{"Cookie": name + "=" + honest}})
+			wantStatus(t, r, http.StatusUnauthorized)
+		}
+	})
+	t.Run("WrongScheme", func(t *testing.T) {
+		r := ts.send(t, request{method: http.MethodGet, path: "/users/me", header: map[string]string{"Authorization": "Basic " + honest}})
+		wantStatus(t, r, http.StatusUnauthorized)
+	})
+}
+
+func TestDisabledUserTokensRevoked(t *testing.T) {
+	ts := newServer(t, nil)
+	id := ts.register(t, "alice")
+	token := ts.login(t, "alice")
+	wantStatus(t, ts.get(t, "/users/me", token), http.StatusOK)
+	if err := ts.store.DisableUser(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, ts.get(t, "/users/me", token), http.StatusUnauthorized)
+	r := ts.post(t, "/auth/login", "", map[string]string{"username": "alice", "password": testPassword})
+	wantStatus(t, r, http.StatusUnauthorized)
+}
+
+func TestPasswordChangeRevokesTokens(t *testing.T) {
+	ts := newServer(t, nil)
+	id := ts.register(t, "alice")
+	token := ts.login(t, "alice")
+	_, hash, _ := ts.store.Credentials(t.Context(), "alice")
+	if err := ts.store.SetPasswordHash(t.Context(), id, hash, true); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, ts.get(t, "/users/me", token), http.StatusUnauthorized)
+	wantStatus(t, ts.get(t, "/users/me", ts.login(t, "alice")), http.StatusOK)
+}
+
+// TestLoginDoesNotRevealAccounts: an unknown user and a wrong password get
+// byte-identical answers; both run one password hash (timing is measured by
+// the benchmark below, not asserted, as the machines are noisy).
+func TestLoginDoesNotRevealAccounts(t *testing.T) {
+	ts := newServer(t, nil)
+	ts.register(t, "alice")
+	unknown := ts.post(t, "/auth/login", "", map[string]string{"username": "nobody", "password": testPassword})
+	wrong := ts.post(t, "/auth/login", "", map[string]string{"username": "alice", "password": "wrong " + testPassword})
+	wantStatus(t, unknown, http.StatusUnauthorized)
+	wantStatus(t, wrong, http.StatusUnauthorized)
+	if string(unknown.body) != string(wrong.body) {
+		t.Fatalf("bodies differ:\nunknown user:   %s\nwrong password: %s", unknown.body, wrong.body)
+	}
+	for _, h := range []string{"Content-Type", "Content-Length", "WWW-Authenticate", "Cache-Control"} {
+		if unknown.header.Get(h) != wrong.header.Get(h) {
+			t.Fatalf("header %s differs: %q vs %q", h, unknown.header.Get(h), wrong.header.Get(h))
+		}
+	}
+}
+
+func TestLoginBruteForce(t *testing.T) {
+	ts := newServer(t, map[string]string{"PALISADE_LOGIN_RATE_LIMIT": "5/15m"})
+	ts.register(t, "alice")
+	ts.register(t, "bob")
+	guess := func(user, pw string, ip string) *response {
+		return ts.send(t, request{method: http.MethodPost, path: "/auth/login",
+			body: map[string]string{"username": user, "password": pw}})
+	}
+	for i := range 5 {
+		wantStatus(t, guess("alice", "wrong guess number "+string(rune('a'+i)), ""), http.StatusUnauthorized)
+	}
+	t.Run("SixthGuessRefused", func(t *testing.T) {
+		r := guess("alice", "wrong guess number f", "")
+		wantStatus(t, r, http.StatusTooManyRequests)
+		if r.errorText(t) != "Too many requests, please try again later." || r.header.Get("Retry-After") == "" {
+			t.Fatalf("429 body %s, Retry-After %q", r.body, r.header.Get("Retry-After"))
+		}
+	})
+	t.Run("EvenTheRightPasswordWaits", func(t *testing.T) {
+		wantStatus(t, guess("alice", testPassword, ""), http.StatusTooManyRequests)
+	})
+	t.Run("LoggedAsSecurityEvents", func(t *testing.T) {
+		logs := ts.logs.String()
+		if strings.Count(logs, `"event":"login.failure"`) != 5 || !strings.Contains(logs, `"event":"login.throttled"`) {
+			t.Fatalf("security events missing from logs:\n%s", logs)
+		}
+	})
+}
+
+func TestLoginThrottlePerAccount(t *testing.T) {
+	// Per-client limit high, per-account low: guesses spread over many
+	// clients (a botnet) still lock the one account.
+	ts := newServer(t, map[string]string{"PALISADE_LOGIN_RATE_LIMIT": "3/15m", "PALISADE_TRUSTED_PROXIES": "127.0.0.1/32"})
+	ts.register(t, "alice")
+	ts.register(t, "bob")
+	from := func(ip, user, pw string) *response {
+		return ts.send(t, request{method: http.MethodPost, path: "/auth/login",
+			body: map[string]string{"username": user, "password": pw}, header: map[string]string{"X-Forwarded-For": ip}})
+	}
+	for i := range 3 {
+		wantStatus(t, from("203.0.113."+string(rune('1'+i)), "alice", "a wrong password guess"), http.StatusUnauthorized)
+	}
+	wantStatus(t, from("203.0.113.50", "alice", "a wrong password guess"), http.StatusTooManyRequests)
+	t.Run("OtherAccountUnaffected", func(t *testing.T) {
+		wantStatus(t, from("203.0.113.50", "bob", testPassword), http.StatusOK)
+	})
+	t.Run("SuccessDoesNotUseClientBudget", func(t *testing.T) {
+		for range 5 {
+			wantStatus(t, from("198.51.100.7", "bob", testPassword), http.StatusOK)
+		}
+	})
+}
+
+func TestLoginWithDefaultArgon2Params(t *testing.T) {
+	if testing.Short() {
+		t.Skip("argon2id at full cost is slow; skipped with -short")
+	}
+	ts := newServerWithDefaultHasher(t)
+	ts.register(t, "alice")
+	wantStatus(t, ts.get(t, "/users/me", ts.login(t, "alice")), http.StatusOK)
+	_, hash, _ := ts.store.Credentials(t.Context(), "alice")
+	if !strings.HasPrefix(hash, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Fatalf("stored hash %q is not argon2id with OWASP's parameters", hash)
+	}
+}

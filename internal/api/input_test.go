@@ -1,0 +1,93 @@
+package api_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/palisade-blog/palisade/internal/blog"
+)
+
+// TestStrictBodies: every malformed body is refused with a clear 4xx and
+// stores nothing.
+func TestStrictBodies(t *testing.T) {
+	ts := newServer(t, nil)
+	token := ts.signUp(t, "alice")
+	huge := `{"title":"Big","content":"` + strings.Repeat("a", 1<<20) + `"}`
+	tests := []struct {
+		name, contentType, body string
+		status                  int
+		field                   string // for validation errors
+	}{
+		{"OperatorObject", "application/json", `{"title":{"$gt":""},"content":"Long enough content"}`, 400, "title"},
+		{"OperatorInContent", "application/json", `{"title":"Title","content":{"$ne":null}}`, 400, "content"},
+		{"NumberForString", "application/json", `{"title":12345,"content":"Long enough content"}`, 400, "title"},
+		{"ArrayForString", "application/json", `{"title":["a","b","c"],"content":"Long enough content"}`, 400, "title"},
+		{"UnknownField", "application/json", `{"title":"Title","content":"Long enough content","$where":"1"}`, 400, "$where"},
+		{"TrailingObject", "application/json", `{"title":"Title","content":"Long enough content"}{"title":"x"}`, 400, ""},
+		{"TrailingGarbage", "application/json", `{"title":"Title","content":"Long enough content"} x`, 400, ""},
+		{"Malformed", "application/json", `{"title":"Title",`, 400, ""},
+		{"NotAnObject", "application/json", `["Title","Long enough content"]`, 400, ""},
+		{"Empty", "application/json", ``, 400, ""},
+		{"TooLarge", "application/json", huge, 413, ""},
+		{"WrongContentType", "text/plain", `{"title":"Title","content":"Long enough content"}`, 415, ""},
+		{"FormEncoded", "application/x-www-form-urlencoded", `title=Title&content=Long+enough+content`, 415, ""},
+		{"NoContentType", "", `{"title":"Title","content":"Long enough content"}`, 415, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := ts.send(t, request{method: http.MethodPost, path: "/posts", token: token, body: tt.body,
+				header: map[string]string{"Content-Type": tt.contentType}})
+			wantStatus(t, r, tt.status)
+			if tt.field != "" {
+				var b struct{ Errors []blog.FieldError }
+				r.json(t, &b)
+				if len(b.Errors) != 1 || b.Errors[0].Path != tt.field {
+					t.Fatalf("errors = %s", r.body)
+				}
+			} else {
+				var b struct{ Error, Message string }
+				r.json(t, &b)
+				if b.Error == "" || b.Message == "" {
+					t.Fatalf("error body %s lacks error and message", r.body)
+				}
+			}
+			if strings.Contains(string(r.body), "json:") || strings.Contains(string(r.body), "reflect") {
+				t.Fatalf("decoder internals leaked: %s", r.body)
+			}
+		})
+	}
+	t.Run("NothingStored", func(t *testing.T) {
+		page, _, _ := ts.store.ListPosts(t.Context(), blog.Page{Limit: 10})
+		if len(page) != 0 {
+			t.Fatalf("%d posts stored from bad bodies", len(page))
+		}
+	})
+	t.Run("HonestWithCharset", func(t *testing.T) {
+		r := ts.send(t, request{method: http.MethodPost, path: "/posts", token: token,
+			body:   `{"title":"Title","content":"Long enough content"}`,
+			header: map[string]string{"Content-Type": "application/json; charset=utf-8"}})
+		wantStatus(t, r, http.StatusCreated)
+	})
+	t.Run("LoginOperatorObject", func(t *testing.T) {
+		// The classic NoSQL login bypass: {"password": {"$gt": ""}}.
+		r := ts.send(t, request{method: http.MethodPost, path: "/auth/login", body: `{"username":"alice","password":{"$gt":""}}`})
+		wantStatus(t, r, http.StatusBadRequest)
+		r = ts.send(t, request{method: http.MethodPost, path: "/auth/login", body: `{"username":{"$ne":null},"password":"x"}`})
+		wantStatus(t, r, http.StatusBadRequest)
+	})
+}
+
+func TestUnknownRoutesAreJSON(t *testing.T) {
+	ts := newServer(t, nil)
+	r := ts.get(t, "/wp-admin", "")
+	wantStatus(t, r, http.StatusNotFound)
+	if r.header.Get("Content-Type") != "application/json; charset=utf-8" {
+		t.Fatalf("404 content type %q", r.header.Get("Content-Type"))
+	}
+	r = ts.send(t, request{method: http.MethodPut, path: "/posts"})
+	wantStatus(t, r, http.StatusMethodNotAllowed)
+	if allow := r.header.Get("Allow"); !strings.Contains(allow, "GET") || !strings.Contains(allow, "POST") {
+		t.Fatalf("Allow = %q", allow)
+	}
+}

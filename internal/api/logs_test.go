@@ -1,0 +1,141 @@
+package api_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/palisade-blog/palisade/httpsec"
+	"github.com/palisade-blog/palisade/internal/api"
+	"github.com/palisade-blog/palisade/internal/blog"
+	"github.com/palisade-blog/palisade/internal/logging"
+)
+
+// TestSecretsNeverLogged runs every kind of request, honest and hostile,
+// then searches the whole log for the passwords, tokens and secrets used.
+func TestSecretsNeverLogged(t *testing.T) {
+	ts := newServer(t, nil)
+	wrongPassword := "not-the-password-but-still-secret"
+	ts.register(t, "alice")
+	token := ts.login(t, "alice")
+	ts.post(t, "/auth/login", "", map[string]string{"username": "alice", "password": wrongPassword})
+	ts.post(t, "/auth/login", "", map[string]string{"username": "nobody", "password": wrongPassword})
+	ts.post(t, "/auth/register", "", map[string]string{"username": "bob", "password": "short-secret-pw"})
+	p := ts.createPost(t, token, "A title", "Some content here")
+	ts.send(t, request{method: http.MethodPatch, path: "/posts/" + p.ID, token: token, body: map[string]string{"title": "New title"}})
+	ts.get(t, "/users/me?token="+token, "")
+	ts.send(t, request{method: http.MethodGet, path: "/users/me", header: map[string]string{"Cookie": "session=" + token}})
+	ts.get(t, "/users/me", token+"x")
+	ts.post(t, "/auth/logout", token, nil)
+	ts.get(t, "/users/me", token)
+
+	logs := ts.logs.String()
+	_, hash, _ := ts.store.Credentials(context.Background(), "alice")
+	for name, secret := range map[string]string{
+		"password":        testPassword,
+		"wrong password":  wrongPassword,
+		"short password":  "short-secret-pw",
+		"token":           token,
+		"token payload":   strings.Split(token, ".")[1],
+		"token signature": strings.Split(token, ".")[2],
+		"jwt secret":      testSecret,
+		"session secret":  string(ts.cfg.SessionSecret),
+		"password hash":   hash,
+	} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("%s appears in the log", name)
+		}
+	}
+	for _, event := range []string{"login.success", "login.failure", "token.revoked", "auth.rejected", "user.registered"} {
+		if !strings.Contains(logs, `"event":"`+event+`"`) {
+			t.Errorf("security event %s not logged", event)
+		}
+	}
+	if t.Failed() {
+		t.Logf("log:\n%s", logs)
+	}
+}
+
+// failingStore fails every call, as a database that went away would.
+type failingStore struct{ blog.Store }
+
+var errDown = errors.New(`pq: connection to "db.internal:5432" user=palisade refused`)
+
+func (failingStore) Ping(context.Context) error { return errDown }
+func (failingStore) ListPosts(context.Context, blog.Page) ([]blog.Post, *blog.Cursor, error) {
+	return nil, nil, errDown
+}
+
+func TestInternalErrorsLeakNothing(t *testing.T) {
+	ts := newServer(t, nil)
+	ts.swapStore(t, failingStore{ts.store})
+
+	r := ts.get(t, "/posts", "")
+	wantStatus(t, r, http.StatusInternalServerError)
+	var b struct{ Error, RequestID string }
+	r.json(t, &b)
+	if b.Error != "Internal Server Error" || b.RequestID == "" || b.RequestID != r.header.Get("X-Request-Id") {
+		t.Fatalf("500 body %s", r.body)
+	}
+	if strings.Contains(string(r.body), "db.internal") || strings.Contains(string(r.body), "pq:") {
+		t.Fatalf("driver message leaked: %s", r.body)
+	}
+	if !strings.Contains(ts.logs.String(), b.RequestID) || !strings.Contains(ts.logs.String(), "db.internal") {
+		t.Fatal("the detail did not reach the log under the request ID")
+	}
+
+	t.Run("ReadyzReportsDatabaseDown", func(t *testing.T) {
+		r := ts.get(t, "/readyz", "")
+		wantStatus(t, r, http.StatusServiceUnavailable)
+		if !strings.Contains(string(r.body), `"database":"down"`) || strings.Contains(string(r.body), "db.internal") {
+			t.Fatalf("readyz body %s", r.body)
+		}
+	})
+	t.Run("HealthzStillUp", func(t *testing.T) {
+		wantStatus(t, ts.get(t, "/healthz", ""), http.StatusOK)
+	})
+}
+
+func TestReadyz(t *testing.T) {
+	ts := newServer(t, nil)
+	r := ts.get(t, "/readyz", "")
+	wantStatus(t, r, http.StatusOK)
+	if !strings.Contains(string(r.body), `"database":"up"`) {
+		t.Fatalf("readyz body %s", r.body)
+	}
+}
+
+func TestTokenLifetimeConfigurable(t *testing.T) {
+	ts := newServer(t, map[string]string{"PALISADE_JWT_TTL": "2m"})
+	ts.register(t, "alice")
+	r := ts.post(t, "/auth/login", "", map[string]string{"username": "alice", "password": testPassword})
+	var tok struct{ ExpiresAt time.Time }
+	r.json(t, &tok)
+	if d := time.Until(tok.ExpiresAt); d > 2*time.Minute+time.Second || d < time.Minute {
+		t.Fatalf("token lives %v, want 2m", d)
+	}
+}
+
+func TestPanicBecomesJSON500(t *testing.T) {
+	logs := &syncBuffer{}
+	log := logging.New(logs, slog.LevelInfo, "json")
+	h := httpsec.Chain(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		panic("internal state the client must not see")
+	}), httpsec.RequestID(), httpsec.Recover(api.WritePanic(log)))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/boom", nil))
+	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), `"requestId"`) {
+		t.Fatalf("panic answered %d %s", rec.Code, rec.Body)
+	}
+	if strings.Contains(rec.Body.String(), "internal state") || strings.Contains(rec.Body.String(), "goroutine") {
+		t.Fatalf("panic detail leaked: %s", rec.Body)
+	}
+	if !strings.Contains(logs.String(), `"stack"`) {
+		t.Fatal("stack not logged")
+	}
+}

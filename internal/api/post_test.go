@@ -1,0 +1,302 @@
+package api_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/palisade-blog/palisade/internal/blog"
+)
+
+func TestPostLifecycle(t *testing.T) {
+	ts := newServer(t, nil)
+	token := ts.signUp(t, "alice")
+
+	p := ts.createPost(t, token, "  Hello, world  ", "My first **post** on Palisade.")
+	if p.Title != "Hello, world" || p.Author.Username != "alice" || p.ContentHTML != "<p>My first <strong>post</strong> on Palisade.</p>\n" {
+		t.Fatalf("created = %+v", p)
+	}
+
+	t.Run("Read", func(t *testing.T) {
+		r := ts.get(t, "/posts/"+p.ID, "")
+		wantStatus(t, r, http.StatusOK)
+		var got blog.Post
+		r.json(t, &got)
+		if got != p {
+			t.Fatalf("GET = %+v\nwant %+v", got, p)
+		}
+	})
+	t.Run("Edit", func(t *testing.T) {
+		r := ts.send(t, request{method: http.MethodPatch, path: "/posts/" + p.ID, token: token, body: map[string]string{"title": "Hello again"}})
+		wantStatus(t, r, http.StatusOK)
+		var got blog.Post
+		r.json(t, &got)
+		if got.Title != "Hello again" || got.Content != p.Content || !got.UpdatedAt.After(p.UpdatedAt) && !got.UpdatedAt.Equal(p.UpdatedAt) {
+			t.Fatalf("patched = %+v", got)
+		}
+	})
+	t.Run("EditContentRerenders", func(t *testing.T) {
+		r := ts.send(t, request{method: http.MethodPatch, path: "/posts/" + p.ID, token: token, body: map[string]string{"content": "Now *emphasised* text"}})
+		wantStatus(t, r, http.StatusOK)
+		var got blog.Post
+		r.json(t, &got)
+		if got.ContentHTML != "<p>Now <em>emphasised</em> text</p>\n" {
+			t.Fatalf("contentHtml = %q", got.ContentHTML)
+		}
+	})
+	t.Run("EditInvalid", func(t *testing.T) {
+		r := ts.send(t, request{method: http.MethodPatch, path: "/posts/" + p.ID, token: token, body: map[string]string{"title": "x"}})
+		wantStatus(t, r, http.StatusBadRequest)
+		r = ts.send(t, request{method: http.MethodPatch, path: "/posts/" + p.ID, token: token, body: map[string]string{}})
+		wantStatus(t, r, http.StatusBadRequest)
+	})
+	t.Run("Delete", func(t *testing.T) {
+		wantStatus(t, ts.send(t, request{method: http.MethodDelete, path: "/posts/" + p.ID, token: token}), http.StatusNoContent)
+		r := ts.get(t, "/posts/"+p.ID, "")
+		wantStatus(t, r, http.StatusNotFound)
+		if r.errorText(t) != "Not Found" {
+			t.Fatalf("body %s", r.body)
+		}
+	})
+}
+
+func TestValidationMessages(t *testing.T) {
+	ts := newServer(t, nil)
+	token := ts.signUp(t, "alice")
+	tests := []struct {
+		name, title, content string
+		want                 map[string]string // path → msg
+	}{
+		{"TitleTooShort", "ab", "Long enough content", map[string]string{"title": "Title too short"}},
+		{"TitleOnlySpaces", "      ", "Long enough content", map[string]string{"title": "Title too short"}},
+		{"TitleTooLong", strings.Repeat("t", 201), "Long enough content", map[string]string{"title": "Title too long"}},
+		{"ContentTooShort", "Fine title", "short", map[string]string{"content": "Content too short"}},
+		{"ContentTooLong", "Fine title", strings.Repeat("c", 100_001), map[string]string{"content": "Content too long"}},
+		{"Both", "", "", map[string]string{"title": "Title too short", "content": "Content too short"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := ts.post(t, "/posts", token, map[string]string{"title": tt.title, "content": tt.content})
+			wantStatus(t, r, http.StatusBadRequest)
+			var b struct{ Errors []blog.FieldError }
+			r.json(t, &b)
+			got := map[string]string{}
+			for _, e := range b.Errors {
+				if e.Type != "field" || e.Location != "body" {
+					t.Fatalf("error %+v not in express-validator's shape", e)
+				}
+				got[e.Path] = e.Msg
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Fatalf("errors = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	t.Run("LengthsInCharacters", func(t *testing.T) {
+		// 200 three-byte characters are 600 bytes but a valid title.
+		ts.createPost(t, token, strings.Repeat("界", 200), "Long enough content")
+	})
+	page, _, _ := ts.store.ListPosts(t.Context(), blog.Page{Limit: 100})
+	if len(page) != 1 {
+		t.Fatalf("%d posts stored, want only the valid one", len(page))
+	}
+}
+
+func TestAuthorization(t *testing.T) {
+	ts := newServer(t, nil)
+	alice := ts.signUp(t, "alice")
+	mallory := ts.signUp(t, "mallory")
+	p := ts.createPost(t, alice, "Alice's post", "Written by Alice alone.")
+
+	t.Run("OtherUserCannotEdit", func(t *testing.T) {
+		r := ts.send(t, request{method: http.MethodPatch, path: "/posts/" + p.ID, token: mallory, body: map[string]string{"title": "pwned"}})
+		wantStatus(t, r, http.StatusForbidden)
+		if r.errorText(t) != "Forbidden" {
+			t.Fatalf("body %s", r.body)
+		}
+	})
+	t.Run("OtherUserCannotDelete", func(t *testing.T) {
+		r := ts.send(t, request{method: http.MethodDelete, path: "/posts/" + p.ID, token: mallory})
+		wantStatus(t, r, http.StatusForbidden)
+	})
+	t.Run("Unchanged", func(t *testing.T) {
+		got, err := ts.store.PostByID(t.Context(), p.ID)
+		if err != nil || got != p {
+			t.Fatalf("post after refused attempts = %+v, %v", got, err)
+		}
+	})
+	t.Run("ClientCannotSetAuthorOrID", func(t *testing.T) {
+		for _, field := range []string{"author", "id", "createdAt", "updatedAt", "authorId"} {
+			body := fmt.Sprintf(`{"title":"Sneaky","content":"Attributed to someone else","%s":"x"}`, field)
+			r := ts.send(t, request{method: http.MethodPost, path: "/posts", token: mallory, body: body})
+			wantStatus(t, r, http.StatusBadRequest)
+		}
+		r := ts.send(t, request{method: http.MethodPatch, path: "/posts/" + p.ID, token: alice, body: `{"author":{"id":"x","username":"mallory"}}`})
+		wantStatus(t, r, http.StatusBadRequest)
+	})
+	t.Run("ForbiddenIsLogged", func(t *testing.T) {
+		if !strings.Contains(ts.logs.String(), `"event":"forbidden"`) {
+			t.Fatal("forbidden attempt not logged as a security event")
+		}
+	})
+	t.Run("AdminCanModerate", func(t *testing.T) {
+		id := ts.register(t, "moderator")
+		if err := ts.store.SetRole(t.Context(), id, blog.RoleAdmin); err != nil {
+			t.Fatal(err)
+		}
+		admin := ts.login(t, "moderator")
+		r := ts.send(t, request{method: http.MethodPatch, path: "/posts/" + p.ID, token: admin, body: map[string]string{"title": "Moderated"}})
+		wantStatus(t, r, http.StatusOK)
+		wantStatus(t, ts.send(t, request{method: http.MethodDelete, path: "/posts/" + p.ID, token: admin}), http.StatusNoContent)
+	})
+	t.Run("UnknownPost", func(t *testing.T) {
+		for _, id := range []string{blog.NewID(), "1", "..%2f..%2fetc%2fpasswd", "' OR '1'='1"} {
+			r := ts.send(t, request{method: http.MethodDelete, path: "/posts/" + url.PathEscape(id), token: alice})
+			wantStatus(t, r, http.StatusNotFound)
+		}
+	})
+}
+
+// TestXSSStoredVerbatimEncodedOnOutput: text is stored as written (never
+// HTML-escaped into the database, so never escaped twice), JSON encodes
+// the markup so it cannot run if sniffed as HTML, and contentHtml is
+// sanitised.
+func TestXSSStoredVerbatimEncodedOnOutput(t *testing.T) {
+	ts := newServer(t, nil)
+	token := ts.signUp(t, "alice")
+	title := `<script>alert(1)</script>`
+	content := `<img src=x onerror=alert(2)> and Tom & Jerry's "quotes"`
+	p := ts.createPost(t, token, title, content)
+
+	stored, _ := ts.store.PostByID(t.Context(), p.ID)
+	if stored.Title != title || stored.Content != content {
+		t.Fatalf("stored %q / %q, want them verbatim", stored.Title, stored.Content)
+	}
+	r := ts.get(t, "/posts/"+p.ID, "")
+	if strings.Contains(string(r.body), "<script") || strings.Contains(string(r.body), "<img") {
+		t.Fatalf("raw markup in JSON: %s", r.body)
+	}
+	if strings.Contains(string(r.body), "&lt;") || strings.Contains(string(r.body), "&amp;amp;") {
+		t.Fatalf("text HTML-escaped into JSON (double escaping): %s", r.body)
+	}
+	if !strings.Contains(string(r.body), `\u003cscript\u003e`) {
+		t.Fatalf("title not JSON-encoded: %s", r.body)
+	}
+	if strings.Contains(stored.ContentHTML, "onerror") || strings.Contains(stored.ContentHTML, "<img") {
+		t.Fatalf("contentHtml not sanitised: %q", stored.ContentHTML)
+	}
+	if r.header.Get("Content-Type") != "application/json; charset=utf-8" || r.header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatal("JSON could be sniffed as HTML")
+	}
+}
+
+// TestSQLMetacharacters sends SQL and NoSQL metacharacters in every field
+// and query parameter; they are data, stored and returned byte for byte.
+func TestSQLMetacharacters(t *testing.T) {
+	ts := newServer(t, nil)
+	token := ts.signUp(t, "alice")
+	evil := []string{
+		`'; DROP TABLE posts; --`,
+		`" OR "1"="1" --`,
+		`1; UPDATE users SET role='admin' --`,
+		`\x27 UNION SELECT password_hash FROM users --`,
+	}
+	for i, s := range evil {
+		t.Run(fmt.Sprint("Body", i), func(t *testing.T) {
+			p := ts.createPost(t, token, s, s+" (content)")
+			got, _ := ts.store.PostByID(t.Context(), p.ID)
+			if got.Title != s {
+				t.Fatalf("stored %q, want %q", got.Title, s)
+			}
+		})
+		t.Run(fmt.Sprint("Query", i), func(t *testing.T) {
+			for _, q := range []string{"limit=" + url.QueryEscape(s), "cursor=" + url.QueryEscape(s)} {
+				r := ts.get(t, "/posts?"+q, "")
+				wantStatus(t, r, http.StatusBadRequest)
+			}
+			r := ts.get(t, "/posts/"+url.PathEscape(s), "")
+			wantStatus(t, r, http.StatusNotFound)
+		})
+		t.Run(fmt.Sprint("Login", i), func(t *testing.T) {
+			r := ts.post(t, "/auth/login", "", map[string]string{"username": s, "password": s})
+			wantStatus(t, r, http.StatusUnauthorized)
+		})
+	}
+	u, err := ts.store.UserByUsername(t.Context(), "alice")
+	if err != nil || u.Role != blog.RoleUser {
+		t.Fatalf("alice after injection attempts: %+v, %v", u, err)
+	}
+	page, _, _ := ts.store.ListPosts(t.Context(), blog.Page{Limit: 100})
+	if len(page) != len(evil) {
+		t.Fatalf("%d posts, want %d", len(page), len(evil))
+	}
+}
+
+var linkNext = regexp.MustCompile(`^<([^>]+)>; rel="next"$`)
+
+func TestPagination(t *testing.T) {
+	ts := newServer(t, map[string]string{"PALISADE_BASE_URL": "https://blog.example"})
+	token := ts.signUp(t, "alice")
+	for i := range 45 {
+		ts.createPost(t, token, fmt.Sprintf("Post number %d", i), "Some content for the post")
+	}
+	var all []blog.Post
+	path := "/posts"
+	for pages := 1; ; pages++ {
+		r := ts.send(t, request{method: http.MethodGet, path: path, header: map[string]string{"Host": "evil.example"}})
+		wantStatus(t, r, http.StatusOK)
+		var page []blog.Post
+		r.json(t, &page)
+		all = append(all, page...)
+		link := r.header.Get("Link")
+		if link == "" {
+			if pages != 3 || len(page) != 5 {
+				t.Fatalf("last page is page %d with %d posts", pages, len(page))
+			}
+			break
+		}
+		if len(page) != 20 {
+			t.Fatalf("page %d has %d posts, want 20", pages, len(page))
+		}
+		m := linkNext.FindStringSubmatch(link)
+		if m == nil {
+			t.Fatalf("Link header %q", link)
+		}
+		u, _ := url.Parse(m[1])
+		if u.Host != "blog.example" || u.Scheme != "https" {
+			t.Fatalf("next link %q not on the configured origin (Host header must not be trusted)", m[1])
+		}
+		path = u.RequestURI()
+	}
+	if len(all) != 45 || all[0].Title != "Post number 44" || all[44].Title != "Post number 0" {
+		t.Fatalf("feed has %d posts, first %q, last %q", len(all), all[0].Title, all[len(all)-1].Title)
+	}
+	t.Run("Limit", func(t *testing.T) {
+		r := ts.get(t, "/posts?limit=100", "")
+		var page []blog.Post
+		r.json(t, &page)
+		if len(page) != 45 || r.header.Get("Link") != "" {
+			t.Fatalf("limit=100 gave %d posts, Link %q", len(page), r.header.Get("Link"))
+		}
+	})
+	t.Run("BadLimit", func(t *testing.T) {
+		for _, l := range []string{"0", "101", "-1", "abc", "1e3", "20.5"} {
+			r := ts.get(t, "/posts?limit="+l, "")
+			wantStatus(t, r, http.StatusBadRequest)
+			var b struct{ Errors []blog.FieldError }
+			r.json(t, &b)
+			if len(b.Errors) != 1 || b.Errors[0].Location != "query" || b.Errors[0].Path != "limit" {
+				t.Fatalf("limit=%s: %s", l, r.body)
+			}
+		}
+	})
+	t.Run("EmptyFeedIsArray", func(t *testing.T) {
+		r := newServer(t, nil).get(t, "/posts", "")
+		if strings.TrimSpace(string(r.body)) != "[]" {
+			t.Fatalf("empty feed = %s, want []", r.body)
+		}
+	})
+}

@@ -83,7 +83,7 @@ func userCmd(ctx context.Context, args []string, getenv func(string) string, std
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", action, name, err)
 		}
-		fmt.Fprintf(stdout, "%sd %s\n", strings.TrimSuffix(action, "e"), u.Username)
+		fmt.Fprintf(stdout, "%sd %s\n", action, u.Username) // promoted, disabled
 		return nil
 	default:
 		fmt.Fprint(stderr, userUsage)

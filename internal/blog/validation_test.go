@@ -73,7 +73,7 @@ func TestCleanLine(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := CleanLine(tt.in); got != tt.want {
-				t.Errorf("CleanLine(%q) = %q, want %q", tt.in, got, tt.want)
+				t.Errorf("CleanLine(%+q) = %+q, want %+q", tt.in, got, tt.want)
 			}
 		})
 	}
@@ -103,7 +103,7 @@ func TestCleanText(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := CleanText(tt.in); got != tt.want {
-				t.Errorf("CleanText(%q) = %q, want %q", tt.in, got, tt.want)
+				t.Errorf("CleanText(%+q) = %+q, want %+q", tt.in, got, tt.want)
 			}
 		})
 	}

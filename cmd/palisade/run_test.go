@@ -1,0 +1,248 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// lockedBuffer collects output written by the server's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+// startServe runs `palisade serve` in-process and waits until it answers.
+func startServe(t *testing.T, addr string, env map[string]string) (base string, stop func() error, logs *lockedBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs = &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", addr, "--base-url", "http://" + addr}, envOf(env), strings.NewReader(""), io.Discard, logs)
+	}()
+	base = "http://" + addr
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		select {
+		case err := <-done:
+			cancel()
+			t.Fatalf("serve exited early: %v\n%s", err, logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("server did not start:\n%s", logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return base, func() error { cancel(); return <-done }, logs
+}
+
+func TestServeEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"PALISADE_DATA_DIR": dir, "PALISADE_LOG_FORMAT": "json"}
+	addr := freeAddr(t)
+	base, stop, logs := startServe(t, addr, env)
+
+	post := func(path, token, body string) *http.Response {
+		req, _ := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	creds := `{"username":"alice","password":"correct horse battery staple"}`
+	if r := post("/auth/register", "", creds); r.StatusCode != http.StatusCreated {
+		t.Fatalf("register: %d", r.StatusCode)
+	}
+	r := post("/auth/login", "", creds)
+	var tok struct{ Token string }
+	json.NewDecoder(r.Body).Decode(&tok)
+	if r := post("/posts", tok.Token, `{"title":"Hello","content":"From the real binary"}`); r.StatusCode != http.StatusCreated {
+		t.Fatalf("create post: %d", r.StatusCode)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("graceful shutdown: %v", err)
+	}
+	if !strings.Contains(logs.String(), "palisade stopped") {
+		t.Fatalf("no shutdown line:\n%s", logs)
+	}
+
+	t.Run("RestartKeepsUsersSignedIn", func(t *testing.T) {
+		base, stop, _ := startServe(t, addr, env) // same origin: the token's issuer
+		defer stop()
+		req, _ := http.NewRequest(http.MethodGet, base+"/users/me", nil)
+		req.Header.Set("Authorization", "Bearer "+tok.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("token after restart: %v %v", resp.StatusCode, err)
+		}
+	})
+	t.Run("DataDirPrivate", func(t *testing.T) {
+		for _, name := range []string{"jwt.secret", "session.secret"} {
+			info, err := os.Stat(filepath.Join(dir, name))
+			if err != nil || info.Mode().Perm() != 0o600 {
+				t.Fatalf("%s: %v %v", name, err, info.Mode())
+			}
+		}
+	})
+}
+
+func TestGracefulShutdownFinishesInFlight(t *testing.T) {
+	// A request that is being read when shutdown starts still gets its
+	// answer: Shutdown waits for active connections.
+	base, stop, _ := startServe(t, freeAddr(t), map[string]string{"PALISADE_DATA_DIR": t.TempDir()})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := `{"username":"alice","password":"correct horse battery staple"}`
+	fmt.Fprintf(conn, "POST /auth/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body))
+	time.Sleep(100 * time.Millisecond) // headers are in; the body is not
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	time.Sleep(100 * time.Millisecond)
+	io.WriteString(conn, body)
+	resp, err := http.ReadResponse(bufioReader(conn), nil)
+	if err != nil {
+		t.Fatalf("in-flight request lost: %v", err)
+	}
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("in-flight request answered %d", resp.StatusCode)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestProductionRefusesToStartWithoutSecrets(t *testing.T) {
+	strong := strings.Repeat("k", 40)
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"NoSecrets", map[string]string{"PALISADE_ENV": "production", "PALISADE_BASE_URL": "https://blog.example"}, "PALISADE_JWT_SECRET"},
+		{"ShortJWTSecret", map[string]string{"PALISADE_ENV": "production", "PALISADE_BASE_URL": "https://blog.example", "PALISADE_JWT_SECRET": "tooshort", "PALISADE_SESSION_SECRET": strong}, "PALISADE_JWT_SECRET"},
+		{"NoSessionSecret", map[string]string{"PALISADE_ENV": "production", "PALISADE_BASE_URL": "https://blog.example", "PALISADE_JWT_SECRET": strong}, "PALISADE_SESSION_SECRET"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.env["PALISADE_DATA_DIR"] = t.TempDir()
+			var stderr bytes.Buffer
+			err := run(context.Background(), []string{"serve", "--addr", freeAddr(t)}, envOf(tt.env), nil, io.Discard, &stderr)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to name %s", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "tooshort") {
+				t.Fatal("error shows the secret")
+			}
+			if _, statErr := os.Stat(filepath.Join(tt.env["PALISADE_DATA_DIR"], "jwt.secret")); statErr == nil {
+				t.Fatal("production generated a secret instead of refusing")
+			}
+		})
+	}
+}
+
+func TestBadConfigStopsStartup(t *testing.T) {
+	err := run(context.Background(), []string{"serve"}, envOf(map[string]string{"PALISADE_RATE_LIMIT": "many"}), nil, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "PALISADE_RATE_LIMIT") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestMigrateAndVersion(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"migrate", "--data-dir", dir}, envOf(nil), nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "applied 1 migration") {
+		t.Fatalf("migrate said %q", out.String())
+	}
+	out.Reset()
+	run(context.Background(), []string{"migrate", "--data-dir", dir}, envOf(nil), nil, &out, io.Discard)
+	if !strings.Contains(out.String(), "applied 0 migration") {
+		t.Fatalf("second migrate said %q", out.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"version"}, envOf(nil), nil, &out, io.Discard); err != nil || !strings.HasPrefix(out.String(), "palisade ") {
+		t.Fatalf("version: %q %v", out.String(), err)
+	}
+	if err := run(context.Background(), []string{"frobnicate"}, envOf(nil), nil, io.Discard, io.Discard); exitCode(err) != 2 {
+		t.Fatalf("unknown command: %v", err)
+	}
+}
+
+func TestUserCommands(t *testing.T) {
+	dir := t.TempDir()
+	user := func(stdin string, args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(context.Background(), append(append([]string{"user"}, args...), "--data-dir", dir), envOf(nil), strings.NewReader(stdin), &out, io.Discard)
+		return out.String(), err
+	}
+	if out, err := user("correct horse battery staple\n", "create", "root_admin", "--admin"); err != nil || !strings.Contains(out, "created admin root_admin") {
+		t.Fatalf("create admin: %q %v", out, err)
+	}
+	if _, err := user("password\n", "create", "weak"); err == nil {
+		t.Fatal("weak password accepted from the command line")
+	}
+	if out, err := user("another good passphrase\n", "create", "bob"); err != nil || !strings.Contains(out, "created user bob") {
+		t.Fatalf("create: %q %v", out, err)
+	}
+	if out, err := user("", "promote", "bob"); err != nil || !strings.Contains(out, "promoted bob") {
+		t.Fatalf("promote: %q %v", out, err)
+	}
+	if out, err := user("", "disable", "BOB"); err != nil || !strings.Contains(out, "disabled bob") {
+		t.Fatalf("disable: %q %v", out, err)
+	}
+	if _, err := user("", "disable", "nobody"); err == nil {
+		t.Fatal("disabling an unknown user succeeded")
+	}
+}

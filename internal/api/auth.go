@@ -100,7 +100,7 @@ func (d *Deps) handleLogin() http.Handler {
 		}
 		logging.SetUser(ctx, u.ID)
 		logging.Security(ctx, d.Log, "login.success")
-		writeJSON(w, http.StatusOK, map[string]any{"token": token, "expiresAt": claims.ExpiresAt})
+		writeJSON(w, http.StatusOK, map[string]any{"token": token, "expiresAt": claims.ExpiresAt.UTC()})
 	})
 }
 
@@ -143,11 +143,22 @@ func (d *Deps) takeLoginAttempt(w http.ResponseWriter, r *http.Request, clientKe
 // errBadCredentials. An unknown or disabled account costs the same hash
 // as a wrong password, so timing does not reveal which it was.
 func (d *Deps) checkPassword(ctx context.Context, cr blog.Credentials) (blog.User, error) {
-	if len(cr.Password) > 4*blog.PasswordMax || len(cr.Username) > 4*blog.UsernameMax {
+	if len(cr.Password) > 4*blog.PasswordMax {
 		// Far over any valid length: refuse without hashing megabytes.
 		return blog.User{}, errBadCredentials
 	}
-	u, hash, err := d.Store.Credentials(ctx, cr.Username)
+	var (
+		u    blog.User
+		hash string
+		err  error
+	)
+	if blog.ValidUsername(cr.Username) {
+		u, hash, err = d.Store.Credentials(ctx, cr.Username)
+	} else {
+		// No account can have this name (and Unicode case folding must
+		// not turn a look-alike such as the Kelvin sign into a real one).
+		err = blog.Errorf(blog.ENOTFOUND, "User not found")
+	}
 	if blog.ErrorCode(err) == blog.ENOTFOUND {
 		if err := d.Hasher.VerifyDummy(ctx, cr.Password); err != nil {
 			return blog.User{}, err

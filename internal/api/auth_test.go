@@ -257,6 +257,15 @@ func TestLoginDoesNotRevealAccounts(t *testing.T) {
 	}
 }
 
+func TestLoginLookalikeUsername(t *testing.T) {
+	ts := newServer(t, nil)
+	ts.register(t, "kelly")
+	// U+212A KELVIN SIGN lower-cases to "k" under Unicode rules; it must not
+	// reach the account.
+	r := ts.post(t, "/auth/login", "", map[string]string{"username": "\u212Aelly", "password": testPassword})
+	wantStatus(t, r, http.StatusUnauthorized)
+}
+
 func TestLoginBruteForce(t *testing.T) {
 	ts := newServer(t, map[string]string{"PALISADE_LOGIN_RATE_LIMIT": "5/15m"})
 	ts.register(t, "alice")

@@ -1,13 +1,16 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/palisade-blog/palisade/httpsec"
 	"github.com/palisade-blog/palisade/internal/blog"
@@ -59,8 +62,10 @@ type requestError struct {
 
 func (e *requestError) Error() string { return e.message }
 
-// decode reads the request body strictly into v: only application/json, at
-// most MaxBodyBytes, one JSON object with no unknown fields, no value of the
+// decode reads the request body strictly into v, a pointer to a struct:
+// only application/json, at most MaxBodyBytes, one JSON object whose keys
+// are exactly v's field names (no unknown, differently-cased or repeated
+// keys, which different parsers would read differently), no value of the
 // wrong type (so {"$gt": ""} never becomes a string or reaches a query),
 // nothing after it. The error is a *requestError or a
 // *blog.ValidationError, both safe to show.
@@ -69,19 +74,80 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if err != nil || mt != "application/json" {
 		return &requestError{http.StatusUnsupportedMediaType, "Content-Type must be application/json"}
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		return decodeError(err)
+	}
+	switch trimmed := bytes.TrimLeft(data, " \t\r\n"); {
+	case len(trimmed) == 0:
+		return &requestError{http.StatusBadRequest, "Request body is empty"}
+	case trimmed[0] != '{':
+		// A bare null, number or array would decode without error into
+		// an empty struct; only an object is a request.
+		return &requestError{http.StatusBadRequest, "Request body must be a JSON object"}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err)
 	}
-	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return decodeError(err)
-		}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return &requestError{http.StatusBadRequest, "Request body must hold exactly one JSON object"}
 	}
+	return checkKeys(data, jsonFields(reflect.TypeOf(v).Elem()))
+}
+
+// checkKeys walks the top-level keys of the (already valid) object in
+// data. encoding/json matches keys case-insensitively and lets a repeated
+// key win silently; a proxy or WAF in front may read the same body
+// differently, so both are refused.
+func checkKeys(data []byte, fields map[string]bool) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if _, err := dec.Token(); err != nil { // '{'
+		return decodeError(err)
+	}
+	seen := make(map[string]bool, len(fields))
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return decodeError(err)
+		}
+		key, _ := tok.(string)
+		switch {
+		case !fields[key]:
+			return fieldError("body", truncate(key, 64), "Unknown field")
+		case seen[key]:
+			return fieldError("body", key, "Duplicate field")
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return decodeError(err)
+		}
+	}
 	return nil
+}
+
+// fieldNames caches the JSON names of each request struct's fields.
+var fieldNames sync.Map // reflect.Type → map[string]bool
+
+func jsonFields(t reflect.Type) map[string]bool {
+	if m, ok := fieldNames.Load(t); ok {
+		return m.(map[string]bool)
+	}
+	m := map[string]bool{}
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		m[name] = true
+	}
+	fieldNames.Store(t, m)
+	return m
 }
 
 // decodeError turns encoding/json's errors into messages that name the
@@ -107,7 +173,7 @@ func decodeError(err error) error {
 		return fieldError("body", wrongType.Field, "Must be a string")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
-		return fieldError("body", name, "Unknown field")
+		return fieldError("body", truncate(name, 64), "Unknown field") // a client-chosen name is echoed: keep it short
 	default:
 		return &requestError{http.StatusBadRequest, "Request body is not valid JSON"}
 	}

@@ -63,18 +63,18 @@ func (b *syncBuffer) String() string {
 
 // newServer starts the app with the given environment on top of test
 // defaults (a generous rate limit, so only the tests about it meet it).
-func newServer(t *testing.T, env map[string]string) *testServer {
+func newServer(t testing.TB, env map[string]string) *testServer {
 	t.Helper()
 	return startServer(t, env, auth.NewHasher(cheapHash, 0, 0))
 }
 
 // newServerWithDefaultHasher runs the production argon2id parameters.
-func newServerWithDefaultHasher(t *testing.T) *testServer {
+func newServerWithDefaultHasher(t testing.TB) *testServer {
 	t.Helper()
 	return startServer(t, nil, nil)
 }
 
-func startServer(t *testing.T, env map[string]string, hasher *auth.Hasher) *testServer {
+func startServer(t testing.TB, env map[string]string, hasher *auth.Hasher) *testServer {
 	t.Helper()
 	vars := map[string]string{
 		"PALISADE_DATA_DIR":   t.TempDir(),
@@ -118,7 +118,7 @@ func (s *switchHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // swapStore rebuilds the application on another store (one that fails, for
 // instance), keeping the configuration and the log.
-func (ts *testServer) swapStore(t *testing.T, store blog.Store) {
+func (ts *testServer) swapStore(t testing.TB, store blog.Store) {
 	t.Helper()
 	h, err := server.App(ts.cfg, store, logging.New(ts.logs, slog.LevelDebug, "json"), ts.hasher)
 	if err != nil {
@@ -134,7 +134,7 @@ type response struct {
 	body   []byte
 }
 
-func (r *response) json(t *testing.T, v any) {
+func (r *response) json(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("response body %q is not JSON: %v", r.body, err)
@@ -142,7 +142,7 @@ func (r *response) json(t *testing.T, v any) {
 }
 
 // errorText returns the "error" field of a JSON error body.
-func (r *response) errorText(t *testing.T) string {
+func (r *response) errorText(t testing.TB) string {
 	t.Helper()
 	var b struct {
 		Error string `json:"error"`
@@ -159,7 +159,7 @@ type request struct {
 	header              map[string]string
 }
 
-func (ts *testServer) send(t *testing.T, req request) *response {
+func (ts *testServer) send(t testing.TB, req request) *response {
 	t.Helper()
 	var body io.Reader
 	switch b := req.body.(type) {
@@ -202,17 +202,17 @@ func (ts *testServer) send(t *testing.T, req request) *response {
 	return &response{status: resp.StatusCode, header: resp.Header, body: b}
 }
 
-func (ts *testServer) get(t *testing.T, path, token string) *response {
+func (ts *testServer) get(t testing.TB, path, token string) *response {
 	t.Helper()
 	return ts.send(t, request{method: http.MethodGet, path: path, token: token})
 }
 
-func (ts *testServer) post(t *testing.T, path, token string, body any) *response {
+func (ts *testServer) post(t testing.TB, path, token string, body any) *response {
 	t.Helper()
 	return ts.send(t, request{method: http.MethodPost, path: path, token: token, body: body})
 }
 
-func wantStatus(t *testing.T, r *response, status int) {
+func wantStatus(t testing.TB, r *response, status int) {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("status = %d, want %d; body %s", r.status, status, r.body)
@@ -220,7 +220,7 @@ func wantStatus(t *testing.T, r *response, status int) {
 }
 
 // register creates an account and returns its ID.
-func (ts *testServer) register(t *testing.T, username string) string {
+func (ts *testServer) register(t testing.TB, username string) string {
 	t.Helper()
 	r := ts.post(t, "/auth/register", "", map[string]string{"username": username, "password": testPassword})
 	wantStatus(t, r, http.StatusCreated)
@@ -230,7 +230,7 @@ func (ts *testServer) register(t *testing.T, username string) string {
 }
 
 // login signs in and returns the bearer token.
-func (ts *testServer) login(t *testing.T, username string) string {
+func (ts *testServer) login(t testing.TB, username string) string {
 	t.Helper()
 	r := ts.post(t, "/auth/login", "", map[string]string{"username": username, "password": testPassword})
 	wantStatus(t, r, http.StatusOK)
@@ -243,14 +243,14 @@ func (ts *testServer) login(t *testing.T, username string) string {
 }
 
 // signUp registers and signs in.
-func (ts *testServer) signUp(t *testing.T, username string) string {
+func (ts *testServer) signUp(t testing.TB, username string) string {
 	t.Helper()
 	ts.register(t, username)
 	return ts.login(t, username)
 }
 
 // createPost publishes a post and returns it.
-func (ts *testServer) createPost(t *testing.T, token, title, content string) blog.Post {
+func (ts *testServer) createPost(t testing.TB, token, title, content string) blog.Post {
 	t.Helper()
 	r := ts.post(t, "/posts", token, map[string]string{"title": title, "content": content})
 	wantStatus(t, r, http.StatusCreated)

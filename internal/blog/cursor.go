@@ -43,5 +43,11 @@ func ParseCursor(s string) (*Cursor, error) {
 	if err != nil || us < 0 {
 		return nil, bad
 	}
-	return &Cursor{CreatedAt: time.UnixMicro(us).UTC(), ID: id}, nil
+	c := &Cursor{CreatedAt: time.UnixMicro(us).UTC(), ID: id}
+	if c.Encode() != s {
+		// One cursor, one spelling: "+5", leading zeros and the like were
+		// not made by Encode.
+		return nil, bad
+	}
+	return c, nil
 }

@@ -25,12 +25,12 @@ func FuzzPostInputClean(f *testing.F) {
 			t.Errorf("Clean produced invalid UTF-8: %+q", in)
 		}
 		for _, r := range in.Title {
-			if unicode.IsControl(r) || isBidiControl(r) {
+			if unicode.IsControl(r) || isHidden(r) {
 				t.Errorf("cleaned Title %+q holds %U", in.Title, r)
 			}
 		}
 		for _, r := range in.Content {
-			if (unicode.IsControl(r) && r != '\n' && r != '\t') || isBidiControl(r) {
+			if (unicode.IsControl(r) && r != '\n' && r != '\t') || isHidden(r) {
 				t.Errorf("cleaned Content %+q holds %U", in.Content, r)
 			}
 		}

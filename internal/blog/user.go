@@ -30,8 +30,9 @@ type User struct {
 }
 
 // CanEdit reports whether u may change or delete p: its author, or an admin.
+// A user without an ID (never loaded) may edit nothing.
 func (u User) CanEdit(p Post) bool {
-	return u.Role == RoleAdmin || p.Author.ID == u.ID
+	return u.ID != "" && (u.Role == RoleAdmin || p.Author.ID == u.ID)
 }
 
 // Registration is what a client sends to create an account.
@@ -84,7 +85,7 @@ func (r *Registration) Clean(isCommon func(string) bool) error {
 		v.add("body", "password", "Password is too common: choose another")
 	case distinct(r.Password) < 5:
 		v.add("body", "password", "Password is too repetitive: choose another")
-	case strings.Contains(strings.ToLower(r.Password), UsernameKey(r.Username)):
+	case r.Username != "" && strings.Contains(strings.ToLower(r.Password), UsernameKey(r.Username)):
 		v.add("body", "password", "Password must not contain the username")
 	}
 	return v.err()

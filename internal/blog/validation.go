@@ -53,33 +53,46 @@ func (v *validation) err() error {
 // reader sees), and surrounding white space trimmed. It does not
 // HTML-escape: text is stored as written and encoded where it is output.
 func CleanLine(s string) string {
-	return strings.TrimSpace(strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || isBidiControl(r) {
+	// Remove first, then normalise: removing a character from between a
+	// letter and its accent would otherwise leave text that is not NFC, and
+	// cleaning it again would change it.
+	return strings.TrimSpace(norm.NFC.String(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || isHidden(r) {
 			return -1
 		}
 		return r
-	}, norm.NFC.String(s)))
+	}, s)))
 }
 
 // CleanText normalises multi-line text such as post content like CleanLine,
 // but keeps newlines and tabs. "\r\n" becomes "\n".
 func CleanText(s string) string {
-	s = strings.ReplaceAll(norm.NFC.String(s), "\r\n", "\n")
-	return strings.TrimSpace(strings.Map(func(r rune) rune {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	return strings.TrimSpace(norm.NFC.String(strings.Map(func(r rune) rune {
 		if r == '\n' || r == '\t' {
 			return r
 		}
-		if unicode.IsControl(r) || isBidiControl(r) {
+		if unicode.IsControl(r) || isHidden(r) {
 			return -1
 		}
 		return r
-	}, s))
+	}, s)))
 }
 
-// isBidiControl reports the explicit directional embeddings, overrides and
-// isolates (U+202A–U+202E, U+2066–U+2069), the "Trojan Source" characters.
-func isBidiControl(r rune) bool {
-	return (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
+// isHidden reports characters that change what a reader sees without being
+// seen: the explicit directional embeddings, overrides and isolates
+// (U+202A–U+202E, U+2066–U+2069, the "Trojan Source" characters), the
+// directional marks, and zero-width spaces that make an empty-looking title
+// pass a length check. The zero-width joiner and non-joiner stay: emoji
+// sequences and several scripts need them.
+func isHidden(r rune) bool {
+	switch {
+	case r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069:
+		return true
+	case r == 0x200B, r == 0x200E, r == 0x200F, r == 0x2060, r == 0xFEFF:
+		return true
+	}
+	return false
 }
 
 // length counts characters (code points after NFC), not bytes, so limits

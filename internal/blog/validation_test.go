@@ -114,8 +114,8 @@ func TestPostInputClean(t *testing.T) {
 	tests := []struct {
 		name    string
 		in      PostInput
-		want    PostInput      // after Clean
-		wantErr [][2]string    // (path, msg) pairs; nil means valid
+		want    PostInput   // after Clean
+		wantErr [][2]string // (path, msg) pairs; nil means valid
 	}{
 		{
 			name: "valid",

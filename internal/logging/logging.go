@@ -33,14 +33,30 @@ func New(w io.Writer, level slog.Level, format string) *slog.Logger {
 // logged. Code should not log such values at all; this catches the mistake.
 var sensitive = []string{"password", "passwd", "secret", "token", "authorization", "cookie", "session"}
 
+// redact blanks an attribute whose own name, or the name of any group it
+// is in, says it holds a credential. (A struct logged whole with slog.Any
+// is encoded without passing its fields through here: log fields, not
+// structs that may hold secrets.)
 func redact(groups []string, a slog.Attr) slog.Attr {
-	key := strings.ToLower(a.Key)
-	for _, s := range sensitive {
-		if strings.Contains(key, s) {
+	if isSensitive(a.Key) {
+		return slog.String(a.Key, "[redacted]")
+	}
+	for _, g := range groups {
+		if isSensitive(g) {
 			return slog.String(a.Key, "[redacted]")
 		}
 	}
 	return a
+}
+
+func isSensitive(name string) bool {
+	name = strings.ToLower(name)
+	for _, s := range sensitive {
+		if strings.Contains(name, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // Discard returns a logger that writes nothing, for tests and tools.

@@ -1,0 +1,29 @@
+package api_test
+
+import (
+	"net/http"
+	"testing"
+)
+
+// BenchmarkLogin compares a wrong password with an unknown user at
+// production argon2id cost. Both hash once, so their times should match:
+// compare them side by side from one run (benchstat), never in a timed
+// test.
+func BenchmarkLogin(b *testing.B) {
+	ts := startServer(b, map[string]string{"PALISADE_LOGIN_RATE_LIMIT": "1000000000/1s", "PALISADE_RATE_LIMIT": "1000000000/1s"}, nil)
+	ts.register(b, "alice")
+	for _, bc := range []struct{ name, user, password string }{
+		{"WrongPassword", "alice", "wrong " + testPassword},
+		{"UnknownUser", "nobody", "wrong " + testPassword},
+		{"Success", "alice", testPassword},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				r := ts.post(b, "/auth/login", "", map[string]string{"username": bc.user, "password": bc.password})
+				if r.status != http.StatusOK && r.status != http.StatusUnauthorized {
+					b.Fatalf("status %d", r.status)
+				}
+			}
+		})
+	}
+}

@@ -184,46 +184,6 @@ func oaNewValidator(t *testing.T, ts *testServer) *oaValidator {
 	}
 }
 
-// oaBody encodes a request body as the harness does: a string as is,
-// anything else as JSON.
-func oaBody(t *testing.T, body any) []byte {
-	t.Helper()
-	switch b := body.(type) {
-	case nil:
-		return nil
-	case string:
-		return []byte(b)
-	default:
-		j, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return j
-	}
-}
-
-func (v *oaValidator) newRequest(t *testing.T, req request, body []byte) *http.Request {
-	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	r, err := http.NewRequestWithContext(t.Context(), req.method, v.ts.URL+req.path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != nil {
-		r.Header.Set("Content-Type", "application/json")
-	}
-	if req.token != "" {
-		r.Header.Set("Authorization", "Bearer "+req.token)
-	}
-	for k, val := range req.header {
-		r.Header.Set(k, val)
-	}
-	return r
-}
-
 // exchange sends req and validates both halves against the document. The
 // request must conform to the document exactly when conforms is set (a
 // request the test means to be bad must be refused by the document too,
@@ -232,9 +192,9 @@ func (v *oaValidator) newRequest(t *testing.T, req request, body []byte) *http.R
 // whatever it is.
 func (v *oaValidator) exchange(t *testing.T, req request, conforms bool, status int) *response {
 	t.Helper()
-	body := oaBody(t, req.body)
+	body := req.encodeBody(t)
 
-	hr := v.newRequest(t, req, body)
+	hr := v.ts.httpRequest(t, req, body)
 	route, params, err := v.router.FindRoute(hr)
 	if err != nil {
 		t.Fatalf("%s %s matches no documented operation: %v", req.method, req.path, err)
@@ -248,7 +208,7 @@ func (v *oaValidator) exchange(t *testing.T, req request, conforms bool, status 
 		t.Errorf("the document accepts a request that should break its rules")
 	}
 
-	resp, err := v.ts.Client().Do(v.newRequest(t, req, body))
+	resp, err := v.ts.Client().Do(v.ts.httpRequest(t, req, body))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -159,21 +158,32 @@ type request struct {
 	header              map[string]string
 }
 
-func (ts *testServer) send(t testing.TB, req request) *response {
+// encodeBody returns the request's body bytes: a string as is, anything
+// else as JSON, nil for none.
+func (req request) encodeBody(t testing.TB) []byte {
 	t.Helper()
-	var body io.Reader
 	switch b := req.body.(type) {
 	case nil:
+		return nil
 	case string:
-		body = strings.NewReader(b)
+		return []byte(b)
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		body = bytes.NewReader(j)
+		return j
 	}
-	r, err := http.NewRequest(req.method, ts.URL+req.path, body)
+}
+
+// httpRequest builds the request to send, with body as its body.
+func (ts *testServer) httpRequest(t testing.TB, req request, body []byte) *http.Request {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	r, err := http.NewRequest(req.method, ts.URL+req.path, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +200,12 @@ func (ts *testServer) send(t testing.TB, req request) *response {
 		}
 		r.Header.Set(k, v)
 	}
-	resp, err := ts.Client().Do(r)
+	return r
+}
+
+func (ts *testServer) send(t testing.TB, req request) *response {
+	t.Helper()
+	resp, err := ts.Client().Do(ts.httpRequest(t, req, req.encodeBody(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"net/url"
 
 	"github.com/palisade-blog/palisade/httpsec"
+	"github.com/palisade-blog/palisade/internal/account"
 	"github.com/palisade-blog/palisade/internal/auth"
 	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/markdown"
@@ -18,14 +19,13 @@ import (
 
 // Deps is everything the API's handlers use.
 type Deps struct {
-	Store        blog.Store
-	Hasher       *auth.Hasher
-	Tokens       *auth.Tokens
-	Markdown     *markdown.Renderer
-	Log          *slog.Logger
-	ClientIP     *httpsec.ClientIP
-	LoginLimiter httpsec.Limiter // failed sign-ins, per client and per account
-	BaseURL      *url.URL        // for links; never taken from the Host header
+	Store    blog.Store
+	Accounts *account.Service
+	Tokens   *auth.Tokens
+	Markdown *markdown.Renderer
+	Log      *slog.Logger
+	ClientIP *httpsec.ClientIP
+	BaseURL  *url.URL // for links; never taken from the Host header
 	// Ready reports whether every dependency answers (for /readyz).
 	Ready func(ctx context.Context) map[string]error
 }

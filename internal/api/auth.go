@@ -2,12 +2,8 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -33,29 +29,14 @@ func (d *Deps) handleRegister() http.Handler {
 			d.writeError(w, r, err)
 			return
 		}
-		if err := reg.Clean(auth.IsCommonPassword); err != nil {
-			d.writeError(w, r, err)
-			return
-		}
-		hash, err := d.Hasher.Hash(r.Context(), reg.Password)
+		u, err := d.Accounts.Register(r.Context(), reg)
 		if err != nil {
 			d.writeError(w, r, err)
 			return
 		}
-		u, err := d.Store.CreateUser(r.Context(), blog.NewUser{Username: reg.Username, PasswordHash: hash, Role: blog.RoleUser})
-		if err != nil {
-			d.writeError(w, r, err)
-			return
-		}
-		logging.SetUser(r.Context(), u.ID)
-		logging.Security(r.Context(), d.Log, "user.registered")
 		writeJSON(w, http.StatusCreated, map[string]userBody{"user": {ID: u.ID, Username: u.Username, CreatedAt: u.CreatedAt}})
 	})
 }
-
-// errBadCredentials is the one answer to every failed sign-in, whatever
-// failed, so the response never tells whether an account exists.
-var errBadCredentials = blog.Errorf(blog.EUNAUTHORIZED, "Invalid username or password")
 
 func (d *Deps) handleLogin() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -65,126 +46,18 @@ func (d *Deps) handleLogin() http.Handler {
 			d.writeError(w, r, err)
 			return
 		}
-		ctx := r.Context()
-		// Throttle before any work: a refused attempt costs no hash. A
-		// hit is counted up front (and given back on success) so that a
-		// burst of parallel guesses cannot all slip in before the first
-		// failure is recorded.
-		clientKey := "login:client:" + httpsec.RateKey(d.ClientIP.Addr(r))
-		accountKey := "login:account:" + hashKey(blog.UsernameKey(cr.Username))
-		if ok := d.takeLoginAttempt(w, r, clientKey, accountKey); !ok {
-			return
-		}
-
-		u, err := d.checkPassword(ctx, cr)
-		if errors.Is(err, errBadCredentials) {
-			logging.Security(ctx, d.Log, "login.failure", slog.String("username", truncate(cr.Username, blog.UsernameMax)))
-			d.writeError(w, r, err)
-			return
-		}
+		u, err := d.Accounts.SignIn(r.Context(), httpsec.RateKey(d.ClientIP.Addr(r)), cr)
 		if err != nil {
-			d.LoginLimiter.Refund(ctx, clientKey)
-			d.LoginLimiter.Refund(ctx, accountKey)
 			d.writeError(w, r, err)
 			return
 		}
-		// Success: the attempt is given back to the client and the
-		// account's failures are forgotten.
-		d.LoginLimiter.Refund(ctx, clientKey)
-		d.LoginLimiter.Reset(ctx, accountKey)
-
 		token, claims, err := d.Tokens.Issue(u.ID, u.TokenVersion)
 		if err != nil {
 			d.writeError(w, r, err)
 			return
 		}
-		logging.SetUser(ctx, u.ID)
-		logging.Security(ctx, d.Log, "login.success")
 		writeJSON(w, http.StatusOK, map[string]any{"token": token, "expiresAt": claims.ExpiresAt.UTC()})
 	})
-}
-
-// takeLoginAttempt counts one sign-in attempt for the client and the
-// account and answers 429 (returning false) if either is over its limit.
-func (d *Deps) takeLoginAttempt(w http.ResponseWriter, r *http.Request, clientKey, accountKey string) bool {
-	ctx := r.Context()
-	refuse := func(dec httpsec.Decision, scope string) bool {
-		logging.Security(ctx, d.Log, "login.throttled", slog.String("scope", scope))
-		w.Header().Set("Retry-After", strconv.Itoa(max(1, int((dec.ResetAfter+time.Second-1)/time.Second))))
-		WriteRateLimited(w, r)
-		return false
-	}
-	dec, err := d.LoginLimiter.Take(ctx, clientKey)
-	if err != nil {
-		// Sign-in throttling fails closed: without it, passwords could be
-		// guessed at full speed.
-		d.writeError(w, r, blog.Errorf(blog.EUNAVAILABLE, "Sign-in is unavailable, please retry"))
-		return false
-	}
-	if !dec.Allowed {
-		return refuse(dec, "client")
-	}
-	dec, err = d.LoginLimiter.Take(ctx, accountKey)
-	if err != nil {
-		d.LoginLimiter.Refund(ctx, clientKey)
-		d.writeError(w, r, blog.Errorf(blog.EUNAVAILABLE, "Sign-in is unavailable, please retry"))
-		return false
-	}
-	if !dec.Allowed {
-		// The guess was never tried, so it does not use up the client's
-		// budget; one locked account must not lock out a shared NAT.
-		d.LoginLimiter.Refund(ctx, clientKey)
-		return refuse(dec, "account")
-	}
-	return true
-}
-
-// checkPassword returns the user whose credentials these are, or
-// errBadCredentials. An unknown or disabled account costs the same hash
-// as a wrong password, so timing does not reveal which it was.
-func (d *Deps) checkPassword(ctx context.Context, cr blog.Credentials) (blog.User, error) {
-	if len(cr.Password) > 4*blog.PasswordMax {
-		// Far over any valid length: refuse without hashing megabytes.
-		return blog.User{}, errBadCredentials
-	}
-	var (
-		u    blog.User
-		hash string
-		err  error
-	)
-	if blog.ValidUsername(cr.Username) {
-		u, hash, err = d.Store.Credentials(ctx, cr.Username)
-	} else {
-		// No account can have this name (and Unicode case folding must
-		// not turn a look-alike such as the Kelvin sign into a real one).
-		err = blog.Errorf(blog.ENOTFOUND, "User not found")
-	}
-	if blog.ErrorCode(err) == blog.ENOTFOUND {
-		if err := d.Hasher.VerifyDummy(ctx, cr.Password); err != nil {
-			return blog.User{}, err
-		}
-		return blog.User{}, errBadCredentials
-	}
-	if err != nil {
-		return blog.User{}, err
-	}
-	ok, err := d.Hasher.Verify(ctx, cr.Password, hash)
-	if err != nil {
-		return blog.User{}, err
-	}
-	if !ok || u.Disabled {
-		return blog.User{}, errBadCredentials
-	}
-	if d.Hasher.NeedsRehash(hash) {
-		// Parameters were raised since this hash was made: upgrade it now,
-		// while we have the password. Failure is not fatal to sign-in.
-		if newHash, err := d.Hasher.Hash(ctx, cr.Password); err == nil {
-			if err := d.Store.SetPasswordHash(ctx, u.ID, newHash, false); err != nil {
-				d.Log.LogAttrs(ctx, slog.LevelWarn, "rehash failed", slog.Any("error", err))
-			}
-		}
-	}
-	return u, nil
 }
 
 func (d *Deps) handleLogout() authedHandler {
@@ -280,13 +153,6 @@ func (d *Deps) verify(ctx context.Context, header string) (who principal, reason
 		return principal{}, "superseded", nil
 	}
 	return principal{user: u, claims: claims}, "", nil
-}
-
-// hashKey keeps client-chosen strings out of limiter keys: a fixed-length
-// digest can't collide with another namespace or bloat memory.
-func hashKey(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:16])
 }
 
 func truncate(s string, n int) string {

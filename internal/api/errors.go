@@ -5,9 +5,12 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/palisade-blog/palisade/httpsec"
+	"github.com/palisade-blog/palisade/internal/account"
 	"github.com/palisade-blog/palisade/internal/auth"
 	"github.com/palisade-blog/palisade/internal/blog"
 )
@@ -28,8 +31,9 @@ var statusOf = map[string]int{
 // a bare 500 with the request ID, its detail going to the log only.
 func (d *Deps) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var (
-		verr *blog.ValidationError
-		rerr *requestError
+		verr      *blog.ValidationError
+		rerr      *requestError
+		throttled *account.ThrottledError
 	)
 	switch {
 	case errors.As(err, &verr):
@@ -37,6 +41,10 @@ func (d *Deps) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	case errors.As(err, &rerr):
 		writeJSON(w, rerr.status, errorBody{Error: http.StatusText(rerr.status), Message: rerr.message})
+		return
+	case errors.As(err, &throttled):
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int((throttled.RetryAfter+time.Second-1)/time.Second))))
+		WriteRateLimited(w, r)
 		return
 	case errors.Is(err, auth.ErrBusy):
 		w.Header().Set("Retry-After", "1")

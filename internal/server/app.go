@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/palisade-blog/palisade/httpsec"
+	"github.com/palisade-blog/palisade/internal/account"
 	"github.com/palisade-blog/palisade/internal/api"
 	"github.com/palisade-blog/palisade/internal/auth"
 	"github.com/palisade-blog/palisade/internal/blog"
@@ -36,15 +37,19 @@ func App(cfg *config.Config, store blog.Store, log *slog.Logger, hasher *auth.Ha
 		Log:     log,
 		Limiter: httpsec.NewMemoryLimiter(cfg.RateLimit, httpsec.MemoryOptions{}),
 		API: &api.Deps{
-			Store:        store,
-			Hasher:       hasher,
-			Tokens:       tokens,
-			Markdown:     markdown.New(),
-			Log:          log,
-			ClientIP:     clientIP,
-			LoginLimiter: httpsec.NewMemoryLimiter(cfg.LoginRateLimit, httpsec.MemoryOptions{}),
-			BaseURL:      cfg.BaseURL,
-			Ready:        ReadyChecks(store),
+			Store: store,
+			Accounts: &account.Service{
+				Store:   store,
+				Hasher:  hasher,
+				Limiter: httpsec.NewMemoryLimiter(cfg.LoginRateLimit, httpsec.MemoryOptions{}),
+				Log:     log,
+			},
+			Tokens:   tokens,
+			Markdown: markdown.New(),
+			Log:      log,
+			ClientIP: clientIP,
+			BaseURL:  cfg.BaseURL,
+			Ready:    ReadyChecks(store),
 		},
 	}), nil
 }

@@ -28,6 +28,9 @@ type RateLimitOptions struct {
 	// request anyway (fail open), false if OnError wrote a response (fail
 	// closed). nil fails open.
 	OnError func(w http.ResponseWriter, r *http.Request, err error) bool
+	// Skip exempts a request from counting (health checks polled by a load
+	// balancer, say). nil counts every request.
+	Skip func(r *http.Request) bool
 }
 
 // RateLimit refuses requests beyond opts.Rate per client key. Every response
@@ -67,6 +70,10 @@ func RateLimit(opts RateLimitOptions) Middleware {
 
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if opts.Skip != nil && opts.Skip(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
 			d, err := opts.Limiter.Take(r.Context(), opts.Key(r))
 			if err != nil {
 				if onError(w, r, err) {

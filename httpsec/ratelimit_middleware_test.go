@@ -227,3 +227,25 @@ func TestRateLimitRequiresLimiterAndKey(t *testing.T) {
 		})
 	}
 }
+
+func TestRateLimitSkip(t *testing.T) {
+	l := NewMemoryLimiter(Rate{Limit: 1, Window: time.Minute}, MemoryOptions{})
+	h := RateLimit(RateLimitOptions{
+		Limiter: l, Rate: Rate{Limit: 1, Window: time.Minute},
+		Key:  func(*http.Request) string { return "k" },
+		Skip: func(r *http.Request) bool { return r.URL.Path == "/healthz" },
+	})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	get := func(path string) int {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		return rec.Code
+	}
+	for range 5 {
+		if code := get("/healthz"); code != http.StatusOK {
+			t.Fatalf("skipped path limited: %d", code)
+		}
+	}
+	if get("/posts") != http.StatusOK || get("/posts") != http.StatusTooManyRequests {
+		t.Fatal("skipping one path changed the limit of others")
+	}
+}

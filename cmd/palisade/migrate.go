@@ -13,8 +13,8 @@ func migrateCmd(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	if cfg.DatabaseURL != "" {
-		return fmt.Errorf("PALISADE_DATABASE_URL: this build supports only the embedded SQLite store; unset it")
+	if err := unsupported(cfg); err != nil {
+		return err
 	}
 	if err := cfg.EnsureDataDir(); err != nil {
 		return err

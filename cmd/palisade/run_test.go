@@ -203,7 +203,7 @@ func TestMigrateAndVersion(t *testing.T) {
 	if err := run(context.Background(), []string{"migrate", "--data-dir", dir}, envOf(nil), nil, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "applied 1 migration") {
+	if !strings.Contains(out.String(), "applied 2 migration") {
 		t.Fatalf("migrate said %q", out.String())
 	}
 	out.Reset()
@@ -244,5 +244,44 @@ func TestUserCommands(t *testing.T) {
 	}
 	if _, err := user("", "disable", "nobody"); err == nil {
 		t.Fatal("disabling an unknown user succeeded")
+	}
+}
+
+func TestUnsupportedSettingsRefused(t *testing.T) {
+	for name, env := range map[string]map[string]string{
+		"Postgres": {"PALISADE_DATABASE_URL": "postgres://localhost/x"},
+		"Redis":    {"PALISADE_REDIS_URL": "redis://localhost:6379"},
+		"TLS":      {"PALISADE_TLS_CERT": "c.pem", "PALISADE_TLS_KEY": "k.pem"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			env["PALISADE_DATA_DIR"] = t.TempDir()
+			err := run(context.Background(), []string{"serve", "--addr", freeAddr(t)}, envOf(env), nil, io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), "this build") {
+				t.Fatalf("err = %v: a setting that can't be honoured must stop start-up", err)
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {"user", "--help"}, {"serve", "--help"}, {"migrate", "--help"}} {
+		var out, errOut bytes.Buffer
+		if err := run(context.Background(), args, envOf(nil), nil, &out, &errOut); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		if out.Len()+errOut.Len() == 0 {
+			t.Fatalf("%v printed nothing", args)
+		}
+	}
+}
+
+func TestDatabaseFilePrivate(t *testing.T) {
+	dir := t.TempDir()
+	if err := run(context.Background(), []string{"migrate", "--data-dir", dir}, envOf(nil), nil, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(filepath.Join(dir, "palisade.db"))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("palisade.db: %v, mode %v", err, info.Mode().Perm())
 	}
 }

@@ -23,13 +23,28 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 
 // openStore opens the configured database and applies its migrations.
 func openStore(ctx context.Context, cfg *config.Config) (blog.Store, error) {
-	if cfg.DatabaseURL != "" {
-		return nil, fmt.Errorf("PALISADE_DATABASE_URL: this build supports only the embedded SQLite store; unset it")
+	if err := unsupported(cfg); err != nil {
+		return nil, err
 	}
 	if err := cfg.EnsureDataDir(); err != nil {
 		return nil, err
 	}
 	return sqlite.Open(ctx, cfg.SQLitePath())
+}
+
+// unsupported refuses settings this build accepts but cannot honour yet,
+// rather than starting without what the operator asked for (plain HTTP
+// instead of TLS, per-instance limits instead of shared ones).
+func unsupported(cfg *config.Config) error {
+	switch {
+	case cfg.DatabaseURL != "":
+		return fmt.Errorf("PALISADE_DATABASE_URL: this build supports only the embedded SQLite store; unset it")
+	case cfg.RedisURL != "":
+		return fmt.Errorf("PALISADE_REDIS_URL: this build does not support Redis yet; unset it and run a single instance")
+	case cfg.TLSCert != "":
+		return fmt.Errorf("PALISADE_TLS_CERT: this build does not serve HTTPS itself yet; terminate TLS at a reverse proxy and unset it")
+	}
+	return nil
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {

@@ -22,6 +22,10 @@ Flags are those of "palisade serve" that locate the database (--data-dir, --data
 // userCmd manages accounts from the command line: the only way to make the
 // first admin, since the API never lets a client choose its role.
 func userCmd(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		fmt.Fprint(stdout, userUsage)
+		return nil
+	}
 	if len(args) < 2 || strings.HasPrefix(args[0], "-") || strings.HasPrefix(args[1], "-") {
 		fmt.Fprint(stderr, userUsage)
 		return fmt.Errorf("%w: user needs an action and a name", errUsage)

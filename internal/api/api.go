@@ -49,6 +49,4 @@ func Routes(mux *http.ServeMux, d *Deps) {
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", d.handleReadyz())
 	mux.Handle("GET /openapi.json", handleOpenAPI())
-
-	mux.Handle("/", handleNotFound(mux))
 }

@@ -74,19 +74,13 @@ func (d *Deps) writeInternal(w http.ResponseWriter, r *http.Request, err error) 
 	id := httpsec.RequestIDFrom(r.Context())
 	d.Log.LogAttrs(r.Context(), slog.LevelError, "internal error",
 		slog.String("requestId", id), slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("error", err))
-	writeJSON(w, http.StatusInternalServerError, errorBody{Error: "Internal Server Error", RequestID: id})
+	WriteInternalError(w, r)
 }
 
-// WritePanic is the answer to a recovered panic: a 500 like any internal
-// error, with the stack in the log.
-func WritePanic(log *slog.Logger) func(w http.ResponseWriter, r *http.Request, v any, stack []byte) {
-	return func(w http.ResponseWriter, r *http.Request, v any, stack []byte) {
-		id := httpsec.RequestIDFrom(r.Context())
-		log.LogAttrs(r.Context(), slog.LevelError, "panic",
-			slog.String("requestId", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Any("panic", v), slog.String("stack", string(stack)))
-		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "Internal Server Error", RequestID: id})
-	}
+// WriteInternalError answers a bare 500 that names only the request ID.
+// The caller has logged the cause.
+func WriteInternalError(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusInternalServerError, errorBody{Error: "Internal Server Error", RequestID: httpsec.RequestIDFrom(r.Context())})
 }
 
 // WriteRateLimited is the tutorial's 429 body; the rate-limit middleware has
@@ -95,10 +89,10 @@ func WriteRateLimited(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusTooManyRequests, errorBody{Error: "Too many requests, please try again later."})
 }
 
-// handleNotFound answers every unmatched request in JSON: 405 with Allow
-// when the path exists under another method, 404 otherwise. It runs only on
+// NotFound answers an unmatched request in JSON: 405 with Allow when the
+// path exists under another method on mux, 404 otherwise. It runs only on
 // misses, so matched routes pay nothing for it.
-func handleNotFound(mux *http.ServeMux) http.Handler {
+func NotFound(mux *http.ServeMux) http.Handler {
 	methods := []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var allow []string

@@ -530,9 +530,9 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	t.Run("RateLimited", func(t *testing.T) {
 		ts := newServer(t, map[string]string{"PALISADE_RATE_LIMIT": "2/15m"})
 		v := oaNewValidator(t, ts)
-		v.exchange(t, get("/healthz", ""), valid, http.StatusOK)
-		v.exchange(t, get("/healthz", ""), valid, http.StatusOK)
-		v.exchange(t, get("/healthz", ""), valid, http.StatusTooManyRequests)
+		v.exchange(t, get("/posts", ""), valid, http.StatusOK)
+		v.exchange(t, get("/posts", ""), valid, http.StatusOK)
+		v.exchange(t, get("/posts", ""), valid, http.StatusTooManyRequests)
 	})
 
 	t.Run("NotReady", func(t *testing.T) {

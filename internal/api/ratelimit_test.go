@@ -102,3 +102,14 @@ func TestTrustedProxy(t *testing.T) {
 		}
 	})
 }
+
+func TestHealthChecksNotRateLimited(t *testing.T) {
+	ts := newServer(t, map[string]string{"PALISADE_RATE_LIMIT": "2/15m"})
+	for range 5 {
+		wantStatus(t, ts.get(t, "/healthz", ""), http.StatusOK)
+		wantStatus(t, ts.get(t, "/readyz", ""), http.StatusOK)
+	}
+	wantStatus(t, ts.get(t, "/posts", ""), http.StatusOK)
+	wantStatus(t, ts.get(t, "/posts", ""), http.StatusOK)
+	wantStatus(t, ts.get(t, "/posts", ""), http.StatusTooManyRequests)
+}

@@ -67,11 +67,28 @@ type RevocationStore interface {
 	PruneRevocations(ctx context.Context, now time.Time) error
 }
 
+// SessionStore keeps website sessions as opaque data under a key. The
+// caller derives the key from the session token (a hash), so the store
+// never holds a value that works as a cookie.
+type SessionStore interface {
+	// FindSession returns the data of the session if it exists and has not
+	// expired; found is false otherwise.
+	FindSession(ctx context.Context, key string) (data []byte, found bool, err error)
+	// SaveSession stores data under key until expiry, replacing any.
+	SaveSession(ctx context.Context, key string, data []byte, expiry time.Time) error
+	// DeleteSession removes the session; deleting a missing one is not an
+	// error.
+	DeleteSession(ctx context.Context, key string) error
+	// PruneSessions removes sessions that expired before now.
+	PruneSessions(ctx context.Context, now time.Time) error
+}
+
 // Store is everything Palisade keeps in its database.
 type Store interface {
 	UserStore
 	PostStore
 	RevocationStore
+	SessionStore
 	// Ping checks that the database answers (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the database.

@@ -12,6 +12,7 @@ import (
 	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/config"
 	"github.com/palisade-blog/palisade/internal/markdown"
+	"github.com/palisade-blog/palisade/internal/web"
 )
 
 // App builds the whole handler from the configuration and an open store.
@@ -32,24 +33,41 @@ func App(cfg *config.Config, store blog.Store, log *slog.Logger, hasher *auth.Ha
 		hasher = auth.NewHasher(auth.DefaultParams, 0, 0)
 	}
 	clientIP := httpsec.NewClientIP(cfg.TrustedProxies)
+	// One sign-in service and one Markdown renderer for both front doors,
+	// so the API and the website throttle and sanitise identically.
+	accounts := &account.Service{
+		Store:   store,
+		Hasher:  hasher,
+		Limiter: httpsec.NewMemoryLimiter(cfg.LoginRateLimit, httpsec.MemoryOptions{}),
+		Log:     log,
+	}
+	md := markdown.New()
+	site, err := web.New(web.Deps{
+		Store:    store,
+		Accounts: accounts,
+		Markdown: md,
+		Sessions: web.NewSessions(store, cfg.Production()),
+		Log:      log,
+		ClientIP: clientIP,
+		BaseURL:  cfg.BaseURL,
+	})
+	if err != nil {
+		return nil, err
+	}
 	return NewHandler(Deps{
 		Config:  cfg,
 		Log:     log,
 		Limiter: httpsec.NewMemoryLimiter(cfg.RateLimit, httpsec.MemoryOptions{}),
 		API: &api.Deps{
-			Store: store,
-			Accounts: &account.Service{
-				Store:   store,
-				Hasher:  hasher,
-				Limiter: httpsec.NewMemoryLimiter(cfg.LoginRateLimit, httpsec.MemoryOptions{}),
-				Log:     log,
-			},
+			Store:    store,
+			Accounts: accounts,
 			Tokens:   tokens,
-			Markdown: markdown.New(),
+			Markdown: md,
 			Log:      log,
 			ClientIP: clientIP,
 			BaseURL:  cfg.BaseURL,
 			Ready:    ReadyChecks(store),
 		},
+		Web: site,
 	}), nil
 }

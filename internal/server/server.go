@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/rs/cors"
@@ -18,6 +19,7 @@ import (
 	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/config"
 	"github.com/palisade-blog/palisade/internal/logging"
+	"github.com/palisade-blog/palisade/internal/web"
 )
 
 // Deps are the parts the handler is built from.
@@ -26,6 +28,7 @@ type Deps struct {
 	Log     *slog.Logger
 	Limiter httpsec.Limiter // PALISADE_RATE_LIMIT, every route
 	API     *api.Deps
+	Web     *web.Deps
 }
 
 // NewHandler returns the whole application: routes wrapped in the
@@ -42,20 +45,37 @@ type Deps struct {
 func NewHandler(d Deps) http.Handler {
 	mux := http.NewServeMux()
 	api.Routes(mux, d.API)
+	web.Routes(mux, d.Web)
+	apiNotFound := api.NotFound(mux)
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if wantsHTML(r) {
+			d.Web.WriteError(w, r, http.StatusNotFound, "There is no page at this address.")
+			return
+		}
+		apiNotFound.ServeHTTP(w, r)
+	}))
 
 	cfg := d.Config
 	return httpsec.Chain(mux,
 		httpsec.RequestID(),
 		logging.Middleware(d.Log, d.API.ClientIP),
-		httpsec.Recover(api.WritePanic(d.Log)),
+		httpsec.Recover(d.onPanic),
 		httpsec.SecureHeaders(httpsec.HeaderOptions{CSP: httpsec.APICSP, HSTS: cfg.Production()}),
 		corsMiddleware(cfg.CORSOrigins),
 		httpsec.RateLimit(httpsec.RateLimitOptions{
 			Limiter: d.Limiter,
 			Rate:    cfg.RateLimit,
 			Key:     func(r *http.Request) string { return "rl:" + httpsec.RateKey(d.API.ClientIP.Addr(r)) },
+			// Health checks are exempt: a load balancer polls them from one
+			// address far more often than 100 times in 15 minutes, and they
+			// do no work worth limiting.
+			Skip: func(r *http.Request) bool { return r.URL.Path == "/healthz" || r.URL.Path == "/readyz" },
 			OnLimited: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				logging.Security(r.Context(), d.Log, "rate_limited")
+				if wantsHTML(r) {
+					d.Web.WriteError(w, r, http.StatusTooManyRequests, "Too many requests, please try again later.")
+					return
+				}
 				api.WriteRateLimited(w, r)
 			}),
 			OnError: func(w http.ResponseWriter, r *http.Request, err error) bool {
@@ -67,6 +87,30 @@ func NewHandler(d Deps) http.Handler {
 			},
 		}),
 	)
+}
+
+// onPanic logs a recovered panic with its stack and answers a 500 that
+// shows only the request ID: a page to a browser, JSON to anyone else.
+func (d Deps) onPanic(w http.ResponseWriter, r *http.Request, v any, stack []byte) {
+	d.Log.LogAttrs(r.Context(), slog.LevelError, "panic",
+		slog.String("requestId", httpsec.RequestIDFrom(r.Context())), slog.String("method", r.Method),
+		slog.String("path", r.URL.Path), slog.Any("panic", v), slog.String("stack", string(stack)))
+	if wantsHTML(r) {
+		d.Web.WriteError(w, r, http.StatusInternalServerError, "Something went wrong on our side. If it keeps happening, tell the site's operator the request ID below.")
+		return
+	}
+	api.WriteInternalError(w, r)
+}
+
+// wantsHTML reports a browser navigating to a page (Accept: text/html), as
+// opposed to an API client.
+func wantsHTML(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
+		if media, _, _ := strings.Cut(part, ";"); strings.TrimSpace(media) == "text/html" {
+			return true
+		}
+	}
+	return false
 }
 
 // corsMiddleware allows the configured origins to call the API from a

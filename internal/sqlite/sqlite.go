@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"runtime"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -52,6 +53,14 @@ func Migrate(ctx context.Context, path string) (int, error) {
 }
 
 func open(path string) (*Store, error) {
+	// Create the file readable by its owner only before SQLite does (it
+	// would use the umask, typically 0644); SQLite gives the -wal and -shm
+	// files the same mode as the database.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	f.Close()
 	write, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)

@@ -27,6 +27,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Authorization", func(t *testing.T) { testAuthorization(t, open) })
 	t.Run("Injection", func(t *testing.T) { testInjection(t, open) })
 	t.Run("Revocations", func(t *testing.T) { testRevocations(t, open) })
+	t.Run("Sessions", func(t *testing.T) { testSessions(t, open) })
 	t.Run("ConcurrentWrites", func(t *testing.T) { testConcurrentWrites(t, open) })
 }
 
@@ -387,6 +388,62 @@ func testRevocations(t *testing.T, open Opener) {
 	if revoked, _ := s.TokenRevoked(ctx, "jti-1"); !revoked {
 		t.Fatal("live revocation lost in prune")
 	}
+}
+
+func testSessions(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t)
+	now := time.Now()
+	if _, found, err := s.FindSession(ctx, "k1"); err != nil || found {
+		t.Fatalf("missing session found = %v, %v", found, err)
+	}
+	if err := s.SaveSession(ctx, "k1", []byte("one"), now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if data, found, err := s.FindSession(ctx, "k1"); err != nil || !found || string(data) != "one" {
+		t.Fatalf("saved session = %q, %v, %v", data, found, err)
+	}
+	t.Run("Replace", func(t *testing.T) {
+		if err := s.SaveSession(ctx, "k1", []byte("two"), now.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if data, _, _ := s.FindSession(ctx, "k1"); string(data) != "two" {
+			t.Fatalf("replaced session = %q", data)
+		}
+	})
+	t.Run("ExpiredNotFound", func(t *testing.T) {
+		s.SaveSession(ctx, "old", []byte("x"), now.Add(-time.Second))
+		if _, found, _ := s.FindSession(ctx, "old"); found {
+			t.Fatal("expired session found")
+		}
+	})
+	t.Run("BinaryData", func(t *testing.T) {
+		data := []byte{0, 1, 2, 255, '\'', '"'}
+		s.SaveSession(ctx, "bin", data, now.Add(time.Hour))
+		if got, _, _ := s.FindSession(ctx, "bin"); string(got) != string(data) {
+			t.Fatalf("binary data = %v", got)
+		}
+	})
+	t.Run("Delete", func(t *testing.T) {
+		if err := s.DeleteSession(ctx, "k1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, found, _ := s.FindSession(ctx, "k1"); found {
+			t.Fatal("deleted session found")
+		}
+		if err := s.DeleteSession(ctx, "k1"); err != nil {
+			t.Fatalf("deleting twice: %v", err)
+		}
+	})
+	t.Run("Prune", func(t *testing.T) {
+		s.SaveSession(ctx, "live", []byte("x"), now.Add(time.Hour))
+		if err := s.PruneSessions(ctx, now); err != nil {
+			t.Fatal(err)
+		}
+		if _, found, _ := s.FindSession(ctx, "live"); !found {
+			t.Fatal("live session pruned")
+		}
+	})
 }
 
 func testConcurrentWrites(t *testing.T, open Opener) {

@@ -1,0 +1,50 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// FindSession implements blog.SessionStore.
+func (s *Store) FindSession(ctx context.Context, key string) ([]byte, bool, error) {
+	var data []byte
+	err := s.read.QueryRowContext(ctx, `SELECT data FROM sessions WHERE key = ? AND expiry > ?`, key, time.Now().UnixMicro()).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("find session: %w", err)
+	}
+	return data, true, nil
+}
+
+// SaveSession implements blog.SessionStore.
+func (s *Store) SaveSession(ctx context.Context, key string, data []byte, expiry time.Time) error {
+	_, err := s.write.ExecContext(ctx,
+		`INSERT INTO sessions (key, data, expiry) VALUES (?, ?, ?)
+		 ON CONFLICT (key) DO UPDATE SET data = excluded.data, expiry = excluded.expiry`,
+		key, data, expiry.UnixMicro())
+	if err != nil {
+		return fmt.Errorf("save session: %w", err)
+	}
+	return nil
+}
+
+// DeleteSession implements blog.SessionStore.
+func (s *Store) DeleteSession(ctx context.Context, key string) error {
+	if _, err := s.write.ExecContext(ctx, `DELETE FROM sessions WHERE key = ?`, key); err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	return nil
+}
+
+// PruneSessions implements blog.SessionStore.
+func (s *Store) PruneSessions(ctx context.Context, now time.Time) error {
+	if _, err := s.write.ExecContext(ctx, `DELETE FROM sessions WHERE expiry <= ?`, now.UnixMicro()); err != nil {
+		return fmt.Errorf("prune sessions: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,146 @@
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"mime"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+// asset is one static file, served under a name that contains a hash of
+// its content so it can be cached for a year: a new version is a new URL.
+type asset struct {
+	body        []byte
+	contentType string
+}
+
+// renderer holds the parsed pages and the static files. Everything is
+// parsed at start-up, so a broken template stops the boot, not a request.
+type renderer struct {
+	pages  map[string]*template.Template
+	assets map[string]asset  // hashed name → file
+	paths  map[string]string // plain name → /static/hashed name
+}
+
+func newRenderer() (*renderer, error) {
+	r := &renderer{pages: map[string]*template.Template{}, assets: map[string]asset{}, paths: map[string]string{}}
+	err := fs.WalkDir(staticFiles, "static", func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		body, err := staticFiles.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(body)
+		name := path.Base(p)
+		ext := path.Ext(name)
+		hashed := strings.TrimSuffix(name, ext) + "." + hex.EncodeToString(sum[:6]) + ext
+		r.assets[hashed] = asset{body: body, contentType: mime.TypeByExtension(ext)}
+		r.paths[name] = "/static/" + hashed
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load static files: %w", err)
+	}
+	funcs := template.FuncMap{
+		"asset": func(name string) (string, error) {
+			p, ok := r.paths[name]
+			if !ok {
+				return "", fmt.Errorf("no static file %q", name)
+			}
+			return p, nil
+		},
+		// safeHTML marks a post's contentHtml as safe. It is the only
+		// way HTML gets into a page unescaped, and contentHtml has been
+		// through the markdown package's allow-list sanitiser.
+		"safeHTML": func(s string) template.HTML { return template.HTML(s) },
+		"rfc3339":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"date":     func(t time.Time) string { return t.UTC().Format("2 January 2006") },
+		"excerpt":  excerpt,
+	}
+	base, err := template.New("base.html").Funcs(funcs).ParseFS(templateFiles, "templates/base.html")
+	if err != nil {
+		return nil, fmt.Errorf("parse base template: %w", err)
+	}
+	for _, name := range []string{"home", "post", "write", "login", "register", "error"} {
+		t, err := template.Must(base.Clone()).ParseFS(templateFiles, "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("parse template %s: %w", name, err)
+		}
+		r.pages[name] = t
+	}
+	return r, nil
+}
+
+// render writes page with v. The page is executed into a buffer first, so
+// a template error becomes a clean 500 instead of half a page.
+func (rd *renderer) render(w http.ResponseWriter, status int, page string, v *view) error {
+	var buf bytes.Buffer
+	if err := rd.pages[page].ExecuteTemplate(&buf, "base", v); err != nil {
+		return fmt.Errorf("render %s: %w", page, err)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", PageCSP)
+	w.WriteHeader(status)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+// PageCSP is the policy of every page. default-src 'none' means no script
+// of any kind runs (the site needs none: everything works with scripts
+// off), nothing loads from another origin, and a stored-XSS payload that
+// slipped past the sanitiser could not execute.
+const PageCSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+
+// serveAsset serves a hashed static file with a year-long immutable cache.
+func (rd *renderer) serveAsset(w http.ResponseWriter, r *http.Request) {
+	a, ok := rd.assets[r.PathValue("name")]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", a.contentType)
+	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	w.Write(a.body)
+}
+
+// excerpt is the first ~200 characters of a post's Markdown with its
+// punctuation removed, on one line.
+func excerpt(markdown string) string {
+	const n = 200
+	s := strings.Join(strings.Fields(strings.Map(func(r rune) rune {
+		if strings.ContainsRune("#*_`>[]|~", r) {
+			return -1
+		}
+		return r
+	}, markdown)), " ")
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	cut := 0
+	for i := range s {
+		if cut == n {
+			return strings.TrimSpace(s[:i]) + "…"
+		}
+		cut++
+	}
+	return s
+}

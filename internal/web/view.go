@@ -1,0 +1,67 @@
+package web
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/palisade-blog/palisade/httpsec"
+)
+
+// view is what every page template receives.
+type view struct {
+	User      any // *blog.User or nil; any so that {{if .User}} is false for a nil pointer
+	RequestID string
+	Data      any // the page's own data
+
+	csrf func() string
+}
+
+// CSRF returns a masked CSRF token for the page's forms. It is a method so
+// that the session (and its cookie) is created only for pages that have a
+// form, not for every anonymous reader.
+func (v *view) CSRF() string { return v.csrf() }
+
+// render writes a page. Failures are logged; the status may already be
+// sent, so nothing else can be done.
+func (d *Deps) render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
+	v := &view{
+		RequestID: httpsec.RequestIDFrom(r.Context()),
+		Data:      data,
+		csrf:      func() string { return httpsec.MaskCSRFToken(d.csrfSecret(r)) },
+	}
+	if u := currentUser(r); u != nil {
+		v.User = u
+	}
+	if err := d.pages.render(w, status, page, v); err != nil {
+		d.Log.ErrorContext(r.Context(), "render page", "page", page, "error", err, "requestId", v.RequestID)
+	}
+}
+
+// csrfSecret returns the session's CSRF secret, creating it on first use.
+func (d *Deps) csrfSecret(r *http.Request) []byte {
+	ctx := r.Context()
+	secret := d.Sessions.GetBytes(ctx, keyCSRF)
+	if len(secret) == 0 {
+		secret = httpsec.NewCSRFSecret()
+		d.Sessions.Put(ctx, keyCSRF, secret)
+	}
+	return secret
+}
+
+// errorData is the error page's content.
+type errorData struct{ Title, Message string }
+
+// WriteError renders the error page with status and a message that is
+// safe to show. The server package uses it for pages it answers itself
+// (not found, rate limited, panics) when the client wants HTML.
+func (d *Deps) WriteError(w http.ResponseWriter, r *http.Request, status int, message string) {
+	d.render(w, r, status, "error", errorData{Title: http.StatusText(status), Message: message})
+}
+
+// internalError logs err under the request ID and shows a page with only
+// that ID.
+func (d *Deps) internalError(w http.ResponseWriter, r *http.Request, err error) {
+	d.Log.LogAttrs(r.Context(), slog.LevelError, "internal error",
+		slog.String("requestId", httpsec.RequestIDFrom(r.Context())), slog.String("path", r.URL.Path), slog.Any("error", err))
+	d.WriteError(w, r, http.StatusInternalServerError, "Something went wrong on our side. If it keeps happening, tell the site's operator the request ID below.")
+}

@@ -41,7 +41,7 @@ func TestRegister(t *testing.T) {
 	t.Run("ClientCannotChooseRole", func(t *testing.T) {
 		r := ts.post(t, "/auth/register", "", map[string]string{"username": "mallory", "password": testPassword, "role": "admin"})
 		wantStatus(t, r, http.StatusBadRequest)
-		if _, err := ts.store.UserByUsername(t.Context(), "mallory"); blog.ErrorCode(err) != blog.ENOTFOUND {
+		if _, err := ts.Store.UserByUsername(t.Context(), "mallory"); blog.ErrorCode(err) != blog.ENOTFOUND {
 			t.Fatal("refused registration stored a user")
 		}
 	})
@@ -126,7 +126,7 @@ func TestAuthenticationRequired(t *testing.T) {
 	if !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer") {
 		t.Fatal("no WWW-Authenticate: Bearer")
 	}
-	page, _, _ := ts.store.ListPosts(t.Context(), blog.Page{Limit: 1})
+	page, _, _ := ts.Store.ListPosts(t.Context(), blog.Page{Limit: 1})
 	if len(page) != 0 {
 		t.Fatal("unauthenticated post stored")
 	}
@@ -217,7 +217,7 @@ func TestDisabledUserTokensRevoked(t *testing.T) {
 	id := ts.register(t, "alice")
 	token := ts.login(t, "alice")
 	wantStatus(t, ts.get(t, "/users/me", token), http.StatusOK)
-	if err := ts.store.DisableUser(t.Context(), id); err != nil {
+	if err := ts.Store.DisableUser(t.Context(), id); err != nil {
 		t.Fatal(err)
 	}
 	wantStatus(t, ts.get(t, "/users/me", token), http.StatusUnauthorized)
@@ -229,8 +229,8 @@ func TestPasswordChangeRevokesTokens(t *testing.T) {
 	ts := newServer(t, nil)
 	id := ts.register(t, "alice")
 	token := ts.login(t, "alice")
-	_, hash, _ := ts.store.Credentials(t.Context(), "alice")
-	if err := ts.store.SetPasswordHash(t.Context(), id, hash, true); err != nil {
+	_, hash, _ := ts.Store.Credentials(t.Context(), "alice")
+	if err := ts.Store.SetPasswordHash(t.Context(), id, hash, true); err != nil {
 		t.Fatal(err)
 	}
 	wantStatus(t, ts.get(t, "/users/me", token), http.StatusUnauthorized)
@@ -288,7 +288,7 @@ func TestLoginBruteForce(t *testing.T) {
 		wantStatus(t, guess("alice", testPassword, ""), http.StatusTooManyRequests)
 	})
 	t.Run("LoggedAsSecurityEvents", func(t *testing.T) {
-		logs := ts.logs.String()
+		logs := ts.Logs.String()
 		if strings.Count(logs, `"event":"login.failure"`) != 5 || !strings.Contains(logs, `"event":"login.throttled"`) {
 			t.Fatalf("security events missing from logs:\n%s", logs)
 		}
@@ -326,7 +326,7 @@ func TestLoginWithDefaultArgon2Params(t *testing.T) {
 	ts := newServerWithDefaultHasher(t)
 	ts.register(t, "alice")
 	wantStatus(t, ts.get(t, "/users/me", ts.login(t, "alice")), http.StatusOK)
-	_, hash, _ := ts.store.Credentials(t.Context(), "alice")
+	_, hash, _ := ts.Store.Credentials(t.Context(), "alice")
 	if !strings.HasPrefix(hash, "$argon2id$v=19$m=19456,t=2,p=1$") {
 		t.Fatalf("stored hash %q is not argon2id with OWASP's parameters", hash)
 	}

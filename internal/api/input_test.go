@@ -61,7 +61,7 @@ func TestStrictBodies(t *testing.T) {
 		})
 	}
 	t.Run("NothingStored", func(t *testing.T) {
-		page, _, _ := ts.store.ListPosts(t.Context(), blog.Page{Limit: 10})
+		page, _, _ := ts.Store.ListPosts(t.Context(), blog.Page{Limit: 10})
 		if len(page) != 0 {
 			t.Fatalf("%d posts stored from bad bodies", len(page))
 		}

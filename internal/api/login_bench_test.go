@@ -3,6 +3,8 @@ package api_test
 import (
 	"net/http"
 	"testing"
+
+	"github.com/palisade-blog/palisade/internal/apptest"
 )
 
 // BenchmarkLogin compares a wrong password with an unknown user at
@@ -10,7 +12,7 @@ import (
 // compare them side by side from one run (benchstat), never in a timed
 // test.
 func BenchmarkLogin(b *testing.B) {
-	ts := startServer(b, map[string]string{"PALISADE_LOGIN_RATE_LIMIT": "1000000000/1s", "PALISADE_RATE_LIMIT": "1000000000/1s"}, nil)
+	ts := &testServer{apptest.StartWithHasher(b, map[string]string{"PALISADE_LOGIN_RATE_LIMIT": "1000000000/1s", "PALISADE_RATE_LIMIT": "1000000000/1s"}, nil)}
 	ts.register(b, "alice")
 	for _, bc := range []struct{ name, user, password string }{
 		{"WrongPassword", "alice", "wrong " + testPassword},

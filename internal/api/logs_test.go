@@ -29,8 +29,8 @@ func TestSecretsNeverLogged(t *testing.T) {
 	ts.post(t, "/auth/logout", token, nil)
 	ts.get(t, "/users/me", token)
 
-	logs := ts.logs.String()
-	_, hash, _ := ts.store.Credentials(context.Background(), "alice")
+	logs := ts.Logs.String()
+	_, hash, _ := ts.Store.Credentials(context.Background(), "alice")
 	for name, secret := range map[string]string{
 		"password":        testPassword,
 		"wrong password":  wrongPassword,
@@ -39,7 +39,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 		"token payload":   strings.Split(token, ".")[1],
 		"token signature": strings.Split(token, ".")[2],
 		"jwt secret":      testSecret,
-		"session secret":  string(ts.cfg.SessionSecret),
+		"session secret":  string(ts.Config.SessionSecret),
 		"password hash":   hash,
 	} {
 		if strings.Contains(logs, secret) {
@@ -68,7 +68,7 @@ func (failingStore) ListPosts(context.Context, blog.Page) ([]blog.Post, *blog.Cu
 
 func TestInternalErrorsLeakNothing(t *testing.T) {
 	ts := newServer(t, nil)
-	ts.swapStore(t, failingStore{ts.store})
+	ts.SwapStore(t, failingStore{ts.Store})
 
 	r := ts.get(t, "/posts", "")
 	wantStatus(t, r, http.StatusInternalServerError)
@@ -80,7 +80,7 @@ func TestInternalErrorsLeakNothing(t *testing.T) {
 	if strings.Contains(string(r.body), "db.internal") || strings.Contains(string(r.body), "pq:") {
 		t.Fatalf("driver message leaked: %s", r.body)
 	}
-	if !strings.Contains(ts.logs.String(), b.RequestID) || !strings.Contains(ts.logs.String(), "db.internal") {
+	if !strings.Contains(ts.Logs.String(), b.RequestID) || !strings.Contains(ts.Logs.String(), "db.internal") {
 		t.Fatal("the detail did not reach the log under the request ID")
 	}
 

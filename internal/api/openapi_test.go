@@ -538,7 +538,7 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	t.Run("NotReady", func(t *testing.T) {
 		ts := newServer(t, nil)
 		v := oaNewValidator(t, ts)
-		if err := ts.store.Close(); err != nil {
+		if err := ts.Store.Close(); err != nil {
 			t.Fatal(err)
 		}
 		v.exchange(t, get("/readyz", ""), valid, http.StatusServiceUnavailable)

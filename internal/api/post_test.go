@@ -99,7 +99,7 @@ func TestValidationMessages(t *testing.T) {
 		// 200 three-byte characters are 600 bytes but a valid title.
 		ts.createPost(t, token, strings.Repeat("界", 200), "Long enough content")
 	})
-	page, _, _ := ts.store.ListPosts(t.Context(), blog.Page{Limit: 100})
+	page, _, _ := ts.Store.ListPosts(t.Context(), blog.Page{Limit: 100})
 	if len(page) != 1 {
 		t.Fatalf("%d posts stored, want only the valid one", len(page))
 	}
@@ -123,7 +123,7 @@ func TestAuthorization(t *testing.T) {
 		wantStatus(t, r, http.StatusForbidden)
 	})
 	t.Run("Unchanged", func(t *testing.T) {
-		got, err := ts.store.PostByID(t.Context(), p.ID)
+		got, err := ts.Store.PostByID(t.Context(), p.ID)
 		if err != nil || got != p {
 			t.Fatalf("post after refused attempts = %+v, %v", got, err)
 		}
@@ -138,13 +138,13 @@ func TestAuthorization(t *testing.T) {
 		wantStatus(t, r, http.StatusBadRequest)
 	})
 	t.Run("ForbiddenIsLogged", func(t *testing.T) {
-		if !strings.Contains(ts.logs.String(), `"event":"forbidden"`) {
+		if !strings.Contains(ts.Logs.String(), `"event":"forbidden"`) {
 			t.Fatal("forbidden attempt not logged as a security event")
 		}
 	})
 	t.Run("AdminCanModerate", func(t *testing.T) {
 		id := ts.register(t, "moderator")
-		if err := ts.store.SetRole(t.Context(), id, blog.RoleAdmin); err != nil {
+		if err := ts.Store.SetRole(t.Context(), id, blog.RoleAdmin); err != nil {
 			t.Fatal(err)
 		}
 		admin := ts.login(t, "moderator")
@@ -171,7 +171,7 @@ func TestXSSStoredVerbatimEncodedOnOutput(t *testing.T) {
 	content := `<img src=x onerror=alert(2)> and Tom & Jerry's "quotes"`
 	p := ts.createPost(t, token, title, content)
 
-	stored, _ := ts.store.PostByID(t.Context(), p.ID)
+	stored, _ := ts.Store.PostByID(t.Context(), p.ID)
 	if stored.Title != title || stored.Content != content {
 		t.Fatalf("stored %q / %q, want them verbatim", stored.Title, stored.Content)
 	}
@@ -207,7 +207,7 @@ func TestSQLMetacharacters(t *testing.T) {
 	for i, s := range evil {
 		t.Run(fmt.Sprint("Body", i), func(t *testing.T) {
 			p := ts.createPost(t, token, s, s+" (content)")
-			got, _ := ts.store.PostByID(t.Context(), p.ID)
+			got, _ := ts.Store.PostByID(t.Context(), p.ID)
 			if got.Title != s {
 				t.Fatalf("stored %q, want %q", got.Title, s)
 			}
@@ -225,11 +225,11 @@ func TestSQLMetacharacters(t *testing.T) {
 			wantStatus(t, r, http.StatusUnauthorized)
 		})
 	}
-	u, err := ts.store.UserByUsername(t.Context(), "alice")
+	u, err := ts.Store.UserByUsername(t.Context(), "alice")
 	if err != nil || u.Role != blog.RoleUser {
 		t.Fatalf("alice after injection attempts: %+v, %v", u, err)
 	}
-	page, _, _ := ts.store.ListPosts(t.Context(), blog.Page{Limit: 100})
+	page, _, _ := ts.Store.ListPosts(t.Context(), blog.Page{Limit: 100})
 	if len(page) != len(evil) {
 		t.Fatalf("%d posts, want %d", len(page), len(evil))
 	}

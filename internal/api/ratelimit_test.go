@@ -38,7 +38,7 @@ func TestRateLimit(t *testing.T) {
 		wantStatus(t, ts.post(t, "/auth/login", "", map[string]string{"username": "a", "password": "b"}), http.StatusTooManyRequests)
 	})
 	t.Run("Logged", func(t *testing.T) {
-		if !strings.Contains(ts.logs.String(), `"event":"rate_limited"`) {
+		if !strings.Contains(ts.Logs.String(), `"event":"rate_limited"`) {
 			t.Fatal("rate-limit hit not logged")
 		}
 	})

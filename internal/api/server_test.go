@@ -2,128 +2,33 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"testing"
 
-	"github.com/palisade-blog/palisade/internal/auth"
+	"github.com/palisade-blog/palisade/internal/apptest"
 	"github.com/palisade-blog/palisade/internal/blog"
-	"github.com/palisade-blog/palisade/internal/config"
-	"github.com/palisade-blog/palisade/internal/logging"
-	"github.com/palisade-blog/palisade/internal/server"
-	"github.com/palisade-blog/palisade/internal/sqlite"
 )
 
-// testSecret is long enough for production rules; tests grep logs for it.
-const testSecret = "test-jwt-secret-that-is-at-least-32-bytes-long"
+const (
+	testSecret   = apptest.Secret
+	testPassword = apptest.Password
+)
 
-// testPassword passes every registration rule.
-const testPassword = "correct horse battery staple"
+// testServer is the real application behind a real HTTP listener, with
+// the API client helpers below.
+type testServer struct{ *apptest.Server }
 
-// cheapHash keeps argon2id's code path but not its cost, so the suite runs
-// in seconds. One test uses auth.DefaultParams.
-var cheapHash = auth.HashParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
-
-// testServer is the real application (server.App over SQLite in a temp
-// dir) behind a real HTTP listener.
-type testServer struct {
-	*httptest.Server
-	store  blog.Store
-	logs   *syncBuffer
-	cfg    *config.Config
-	hasher *auth.Hasher
-	sw     *switchHandler
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// newServer starts the app with the given environment on top of test
-// defaults (a generous rate limit, so only the tests about it meet it).
 func newServer(t testing.TB, env map[string]string) *testServer {
 	t.Helper()
-	return startServer(t, env, auth.NewHasher(cheapHash, 0, 0))
+	return &testServer{apptest.Start(t, env)}
 }
 
 // newServerWithDefaultHasher runs the production argon2id parameters.
 func newServerWithDefaultHasher(t testing.TB) *testServer {
 	t.Helper()
-	return startServer(t, nil, nil)
-}
-
-func startServer(t testing.TB, env map[string]string, hasher *auth.Hasher) *testServer {
-	t.Helper()
-	vars := map[string]string{
-		"PALISADE_DATA_DIR":   t.TempDir(),
-		"PALISADE_JWT_SECRET": testSecret,
-		"PALISADE_RATE_LIMIT": "10000/15m",
-	}
-	for k, v := range env {
-		vars[k] = v
-	}
-	cfg, err := config.Load("serve", nil, func(k string) string { return vars[k] }, "", io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cfg.EnsureDevSecrets(); err != nil {
-		t.Fatal(err)
-	}
-	store, err := sqlite.Open(context.Background(), filepath.Join(cfg.DataDir, "palisade.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	logs := &syncBuffer{}
-	h, err := server.App(cfg, store, logging.New(logs, slog.LevelDebug, "json"), hasher)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sw := &switchHandler{}
-	sw.h.Store(&h)
-	ts := httptest.NewServer(sw)
-	t.Cleanup(ts.Close)
-	return &testServer{Server: ts, store: store, logs: logs, cfg: cfg, hasher: hasher, sw: sw}
-}
-
-// switchHandler lets a test replace the application between requests
-// without a data race.
-type switchHandler struct{ h atomic.Pointer[http.Handler] }
-
-func (s *switchHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	(*s.h.Load()).ServeHTTP(w, r)
-}
-
-// swapStore rebuilds the application on another store (one that fails, for
-// instance), keeping the configuration and the log.
-func (ts *testServer) swapStore(t testing.TB, store blog.Store) {
-	t.Helper()
-	h, err := server.App(ts.cfg, store, logging.New(ts.logs, slog.LevelDebug, "json"), ts.hasher)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts.sw.h.Store(&h)
+	return &testServer{apptest.StartWithHasher(t, nil, nil)}
 }
 
 // response is a finished HTTP exchange.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/palisade-blog/palisade/internal/postgres"
 	"github.com/palisade-blog/palisade/internal/sqlite"
 )
 
@@ -15,6 +16,14 @@ func migrateCmd(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	if err := unsupported(cfg); err != nil {
 		return err
+	}
+	if cfg.UsesPostgres() {
+		n, err := postgres.Migrate(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "applied %d migration(s) to PostgreSQL\n", n)
+		return nil
 	}
 	if err := cfg.EnsureDataDir(); err != nil {
 		return err

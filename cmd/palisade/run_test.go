@@ -249,7 +249,7 @@ func TestUserCommands(t *testing.T) {
 
 func TestUnsupportedSettingsRefused(t *testing.T) {
 	for name, env := range map[string]map[string]string{
-		"Postgres": {"PALISADE_DATABASE_URL": "postgres://localhost/x"},
+		"MongoDB":  {"PALISADE_DATABASE_URL": "mongodb://localhost/x"},
 		"Redis":    {"PALISADE_REDIS_URL": "redis://localhost:6379"},
 		"TLS":      {"PALISADE_TLS_CERT": "c.pem", "PALISADE_TLS_KEY": "k.pem"},
 	} {

@@ -11,6 +11,7 @@ import (
 	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/config"
 	"github.com/palisade-blog/palisade/internal/logging"
+	"github.com/palisade-blog/palisade/internal/postgres"
 	"github.com/palisade-blog/palisade/internal/server"
 	"github.com/palisade-blog/palisade/internal/sqlite"
 )
@@ -21,10 +22,14 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 	return config.Load(name, args, getenv, ".env", stderr)
 }
 
-// openStore opens the configured database and applies its migrations.
+// openStore opens the configured database and applies its migrations:
+// PostgreSQL for a postgres:// URL, else SQLite in the data directory.
 func openStore(ctx context.Context, cfg *config.Config) (blog.Store, error) {
 	if err := unsupported(cfg); err != nil {
 		return nil, err
+	}
+	if cfg.UsesPostgres() {
+		return postgres.Open(ctx, cfg.DatabaseURL)
 	}
 	if err := cfg.EnsureDataDir(); err != nil {
 		return nil, err
@@ -37,8 +42,8 @@ func openStore(ctx context.Context, cfg *config.Config) (blog.Store, error) {
 // instead of TLS, per-instance limits instead of shared ones).
 func unsupported(cfg *config.Config) error {
 	switch {
-	case cfg.DatabaseURL != "":
-		return fmt.Errorf("PALISADE_DATABASE_URL: this build supports only the embedded SQLite store; unset it")
+	case cfg.DatabaseURL != "" && !cfg.UsesPostgres():
+		return fmt.Errorf("PALISADE_DATABASE_URL: this build supports SQLite and PostgreSQL, not MongoDB yet")
 	case cfg.RedisURL != "":
 		return fmt.Errorf("PALISADE_REDIS_URL: this build does not support Redis yet; unset it and run a single instance")
 	case cfg.TLSCert != "":

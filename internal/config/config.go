@@ -69,6 +69,11 @@ type Config struct {
 // Production reports whether Palisade runs in production mode.
 func (c *Config) Production() bool { return c.Env == Production }
 
+// UsesPostgres reports whether DatabaseURL selects PostgreSQL.
+func (c *Config) UsesPostgres() bool {
+	return strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://")
+}
+
 // SQLitePath is the database file used when DatabaseURL is empty.
 func (c *Config) SQLitePath() string { return c.DataDir + string(os.PathSeparator) + "palisade.db" }
 

@@ -1,0 +1,137 @@
+// Package postgres implements Palisade's store on PostgreSQL with pgx v5
+// and a connection pool: the store for running several instances behind a
+// load balancer.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/palisade-blog/palisade/internal/blog"
+)
+
+// Store is the PostgreSQL implementation of blog.Store.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+var _ blog.Store = (*Store)(nil)
+
+// Open connects to the database at url (postgres://…; a search_path query
+// parameter selects a schema) and applies the embedded migrations.
+func Open(ctx context.Context, url string) (*Store, error) {
+	s, err := open(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := migrate(ctx, s.pool); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Migrate applies the embedded migrations and returns how many it applied.
+func Migrate(ctx context.Context, url string) (int, error) {
+	s, err := open(ctx, url)
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	return migrate(ctx, s.pool)
+}
+
+func open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgx's parse errors can quote the URL, password included.
+		return nil, errors.New("PALISADE_DATABASE_URL: not a valid postgres:// URL")
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	return &Store{pool: pool}, nil
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("ping postgres: %w", unavailable(err))
+	}
+	return nil
+}
+
+// Close closes the pool.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// withTx runs fn in a transaction, committing if it returns nil.
+func (s *Store) withTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", unavailable(err))
+	}
+	defer tx.Rollback(ctx)
+	if err := fn(tx); err != nil {
+		return unavailable(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", unavailable(err))
+	}
+	return nil
+}
+
+// errUnavailable is what callers see while the database is unreachable:
+// a 503 that clients may retry, instead of a 500. The pool reconnects by
+// itself when the database is back.
+var errUnavailable = blog.Errorf(blog.EUNAVAILABLE, "The database is unavailable, please retry")
+
+// unavailable marks err as EUNAVAILABLE when it says the connection, not
+// the query, failed: the server shut down or restarted, the network broke,
+// or the pool could not connect. Other errors are returned as they are.
+func unavailable(err error) error {
+	if err == nil || blog.ErrorCode(err) != blog.EINTERNAL {
+		return err
+	}
+	var (
+		pgErr   *pgconn.PgError
+		connErr *pgconn.ConnectError
+		netErr  net.Error
+	)
+	switch {
+	case errors.As(err, &pgErr):
+		switch {
+		case pgErr.Code[:2] == "08", pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03":
+			// Class 08: connection exceptions; 57P01-57P03: the server is
+			// shutting down or starting up.
+			return fmt.Errorf("%w: %w", errUnavailable, err)
+		case pgErr.Code == "22021":
+			// PostgreSQL text cannot hold NUL. Cleaned input never has
+			// one; anything else is the caller's mistake, not ours.
+			return fmt.Errorf("%w: %w", blog.Errorf(blog.EINVALID, "Text contains a NUL character"), err)
+		}
+		return err
+	case errors.As(err, &connErr), errors.As(err, &netErr), pgconn.SafeToRetry(err), errors.Is(err, net.ErrClosed):
+		return fmt.Errorf("%w: %w", errUnavailable, err)
+	}
+	return err
+}
+
+// isUniqueViolation reports a UNIQUE constraint failure.
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+}

@@ -1,0 +1,117 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/palisade-blog/palisade/internal/blog"
+)
+
+const userColumns = `id, username, role, disabled, token_version, created_at`
+
+// CreateUser implements blog.UserStore.
+func (s *Store) CreateUser(ctx context.Context, nu blog.NewUser) (blog.User, error) {
+	if !nu.Role.Valid() {
+		return blog.User{}, blog.Errorf(blog.EINVALID, "Invalid role")
+	}
+	u := blog.User{ID: blog.NewID(), Username: nu.Username, Role: nu.Role, CreatedAt: blog.Now()}
+	_, err := s.pool.Exec(ctx,
+		`INSERT INTO users (id, username, username_key, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		u.ID, u.Username, blog.UsernameKey(u.Username), nu.PasswordHash, string(u.Role), u.CreatedAt)
+	if isUniqueViolation(err) {
+		return blog.User{}, blog.Errorf(blog.ECONFLICT, "Username is already taken")
+	}
+	if err != nil {
+		return blog.User{}, fmt.Errorf("create user: %w", unavailable(err))
+	}
+	return u, nil
+}
+
+// UserByID implements blog.UserStore.
+func (s *Store) UserByID(ctx context.Context, id string) (blog.User, error) {
+	if !blog.ValidID(id) {
+		return blog.User{}, blog.Errorf(blog.ENOTFOUND, "User not found")
+	}
+	u, _, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id), false)
+	if err != nil {
+		return blog.User{}, fmt.Errorf("user by id: %w", err)
+	}
+	return u, nil
+}
+
+// UserByUsername implements blog.UserStore.
+func (s *Store) UserByUsername(ctx context.Context, username string) (blog.User, error) {
+	u, _, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE username_key = $1`, blog.UsernameKey(username)), false)
+	if err != nil {
+		return blog.User{}, fmt.Errorf("user by username: %w", err)
+	}
+	return u, nil
+}
+
+// Credentials implements blog.UserStore.
+func (s *Store) Credentials(ctx context.Context, username string) (blog.User, string, error) {
+	u, hash, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+`, password_hash FROM users WHERE username_key = $1`, blog.UsernameKey(username)), true)
+	if err != nil {
+		return blog.User{}, "", fmt.Errorf("credentials: %w", err)
+	}
+	return u, hash, nil
+}
+
+// SetPasswordHash implements blog.UserStore.
+func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string, revokeTokens bool) error {
+	bump := 0
+	if revokeTokens {
+		bump = 1
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE users SET password_hash = $1, token_version = token_version + $2 WHERE id = $3`, hash, bump, userID)
+	return checkUpdated(tag, err, "set password hash")
+}
+
+// SetRole implements blog.UserStore.
+func (s *Store) SetRole(ctx context.Context, userID string, role blog.Role) error {
+	if !role.Valid() {
+		return blog.Errorf(blog.EINVALID, "Invalid role")
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE users SET role = $1 WHERE id = $2`, string(role), userID)
+	return checkUpdated(tag, err, "set role")
+}
+
+// DisableUser implements blog.UserStore.
+func (s *Store) DisableUser(ctx context.Context, userID string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE users SET disabled = true, token_version = token_version + 1 WHERE id = $1`, userID)
+	return checkUpdated(tag, err, "disable user")
+}
+
+func checkUpdated(tag pgconn.CommandTag, err error, what string) error {
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, unavailable(err))
+	}
+	if tag.RowsAffected() == 0 {
+		return blog.Errorf(blog.ENOTFOUND, "User not found")
+	}
+	return nil
+}
+
+func scanUser(row pgx.Row, withHash bool) (blog.User, string, error) {
+	var (
+		u    blog.User
+		role string
+		hash string
+	)
+	dest := []any{&u.ID, &u.Username, &role, &u.Disabled, &u.TokenVersion, &u.CreatedAt}
+	if withHash {
+		dest = append(dest, &hash)
+	}
+	if err := row.Scan(dest...); errors.Is(err, pgx.ErrNoRows) {
+		return blog.User{}, "", blog.Errorf(blog.ENOTFOUND, "User not found")
+	} else if err != nil {
+		return blog.User{}, "", unavailable(err)
+	}
+	u.Role = blog.Role(role)
+	u.CreatedAt = u.CreatedAt.UTC()
+	return u, hash, nil
+}

@@ -249,9 +249,9 @@ func TestUserCommands(t *testing.T) {
 
 func TestUnsupportedSettingsRefused(t *testing.T) {
 	for name, env := range map[string]map[string]string{
-		"MongoDB":  {"PALISADE_DATABASE_URL": "mongodb://localhost/x"},
-		"Redis":    {"PALISADE_REDIS_URL": "redis://localhost:6379"},
-		"TLS":      {"PALISADE_TLS_CERT": "c.pem", "PALISADE_TLS_KEY": "k.pem"},
+		"MongoDB": {"PALISADE_DATABASE_URL": "mongodb://localhost/x"},
+		"Redis":   {"PALISADE_REDIS_URL": "redis://localhost:6379"},
+		"TLS":     {"PALISADE_TLS_CERT": "c.pem", "PALISADE_TLS_KEY": "k.pem"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			env["PALISADE_DATA_DIR"] = t.TempDir()

@@ -77,25 +77,28 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return fmt.Errorf("PALISADE_ADDR: %w", err)
 	}
-	go pruneRevocations(ctx, store, log)
+	go pruneExpired(ctx, store, log)
 	log.Info("palisade listening", "addr", "http://"+ln.Addr().String(), "env", cfg.Env, "version", version())
 	err = server.Serve(ctx, server.New(handler, log), ln)
 	log.Info("palisade stopped")
 	return err
 }
 
-// pruneRevocations forgets revoked tokens once they have expired anyway,
-// so the table stays as small as the number of live tokens.
-func pruneRevocations(ctx context.Context, store blog.Store, log *slog.Logger) {
+// pruneExpired forgets revoked tokens that have expired anyway and
+// expired sessions, so both tables stay as small as what is live.
+func pruneExpired(ctx context.Context, store blog.Store, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
-			if err := store.PruneRevocations(ctx, time.Now()); err != nil {
+		case now := <-t.C:
+			if err := store.PruneRevocations(ctx, now); err != nil {
 				log.Warn("pruning revoked tokens failed", "error", err)
+			}
+			if err := store.PruneSessions(ctx, now); err != nil {
+				log.Warn("pruning sessions failed", "error", err)
 			}
 		}
 	}

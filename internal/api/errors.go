@@ -57,6 +57,13 @@ func (d *Deps) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		d.writeInternal(w, r, err)
 		return
 	}
+	if status == http.StatusServiceUnavailable {
+		// A dependency is down: say so and when to retry; the cause is for
+		// the operator.
+		d.Log.LogAttrs(r.Context(), slog.LevelWarn, "dependency unavailable",
+			slog.String("requestId", httpsec.RequestIDFrom(r.Context())), slog.String("path", r.URL.Path), slog.Any("error", err))
+		w.Header().Set("Retry-After", "1")
+	}
 	if status == http.StatusUnauthorized {
 		// The tutorial's clients read the reason from "error":
 		// {"error": "Authentication required"}.

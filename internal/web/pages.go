@@ -272,6 +272,10 @@ func (d *Deps) storeError(w http.ResponseWriter, r *http.Request, err error) {
 		d.WriteError(w, r, http.StatusNotFound, "There is no such post. It may have been deleted.")
 	case blog.EFORBIDDEN:
 		d.forbidden(w, r)
+	case blog.EUNAVAILABLE:
+		d.Log.WarnContext(r.Context(), "dependency unavailable", "requestId", httpsec.RequestIDFrom(r.Context()), "error", err)
+		w.Header().Set("Retry-After", "1")
+		d.WriteError(w, r, http.StatusServiceUnavailable, "The site is briefly unavailable. Please try again in a moment.")
 	default:
 		d.internalError(w, r, err)
 	}

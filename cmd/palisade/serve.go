@@ -12,6 +12,7 @@ import (
 	"github.com/palisade-blog/palisade/internal/config"
 	"github.com/palisade-blog/palisade/internal/logging"
 	"github.com/palisade-blog/palisade/internal/postgres"
+	"github.com/palisade-blog/palisade/internal/redis"
 	"github.com/palisade-blog/palisade/internal/server"
 	"github.com/palisade-blog/palisade/internal/sqlite"
 )
@@ -44,8 +45,6 @@ func unsupported(cfg *config.Config) error {
 	switch {
 	case cfg.DatabaseURL != "" && !cfg.UsesPostgres():
 		return fmt.Errorf("PALISADE_DATABASE_URL: this build supports SQLite and PostgreSQL, not MongoDB yet")
-	case cfg.RedisURL != "":
-		return fmt.Errorf("PALISADE_REDIS_URL: this build does not support Redis yet; unset it and run a single instance")
 	case cfg.TLSCert != "":
 		return fmt.Errorf("PALISADE_TLS_CERT: this build does not serve HTTPS itself yet; terminate TLS at a reverse proxy and unset it")
 	}
@@ -68,7 +67,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	defer store.Close()
 
-	handler, err := server.App(cfg, store, log, nil)
+	parts := server.Parts{Store: store, Log: log}
+	if cfg.RedisURL != "" {
+		rdb, err := redis.Open(ctx, cfg.RedisURL, redis.Options{Prefix: cfg.RedisPrefix})
+		if err != nil {
+			return fmt.Errorf("PALISADE_REDIS_URL: %w", err)
+		}
+		defer rdb.Close()
+		parts.Redis = rdb
+	}
+	handler, err := server.App(cfg, parts)
 	if err != nil {
 		return err
 	}

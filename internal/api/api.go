@@ -19,13 +19,14 @@ import (
 
 // Deps is everything the API's handlers use.
 type Deps struct {
-	Store    blog.Store
-	Accounts *account.Service
-	Tokens   *auth.Tokens
-	Markdown *markdown.Renderer
-	Log      *slog.Logger
-	ClientIP *httpsec.ClientIP
-	BaseURL  *url.URL // for links; never taken from the Host header
+	Store       blog.Store
+	Revocations blog.RevocationStore // the database's, or Redis's when instances share one
+	Accounts    *account.Service
+	Tokens      *auth.Tokens
+	Markdown    *markdown.Renderer
+	Log         *slog.Logger
+	ClientIP    *httpsec.ClientIP
+	BaseURL     *url.URL // for links; never taken from the Host header
 	// Ready reports whether every dependency answers (for /readyz).
 	Ready func(ctx context.Context) map[string]error
 }

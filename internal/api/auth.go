@@ -62,7 +62,7 @@ func (d *Deps) handleLogin() http.Handler {
 
 func (d *Deps) handleLogout() authedHandler {
 	return func(w http.ResponseWriter, r *http.Request, who principal) {
-		if err := d.Store.RevokeToken(r.Context(), who.claims.TokenID, who.claims.ExpiresAt); err != nil {
+		if err := d.Revocations.RevokeToken(r.Context(), who.claims.TokenID, who.claims.ExpiresAt); err != nil {
 			d.writeError(w, r, err)
 			return
 		}
@@ -132,7 +132,7 @@ func (d *Deps) verify(ctx context.Context, header string) (who principal, reason
 	if err != nil {
 		return principal{}, "invalid", nil
 	}
-	revoked, err := d.Store.TokenRevoked(ctx, claims.TokenID)
+	revoked, err := d.Revocations.TokenRevoked(ctx, claims.TokenID)
 	if err != nil {
 		return principal{}, "", err
 	}

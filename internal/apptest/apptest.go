@@ -19,6 +19,8 @@ import (
 	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/config"
 	"github.com/palisade-blog/palisade/internal/logging"
+	"github.com/palisade-blog/palisade/internal/postgres"
+	"github.com/palisade-blog/palisade/internal/redis"
 	"github.com/palisade-blog/palisade/internal/server"
 	"github.com/palisade-blog/palisade/internal/sqlite"
 )
@@ -38,6 +40,7 @@ var CheapHash = auth.HashParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, Ke
 type Server struct {
 	*httptest.Server
 	Store  blog.Store
+	Redis  *redis.Client // nil unless PALISADE_REDIS_URL is in the environment
 	Logs   *LogBuffer
 	Config *config.Config
 
@@ -71,12 +74,25 @@ func StartWithHasher(t testing.TB, env map[string]string, hasher *auth.Hasher) *
 	if err := cfg.EnsureDevSecrets(); err != nil {
 		t.Fatal(err)
 	}
-	store, err := sqlite.Open(context.Background(), filepath.Join(cfg.DataDir, "palisade.db"))
+	ctx := context.Background()
+	var store blog.Store
+	if cfg.UsesPostgres() {
+		store, err = postgres.Open(ctx, cfg.DatabaseURL)
+	} else {
+		store, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "palisade.db"))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	s := &Server{Store: store, Logs: &LogBuffer{}, Config: cfg, hasher: hasher, sw: &switchHandler{}}
+	var rdb *redis.Client
+	if cfg.RedisURL != "" {
+		if rdb, err = redis.Open(ctx, cfg.RedisURL, redis.Options{Prefix: cfg.RedisPrefix}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { rdb.Close() })
+	}
+	s := &Server{Store: store, Redis: rdb, Logs: &LogBuffer{}, Config: cfg, hasher: hasher, sw: &switchHandler{}}
 	s.SwapStore(t, store)
 	s.Server = httptest.NewServer(s.sw)
 	t.Cleanup(s.Server.Close)
@@ -87,7 +103,7 @@ func StartWithHasher(t testing.TB, env map[string]string, hasher *auth.Hasher) *
 // say), keeping the configuration and the log.
 func (s *Server) SwapStore(t testing.TB, store blog.Store) {
 	t.Helper()
-	h, err := server.App(s.Config, store, logging.New(s.Logs, slog.LevelDebug, "json"), s.hasher)
+	h, err := server.App(s.Config, server.Parts{Store: store, Redis: s.Redis, Log: logging.New(s.Logs, slog.LevelDebug, "json"), Hasher: s.hasher})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,6 +52,7 @@ type Config struct {
 	DataDir          string
 	DatabaseURL      string // "" means SQLite in DataDir
 	RedisURL         string
+	RedisPrefix      string
 	JWTSecret        Secret
 	SessionSecret    Secret
 	JWTTTL           time.Duration
@@ -134,6 +135,13 @@ var settings = []setting{
 			}
 		}
 		c.RedisURL = v
+		return nil
+	}},
+	{env: "PALISADE_REDIS_PREFIX", flag: "redis-prefix", def: "palisade:", usage: "prefix of every Redis key, to share one Redis between deployments", set: func(c *Config, v string) error {
+		if v == "" || len(v) > 64 || strings.ContainsAny(v, " \t\r\n*?[]") {
+			return errors.New("must be 1 to 64 characters without spaces or glob characters")
+		}
+		c.RedisPrefix = v
 		return nil
 	}},
 	{env: "PALISADE_JWT_SECRET", secret: true, set: func(c *Config, v string) error { c.JWTSecret = Secret(v); return nil }},

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 
 	"github.com/jackc/pgx/v5"
@@ -124,7 +125,9 @@ func unavailable(err error) error {
 			return fmt.Errorf("%w: %w", blog.Errorf(blog.EINVALID, "Text contains a NUL character"), err)
 		}
 		return err
-	case errors.As(err, &connErr), errors.As(err, &netErr), pgconn.SafeToRetry(err), errors.Is(err, net.ErrClosed):
+	case errors.As(err, &connErr), errors.As(err, &netErr), pgconn.SafeToRetry(err), pgconn.Timeout(err),
+		errors.Is(err, net.ErrClosed), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		// The connection broke under the query (EOF mid-read included).
 		return fmt.Errorf("%w: %w", errUnavailable, err)
 	}
 	return err

@@ -16,7 +16,6 @@ import (
 
 	"github.com/palisade-blog/palisade/httpsec"
 	"github.com/palisade-blog/palisade/internal/api"
-	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/config"
 	"github.com/palisade-blog/palisade/internal/logging"
 	"github.com/palisade-blog/palisade/internal/web"
@@ -179,11 +178,4 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
-}
-
-// ReadyChecks returns the readiness checks for the configured dependencies.
-func ReadyChecks(store blog.Store) func(ctx context.Context) map[string]error {
-	return func(ctx context.Context) map[string]error {
-		return map[string]error{"database": store.Ping(ctx)}
-	}
 }

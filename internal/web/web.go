@@ -47,6 +47,16 @@ func New(d Deps) (*Deps, error) {
 		return nil, err
 	}
 	d.pages = pages
+	// A session store that fails (the database or Redis is down) is a
+	// dependency outage: a retryable 503 page, the cause in the log.
+	d.Sessions.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+		d.Log.WarnContext(r.Context(), "session store unavailable", "requestId", httpsec.RequestIDFrom(r.Context()), "error", err)
+		w.Header().Set("Retry-After", "1")
+		d.pages.render(w, http.StatusServiceUnavailable, "error", &view{
+			RequestID: httpsec.RequestIDFrom(r.Context()),
+			Data:      errorData{Title: "Service Unavailable", Message: "The site is briefly unavailable. Please try again in a moment."},
+		})
+	}
 	d.cop = http.NewCrossOriginProtection()
 	// Browsers send the public origin; behind a proxy that rewrites Host,
 	// the Origin check must still accept it.

@@ -1,0 +1,384 @@
+package server_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/palisade-blog/palisade/internal/apptest"
+	"github.com/palisade-blog/palisade/internal/blog"
+	"github.com/palisade-blog/palisade/internal/postgres/pgtest"
+)
+
+// cluster starts n instances sharing one PostgreSQL schema and one Redis
+// key prefix, as several machines behind a load balancer would.
+func cluster(t *testing.T, n int, env map[string]string) []*apptest.Server {
+	t.Helper()
+	redisURL := os.Getenv("PALISADE_TEST_REDIS_URL")
+	if redisURL == "" {
+		t.Skip("scale-out tests skipped: PALISADE_TEST_REDIS_URL is not set")
+	}
+	shared := map[string]string{
+		"PALISADE_DATABASE_URL": pgtest.Schema(t),
+		"PALISADE_REDIS_URL":    redisURL,
+		"PALISADE_REDIS_PREFIX": "palisade-test-" + randomHex(6) + ":",
+	}
+	for k, v := range env {
+		shared[k] = v
+	}
+	var out []*apptest.Server
+	for range n {
+		out = append(out, apptest.Start(t, shared))
+	}
+	return out
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// call sends a JSON request and returns the status and body.
+func call(t *testing.T, srv *apptest.Server, method, path, token string, body any) (int, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		j, _ := json.Marshal(body)
+		rd = bytes.NewReader(j)
+	}
+	req, _ := http.NewRequest(method, srv.URL+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+func signUp(t *testing.T, srv *apptest.Server, name string) string {
+	t.Helper()
+	creds := map[string]string{"username": name, "password": apptest.Password}
+	if status, body := call(t, srv, http.MethodPost, "/auth/register", "", creds); status != http.StatusCreated {
+		t.Fatalf("register: %d %s", status, body)
+	}
+	status, body := call(t, srv, http.MethodPost, "/auth/login", "", creds)
+	if status != http.StatusOK {
+		t.Fatalf("login: %d %s", status, body)
+	}
+	var tok struct{ Token string }
+	json.Unmarshal(body, &tok)
+	return tok.Token
+}
+
+// TestRateLimitIsOneLimitAcrossInstances: 100/15m means 100 in total
+// however the load balancer spreads the requests, not 100 per instance.
+func TestRateLimitIsOneLimitAcrossInstances(t *testing.T) {
+	nodes := cluster(t, 3, map[string]string{"PALISADE_RATE_LIMIT": "100/15m"})
+	var ok, limited atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 120 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status, _ := call(t, nodes[i%3], http.MethodGet, "/posts", "", nil)
+			switch status {
+			case http.StatusOK:
+				ok.Add(1)
+			case http.StatusTooManyRequests:
+				limited.Add(1)
+			default:
+				t.Errorf("status %d", status)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() != 100 || limited.Load() != 20 {
+		t.Fatalf("%d served and %d limited across 3 instances, want exactly 100 and 20", ok.Load(), limited.Load())
+	}
+	for i, n := range nodes {
+		if status, _ := call(t, n, http.MethodGet, "/posts", "", nil); status != http.StatusTooManyRequests {
+			t.Fatalf("instance %d served the 121st request: %d", i, status)
+		}
+	}
+}
+
+func TestInstancesShareEverything(t *testing.T) {
+	a, b, c := func(n []*apptest.Server) (*apptest.Server, *apptest.Server, *apptest.Server) { return n[0], n[1], n[2] }(cluster(t, 3, nil))
+	token := signUp(t, a, "alice")
+
+	t.Run("PostsWrittenInParallelThroughAllAreAllThere", func(t *testing.T) {
+		var wg sync.WaitGroup
+		var created atomic.Int32
+		for i := range 30 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				node := []*apptest.Server{a, b, c}[i%3]
+				status, body := call(t, node, http.MethodPost, "/posts", token, map[string]string{"title": fmt.Sprintf("Post %d", i), "content": "Written through one of three instances"})
+				if status != http.StatusCreated {
+					t.Errorf("create on instance %d: %d %s", i%3, status, body)
+					return
+				}
+				created.Add(1)
+			}()
+		}
+		wg.Wait()
+		for i, node := range []*apptest.Server{a, b, c} {
+			_, body := call(t, node, http.MethodGet, "/posts?limit=100", "", nil)
+			var posts []blog.Post
+			json.Unmarshal(body, &posts)
+			if len(posts) != int(created.Load()) || created.Load() != 30 {
+				t.Fatalf("instance %d sees %d posts; %d were created", i, len(posts), created.Load())
+			}
+		}
+	})
+
+	t.Run("SignOutOnOneIsSeenByAll", func(t *testing.T) {
+		tok := signUp(t, b, "bob")
+		for i, node := range []*apptest.Server{a, b, c} {
+			if status, _ := call(t, node, http.MethodGet, "/users/me", tok, nil); status != http.StatusOK {
+				t.Fatalf("instance %d refuses a fresh token: %d", i, status)
+			}
+		}
+		if status, _ := call(t, c, http.MethodPost, "/auth/logout", tok, nil); status != http.StatusNoContent {
+			t.Fatalf("logout: %d", status)
+		}
+		for i, node := range []*apptest.Server{a, b, c} {
+			if status, _ := call(t, node, http.MethodGet, "/users/me", tok, nil); status != http.StatusUnauthorized {
+				t.Fatalf("instance %d accepts a token revoked on another: %d", i, status)
+			}
+		}
+	})
+
+	t.Run("SessionIsValidOnEveryInstance", func(t *testing.T) {
+		// Cookies are scoped to the host, not the port, so one jar carries
+		// the session to every instance, as a load balancer's single origin
+		// would.
+		jar, _ := cookiejar.New(nil)
+		client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		page := func(srv *apptest.Server, path string) string {
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+			req.Header.Set("Accept", "text/html")
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return string(b)
+		}
+		// submit posts a form on srv with a token from a page served by
+		// another instance: the token lives in the shared session.
+		submit := func(srv, tokenFrom *apptest.Server, path, tokenPage string, values url.Values) int {
+			m := csrfToken.FindStringSubmatch(page(tokenFrom, tokenPage))
+			if m == nil {
+				t.Fatalf("no CSRF token on %s", tokenPage)
+			}
+			values.Set("_csrf", m[1])
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(values.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		if status := submit(a, b, "/login", "/login", url.Values{"username": {"alice"}, "password": {apptest.Password}}); status != http.StatusSeeOther {
+			t.Fatalf("sign in on a with b's form: %d", status)
+		}
+		for i, node := range []*apptest.Server{a, b, c} {
+			if !strings.Contains(page(node, "/"), "Signed in as <strong>alice</strong>") {
+				t.Fatalf("instance %d does not know the session", i)
+			}
+		}
+		if status := submit(c, a, "/logout", "/write", url.Values{}); status != http.StatusSeeOther {
+			t.Fatalf("sign out on c: %d", status)
+		}
+		for i, node := range []*apptest.Server{a, b, c} {
+			if strings.Contains(page(node, "/"), "Signed in as") {
+				t.Fatalf("instance %d still honours a session destroyed on another", i)
+			}
+		}
+	})
+}
+
+var csrfToken = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+// TestRedisOutage: with Redis gone, the general rate limit fails open
+// (the blog stays up, the error is logged), sign-in fails closed (503: no
+// unthrottled password guessing), and /readyz reports Redis down.
+func TestRedisOutage(t *testing.T) {
+	redisURL := os.Getenv("PALISADE_TEST_REDIS_URL")
+	if redisURL == "" {
+		t.Skip("scale-out tests skipped: PALISADE_TEST_REDIS_URL is not set")
+	}
+	u, _ := url.Parse(redisURL)
+	proxy := apptest.StartProxy(t, u.Host)
+	u.Host = proxy.Addr
+	srv := apptest.Start(t, map[string]string{"PALISADE_REDIS_URL": u.String(), "PALISADE_REDIS_PREFIX": "palisade-test-" + randomHex(6) + ":"})
+	signUp(t, srv, "alice")
+
+	proxy.Cut()
+	start := time.Now()
+	if status, _ := call(t, srv, http.MethodGet, "/posts", "", nil); status != http.StatusOK {
+		t.Fatalf("GET /posts with Redis down: %d, want 200 (general limit fails open)", status)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("a request took %v with Redis down: calls must time out quickly", took)
+	}
+	if !strings.Contains(srv.Logs.String(), "rate limiter unavailable") {
+		t.Fatal("the limiter failure was not logged")
+	}
+	status, _ := call(t, srv, http.MethodPost, "/auth/login", "", map[string]string{"username": "alice", "password": apptest.Password})
+	if status != http.StatusServiceUnavailable {
+		t.Fatalf("sign-in with Redis down: %d, want 503 (throttling fails closed)", status)
+	}
+	status, body := call(t, srv, http.MethodGet, "/readyz", "", nil)
+	if status != http.StatusServiceUnavailable || !strings.Contains(string(body), `"redis":"down"`) {
+		t.Fatalf("readyz with Redis down: %d %s", status, body)
+	}
+
+	proxy.Restore()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		status, _ := call(t, srv, http.MethodPost, "/auth/login", "", map[string]string{"username": "alice", "password": apptest.Password})
+		if status == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sign-in did not recover after Redis came back: %d", status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestPostgresConnectionsKilled: the database drops every connection
+// mid-load (pg_terminate_backend, as a failover or restart would). Requests
+// may fail while it happens, but the server recovers by itself and every
+// post it acknowledged is stored.
+func TestPostgresConnectionsKilled(t *testing.T) {
+	dbURL := pgtest.Schema(t)
+	srv := apptest.Start(t, map[string]string{"PALISADE_DATABASE_URL": dbURL})
+	token := signUp(t, srv, "alice")
+	admin := pgtest.Conn(t)
+
+	var acked sync.Map
+	var failed atomic.Int32
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				status, body := call(t, srv, http.MethodPost, "/posts", token, map[string]string{"title": fmt.Sprintf("w%d-%d", w, i), "content": "Written while connections die"})
+				switch status {
+				case http.StatusCreated:
+					var b struct{ Post blog.Post }
+					json.Unmarshal(body, &b)
+					acked.Store(b.Post.ID, true)
+				case http.StatusServiceUnavailable:
+					// Retryable: the client is told to come back.
+					failed.Add(1)
+				default:
+					t.Errorf("status %d %s", status, body)
+				}
+			}
+		}()
+	}
+	for range 5 {
+		time.Sleep(100 * time.Millisecond)
+		if _, err := admin.Exec(t.Context(), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name <> 'pgtest-admin'`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+
+	// Recovered: a fresh request succeeds.
+	if status, body := call(t, srv, http.MethodGet, "/posts?limit=1", "", nil); status != http.StatusOK {
+		t.Fatalf("after the connections died: %d %s", status, body)
+	}
+	lost := 0
+	n := 0
+	acked.Range(func(k, _ any) bool {
+		n++
+		if _, err := srv.Store.PostByID(t.Context(), k.(string)); err != nil {
+			lost++
+		}
+		return true
+	})
+	t.Logf("%d posts acknowledged, %d requests failed during the kills", n, failed.Load())
+	if n == 0 || lost > 0 {
+		t.Fatalf("%d of %d acknowledged posts lost", lost, n)
+	}
+}
+
+// TestPostgresOutage: while the database is unreachable (a restart, a
+// network cut) requests get 503 with Retry-After, /readyz says the
+// database is down, and service resumes by itself when it is back.
+func TestPostgresOutage(t *testing.T) {
+	dbURL := pgtest.Schema(t)
+	u, _ := url.Parse(dbURL)
+	proxy := apptest.StartProxy(t, u.Host)
+	u.Host = proxy.Addr
+	q := u.Query()
+	q.Set("connect_timeout", "2")
+	u.RawQuery = q.Encode()
+	srv := apptest.Start(t, map[string]string{"PALISADE_DATABASE_URL": u.String()})
+	token := signUp(t, srv, "alice")
+
+	proxy.Cut()
+	status, _ := call(t, srv, http.MethodGet, "/posts", "", nil)
+	if status != http.StatusServiceUnavailable {
+		t.Fatalf("GET /posts with the database down: %d, want 503\n%s", status, srv.Logs.String())
+	}
+	status, body := call(t, srv, http.MethodGet, "/readyz", "", nil)
+	if status != http.StatusServiceUnavailable || !strings.Contains(string(body), `"database":"down"`) {
+		t.Fatalf("readyz with the database down: %d %s", status, body)
+	}
+	if status, _ := call(t, srv, http.MethodGet, "/healthz", "", nil); status != http.StatusOK {
+		t.Fatalf("healthz (liveness) with the database down: %d, want 200: the process is fine", status)
+	}
+
+	proxy.Restore()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		status, _ := call(t, srv, http.MethodPost, "/posts", token, map[string]string{"title": "Back again", "content": "The database returned"})
+		if status == http.StatusCreated {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("did not recover after the database came back: %d", status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"github.com/microcosm-cc/bluemonday"
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/renderer"
+	"github.com/yuin/goldmark/util"
 )
 
 // Renderer converts Markdown to sanitised HTML. It is safe for concurrent
@@ -20,12 +22,16 @@ type Renderer struct {
 	policy *bluemonday.Policy
 }
 
-// New returns a Renderer. Raw HTML in the Markdown is dropped by goldmark
-// (no html.WithUnsafe) and the output is sanitised again, so a flaw in one
-// layer is caught by the other.
+// New returns a Renderer. Raw HTML in the Markdown is shown as escaped
+// text (never passed through) and the output is sanitised again, so a flaw
+// in one layer is caught by the other.
 func New() *Renderer {
 	return &Renderer{
-		md:     goldmark.New(goldmark.WithExtensions(extension.Table, extension.Strikethrough)),
+		md: goldmark.New(
+			goldmark.WithExtensions(extension.Table, extension.Strikethrough),
+			// Ahead of goldmark's own HTML renderer (priority 1000).
+			goldmark.WithRendererOptions(renderer.WithNodeRenderers(util.Prioritized(rawHTMLAsText{}, 100))),
+		),
 		policy: policy(),
 	}
 }

@@ -14,13 +14,14 @@ func TestRender(t *testing.T) {
 	}{
 		{name: "Emphasis", src: "Hello **world**", want: []string{"<strong>world</strong>"}},
 		{name: "Link", src: "[docs](https://example.com/x)", want: []string{`href="https://example.com/x"`, `rel="nofollow noreferrer noopener"`}},
-		{name: "ScriptTag", src: "<script>alert(1)</script>", mustNotHave: []string{"<script", "alert(1)</script"}},
-		{name: "ImgOnerror", src: `<img src=x onerror=alert(2)>`, mustNotHave: []string{"<img", "onerror"}},
+		{name: "ScriptTag", src: "<script>alert(1)</script>", want: []string{"&lt;script&gt;alert(1)&lt;/script&gt;"}, mustNotHave: []string{"<script"}},
+		{name: "ImgOnerrorShownAsText", src: `<img src=x onerror=alert(2)>`, want: []string{"&lt;img src=x onerror=alert(2)&gt;"}, mustNotHave: []string{"<img"}},
+		{name: "InlineHTMLShownAsText", src: `a <b onclick="x()">bold</b> word`, want: []string{"a &lt;b onclick=&#34;x()&#34;&gt;bold&lt;/b&gt; word"}, mustNotHave: []string{"<b "}},
 		{name: "JavascriptLink", src: "[x](javascript:alert(1))", mustNotHave: []string{"javascript:"}},
 		{name: "DataLink", src: "[x](data:text/html;base64,PHNjcmlwdD4=)", mustNotHave: []string{"data:text/html"}},
 		{name: "MarkdownImage", src: "![pixel](https://tracker.example/p.gif)", mustNotHave: []string{"<img", "tracker.example"}},
-		{name: "InlineHandlerInHTMLBlock", src: "<div onclick=\"alert(1)\">x</div>", mustNotHave: []string{"onclick"}},
-		{name: "StyleAttribute", src: "<p style=\"background:url(https://x)\">x</p>", mustNotHave: []string{"style="}},
+		{name: "InlineHandlerInHTMLBlock", src: "<div onclick=\"alert(1)\">x</div>", mustNotHave: []string{"<div"}},
+		{name: "StyleAttribute", src: "<p style=\"background:url(https://x)\">x</p>", mustNotHave: []string{"<p style"}},
 		{name: "EscapedText", src: "a < b & c", want: []string{"a &lt; b &amp; c"}},
 		{name: "CodeBlock", src: "```\n<script>x</script>\n```", want: []string{"&lt;script&gt;"}, mustNotHave: []string{"<script"}},
 		{name: "Table", src: "|a|b|\n|-|-|\n|1|2|", want: []string{"<table>", "<td>1</td>"}},
@@ -53,5 +54,32 @@ func BenchmarkRender(b *testing.B) {
 		if _, err := r.Render(src); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestExcerpt(t *testing.T) {
+	r := New()
+	render := func(src string) string {
+		t.Helper()
+		h, err := r.Render(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	tests := []struct{ name, src, want string }{
+		{"PlainText", "Hello world", "Hello world"},
+		{"MarkdownRemoved", "# Title\n\nSome **bold** and `snake_case` with a [link](https://x.example).", "Title Some bold and snake_case with a link."},
+		{"Comparison", "a > b and c < d", "a > b and c < d"},
+		{"Lists", "- one\n- two", "one two"},
+		{"RawHTMLAsText", "<img src=x onerror=alert(2)>", "<img src=x onerror=alert(2)>"},
+		{"Cut", strings.Repeat("word ", 100), strings.TrimSpace(strings.Repeat("word ", 40)) + "…"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Excerpt(render(tt.src), 200); got != tt.want {
+				t.Fatalf("Excerpt = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

@@ -209,7 +209,7 @@ func TestInstancesShareEverything(t *testing.T) {
 			t.Fatalf("sign in on a with b's form: %d", status)
 		}
 		for i, node := range []*apptest.Server{a, b, c} {
-			if !strings.Contains(page(node, "/"), "Signed in as <strong>alice</strong>") {
+			if !strings.Contains(page(node, "/"), "Signed in as </span><strong>alice</strong>") {
 				t.Fatalf("instance %d does not know the session", i)
 			}
 		}

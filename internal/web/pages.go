@@ -218,6 +218,23 @@ func (d *Deps) handleEdit() http.Handler {
 	})
 }
 
+// handleDeleteForm asks for confirmation: deleting is one POST, and a
+// stray click or Enter should not be enough.
+func (d *Deps) handleDeleteForm() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := d.Store.PostByID(r.Context(), r.PathValue("id"))
+		if err != nil {
+			d.storeError(w, r, err)
+			return
+		}
+		if !currentUser(r).CanEdit(p) {
+			d.forbidden(w, r)
+			return
+		}
+		d.render(w, r, http.StatusOK, "delete", postData{Post: p, CanEdit: true})
+	})
+}
+
 func (d *Deps) handleDelete() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := d.Store.DeletePost(r.Context(), *currentUser(r), r.PathValue("id")); err != nil {

@@ -13,7 +13,8 @@ import (
 	"path"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/palisade-blog/palisade/internal/markdown"
 )
 
 //go:embed templates/*.html
@@ -72,13 +73,13 @@ func newRenderer() (*renderer, error) {
 		"safeHTML": func(s string) template.HTML { return template.HTML(s) },
 		"rfc3339":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"date":     func(t time.Time) string { return t.UTC().Format("2 January 2006") },
-		"excerpt":  excerpt,
+		"excerpt":  func(contentHTML string) string { return markdown.Excerpt(contentHTML, 200) },
 	}
 	base, err := template.New("base.html").Funcs(funcs).ParseFS(templateFiles, "templates/base.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse base template: %w", err)
 	}
-	for _, name := range []string{"home", "post", "write", "login", "register", "error"} {
+	for _, name := range []string{"home", "post", "write", "delete", "login", "register", "error"} {
 		t, err := template.Must(base.Clone()).ParseFS(templateFiles, "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parse template %s: %w", name, err)
@@ -120,27 +121,4 @@ func (rd *renderer) serveAsset(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", a.contentType)
 	h.Set("Cache-Control", "public, max-age=31536000, immutable")
 	w.Write(a.body)
-}
-
-// excerpt is the first ~200 characters of a post's Markdown with its
-// punctuation removed, on one line.
-func excerpt(markdown string) string {
-	const n = 200
-	s := strings.Join(strings.Fields(strings.Map(func(r rune) rune {
-		if strings.ContainsRune("#*_`>[]|~", r) {
-			return -1
-		}
-		return r
-	}, markdown)), " ")
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	cut := 0
-	for i := range s {
-		if cut == n {
-			return strings.TrimSpace(s[:i]) + "…"
-		}
-		cut++
-	}
-	return s
 }

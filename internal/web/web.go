@@ -82,6 +82,7 @@ func Routes(mux *http.ServeMux, d *Deps) {
 	mux.Handle("POST /write", d.site(d.signedIn(d.handleWrite())))
 	mux.Handle("GET /post/{id}/edit", d.site(d.signedIn(d.handleEditForm())))
 	mux.Handle("POST /post/{id}/edit", d.site(d.signedIn(d.handleEdit())))
+	mux.Handle("GET /post/{id}/delete", d.site(d.signedIn(d.handleDeleteForm())))
 	mux.Handle("POST /post/{id}/delete", d.site(d.signedIn(d.handleDelete())))
 
 	mux.HandleFunc("GET /static/{name}", d.pages.serveAsset)
@@ -90,13 +91,14 @@ func Routes(mux *http.ServeMux, d *Deps) {
 // site wraps a page, outermost first:
 //
 //  1. Sessions: load the session and save it (and its cookie) after.
-//  2. CSRF: a state-changing request must come from our own origin
-//     (http.CrossOriginProtection: Sec-Fetch-Site, Origin) and carry the
-//     session's token. It runs before any work is done for the request.
-//  3. Current user: from the session, checked against the database so a
+//  2. Current user: from the session, checked against the database so a
 //     disabled account or a changed password ends every session at once.
+//     (Before the CSRF check, so its error page shows who is signed in.)
+//  3. CSRF: a state-changing request must come from our own origin
+//     (http.CrossOriginProtection: Sec-Fetch-Site, Origin) and carry the
+//     session's token, before any work is done for it.
 func (d *Deps) site(h http.Handler) http.Handler {
-	return d.Sessions.LoadAndSave(d.checkCSRF(d.loadUser(h)))
+	return d.Sessions.LoadAndSave(d.loadUser(d.checkCSRF(h)))
 }
 
 func (d *Deps) checkCSRF(next http.Handler) http.Handler {

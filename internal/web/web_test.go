@@ -170,7 +170,7 @@ func TestHonestJourney(t *testing.T) {
 	}
 
 	b.register("alice")
-	if !strings.Contains(b.get("/").body, "Signed in as <strong>alice</strong>") {
+	if !strings.Contains(b.get("/").body, "Signed in as </span><strong>alice</strong>") {
 		t.Fatal("not signed in after registering")
 	}
 	id := b.write("Hello, world", "My **first** post.")
@@ -203,7 +203,12 @@ func TestHonestJourney(t *testing.T) {
 		}
 	})
 	t.Run("Delete", func(t *testing.T) {
-		token := b.token("/post/" + id)
+		confirm := b.get("/post/" + id + "/delete")
+		wantStatus(t, confirm, http.StatusOK)
+		if !strings.Contains(confirm.body, "Delete this post?") || countPosts(t, srv) != 1 {
+			t.Fatal("the delete link must ask first, not delete")
+		}
+		token := b.token("/post/" + id + "/delete")
 		wantRedirect(t, b.post("/post/"+id+"/delete", url.Values{"_csrf": {token}}, nil), "/")
 		if countPosts(t, srv) != 0 {
 			t.Fatal("post not deleted")
@@ -300,8 +305,15 @@ func TestCSRF(t *testing.T) {
 		if _, err := srv.Store.UserByUsername(t.Context(), "forged_user"); blog.ErrorCode(err) != blog.ENOTFOUND {
 			t.Fatal("forged registration stored a user")
 		}
-		if !strings.Contains(victim.get("/").body, "Signed in as <strong>alice</strong>") {
+		if !strings.Contains(victim.get("/").body, "Signed in as </span><strong>alice</strong>") {
 			t.Fatal("forged logout or login changed the victim's session")
+		}
+	})
+	t.Run("ErrorPageKnowsWhoIsSignedIn", func(t *testing.T) {
+		p := victim.post("/write", url.Values{"title": {"x"}}, nil)
+		wantStatus(t, p, http.StatusForbidden)
+		if !strings.Contains(p.body, "<strong>alice</strong>") {
+			t.Fatal("the CSRF error page shows a signed-in user as signed out")
 		}
 	})
 	t.Run("JSONClientGetsJSON", func(t *testing.T) {
@@ -446,6 +458,7 @@ func TestOtherUsersPostRefused(t *testing.T) {
 		t.Fatal("edit link shown to another user")
 	}
 	wantStatus(t, mallory.get("/post/"+id+"/edit"), http.StatusForbidden)
+	wantStatus(t, mallory.get("/post/"+id+"/delete"), http.StatusForbidden)
 	token := mallory.token("/write")
 	wantStatus(t, mallory.post("/post/"+id+"/edit", url.Values{"_csrf": {token}, "title": {"Defaced"}, "content": {"Defaced content"}}, nil), http.StatusForbidden)
 	wantStatus(t, mallory.post("/post/"+id+"/delete", url.Values{"_csrf": {token}}, nil), http.StatusForbidden)

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/palisade-blog/palisade/internal/postgres/pgtest"
 )
 
 // lockedBuffer collects output written by the server's goroutines.
@@ -286,5 +288,34 @@ func TestDatabaseFilePrivate(t *testing.T) {
 	info, err := os.Stat(filepath.Join(dir, "palisade.db"))
 	if err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("palisade.db: %v, mode %v", err, info.Mode().Perm())
+	}
+}
+
+// TestServeOnPostgresAndRedis runs the real program in its scale-out shape.
+func TestServeOnPostgresAndRedis(t *testing.T) {
+	redisURL := os.Getenv("PALISADE_TEST_REDIS_URL")
+	if redisURL == "" {
+		t.Skip("scale-out tests skipped: PALISADE_TEST_REDIS_URL is not set")
+	}
+	env := map[string]string{
+		"PALISADE_DATA_DIR":     t.TempDir(),
+		"PALISADE_DATABASE_URL": pgtest.Schema(t),
+		"PALISADE_REDIS_URL":    redisURL,
+		"PALISADE_REDIS_PREFIX": "palisade-test-" + strings.ReplaceAll(t.Name(), "/", "-") + fmt.Sprint(time.Now().UnixNano()) + ":",
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"migrate"}, envOf(env), nil, &out, io.Discard); err != nil || !strings.Contains(out.String(), "PostgreSQL") {
+		t.Fatalf("migrate on PostgreSQL: %q %v", out.String(), err)
+	}
+	base, stop, _ := startServe(t, freeAddr(t), env)
+	defer stop()
+	resp, err := http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"redis":"up"`) || !strings.Contains(string(body), `"database":"up"`) {
+		t.Fatalf("readyz: %d %s", resp.StatusCode, body)
 	}
 }

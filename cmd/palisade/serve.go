@@ -69,6 +69,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 
 	parts := server.Parts{Store: store, Log: log}
 	if cfg.RedisURL != "" {
+		redis.SetLogger(log)
 		rdb, err := redis.Open(ctx, cfg.RedisURL, redis.Options{Prefix: cfg.RedisPrefix})
 		if err != nil {
 			return fmt.Errorf("PALISADE_REDIS_URL: %w", err)

@@ -49,11 +49,15 @@ func redact(groups []string, a slog.Attr) slog.Attr {
 	return a
 }
 
+// isSensitive reports whether name contains a sensitive fragment, in any
+// case. It runs for every attribute of every log line, so it compares in
+// place instead of lower-casing (which would allocate).
 func isSensitive(name string) bool {
-	name = strings.ToLower(name)
 	for _, s := range sensitive {
-		if strings.Contains(name, s) {
-			return true
+		for i := 0; i+len(s) <= len(name); i++ {
+			if strings.EqualFold(name[i:i+len(s)], s) {
+				return true
+			}
 		}
 	}
 	return false

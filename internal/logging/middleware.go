@@ -17,12 +17,16 @@ func Middleware(log *slog.Logger, clientIP *httpsec.ClientIP) httpsec.Middleware
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			e := &entry{requestID: httpsec.RequestIDFrom(r.Context())}
+			// The entry, its context node and the response recorder are one
+			// allocation: this runs on every request.
+			c := &entryContext{Context: r.Context()}
+			e, rec := &c.entry, &c.rec
+			e.requestID = httpsec.RequestIDFrom(r.Context())
 			if addr := clientIP.Addr(r); addr.IsValid() {
 				e.client = addr.String()
 			}
-			rec := &recorder{ResponseWriter: w, status: http.StatusOK}
-			next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), entryKey{}, e)))
+			*rec = recorder{ResponseWriter: w, status: http.StatusOK}
+			next.ServeHTTP(rec, r.WithContext(c))
 			level := slog.LevelInfo
 			if rec.status >= 500 {
 				level = slog.LevelError
@@ -39,6 +43,22 @@ func Middleware(log *slog.Logger, clientIP *httpsec.ClientIP) httpsec.Middleware
 			)
 		})
 	}
+}
+
+// entryContext carries the request's log entry (see entryFrom) and holds
+// its recorder.
+type entryContext struct {
+	context.Context
+	entry entry
+	rec   recorder
+}
+
+// Value returns the entry for entryKey and defers to the parent otherwise.
+func (c *entryContext) Value(key any) any {
+	if key == (entryKey{}) {
+		return &c.entry
+	}
+	return c.Context.Value(key)
 }
 
 // recorder remembers the status and size of a response.

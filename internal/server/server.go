@@ -64,7 +64,7 @@ func NewHandler(d Deps) http.Handler {
 		httpsec.RateLimit(httpsec.RateLimitOptions{
 			Limiter: d.Limiter,
 			Rate:    cfg.RateLimit,
-			Key:     func(r *http.Request) string { return "rl:" + httpsec.RateKey(d.API.ClientIP.Addr(r)) },
+			Key:     func(r *http.Request) string { return httpsec.RateKey(d.API.ClientIP.Addr(r)) },
 			// Health checks are exempt: a load balancer polls them from one
 			// address far more often than 100 times in 15 minutes, and they
 			// do no work worth limiting.

@@ -3,9 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -252,7 +260,7 @@ func TestUserCommands(t *testing.T) {
 func TestUnsupportedSettingsRefused(t *testing.T) {
 	for name, env := range map[string]map[string]string{
 		"MongoDB": {"PALISADE_DATABASE_URL": "mongodb://localhost/x"},
-		"TLS":     {"PALISADE_TLS_CERT": "c.pem", "PALISADE_TLS_KEY": "k.pem"},
+		// TLS is served now: see TestServeHTTPS and TestBadTLSPairStopsStartup.
 	} {
 		t.Run(name, func(t *testing.T) {
 			env["PALISADE_DATA_DIR"] = t.TempDir()
@@ -317,5 +325,176 @@ func TestServeOnPostgresAndRedis(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"redis":"up"`) || !strings.Contains(string(body), `"database":"up"`) {
 		t.Fatalf("readyz: %d %s", resp.StatusCode, body)
+	}
+}
+
+// tlsTestPair writes a self-signed ECDSA P-256 certificate for 127.0.0.1
+// and localhost, and its key, into dir; it returns the files and a pool
+// that trusts the certificate.
+func tlsTestPair(t *testing.T, dir string, serial int64) (certFile, keyFile string, roots *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(serial),
+		Subject:               pkix.Name{CommonName: "palisade test"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(30 * 24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		DNSNames:              []string{"localhost"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	certFile, keyFile = filepath.Join(dir, fmt.Sprintf("cert%d.pem", serial)), filepath.Join(dir, fmt.Sprintf("key%d.pem", serial))
+	if err := os.WriteFile(certFile, certPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	roots = x509.NewCertPool()
+	roots.AppendCertsFromPEM(certPEM)
+	return certFile, keyFile, roots
+}
+
+// TestServeHTTPS runs `palisade serve` as in production with its own TLS
+// and the plain-HTTP redirect listener.
+func TestServeHTTPS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, roots := tlsTestPair(t, dir, 1)
+	addr, redirectAddr := freeAddr(t), freeAddr(t)
+	env := map[string]string{
+		"PALISADE_ENV":                "production",
+		"PALISADE_DATA_DIR":           dir,
+		"PALISADE_JWT_SECRET":         strings.Repeat("j", 40),
+		"PALISADE_SESSION_SECRET":     strings.Repeat("s", 40),
+		"PALISADE_TLS_CERT":           certFile,
+		"PALISADE_TLS_KEY":            keyFile,
+		"PALISADE_HTTP_REDIRECT_ADDR": redirectAddr,
+		"PALISADE_LOG_FORMAT":         "json",
+	}
+	base := "https://" + addr
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logs := &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", addr, "--base-url", base}, envOf(env), nil, io.Discard, logs)
+	}()
+
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig:   &tls.Config{RootCAs: roots},
+		ForceAttemptHTTP2: true,
+	}}
+	defer client.CloseIdleConnections()
+	var resp *http.Response
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var err error
+		if resp, err = client.Get(base + "/healthz"); err == nil {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve exited early: %v\n%s", err, logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("HTTPS server did not start: %v\n%s", err, logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz over HTTPS: %d %s", resp.StatusCode, body)
+	}
+	if resp.ProtoMajor != 2 || resp.TLS == nil || resp.TLS.Version != tls.VersionTLS13 {
+		t.Fatalf("/healthz over %s, TLS %+v; want HTTP/2 over TLS 1.3", resp.Proto, resp.TLS)
+	}
+	if got := resp.Header.Get("Strict-Transport-Security"); !strings.HasPrefix(got, "max-age=") {
+		t.Fatalf("no HSTS in production over HTTPS: %q", got)
+	}
+
+	// Plain HTTP on the HTTPS port is not served.
+	if r, err := http.Get("http://" + addr + "/healthz"); err == nil {
+		r.Body.Close()
+		if r.StatusCode < 400 {
+			t.Fatalf("plain HTTP on the HTTPS port answered %d", r.StatusCode)
+		}
+	}
+
+	// The redirect listener: 308 to the configured origin, whatever Host says.
+	noFollow := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		req, _ := http.NewRequest(method, "http://"+redirectAddr+"/posts?x=1", strings.NewReader("{}"))
+		req.Host = "evil.example"
+		r, err := noFollow.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		if r.StatusCode != http.StatusPermanentRedirect || r.Header.Get("Location") != base+"/posts?x=1" || len(b) != 0 {
+			t.Fatalf("%s redirect: %d Location %q body %q", method, r.StatusCode, r.Header.Get("Location"), b)
+		}
+		if r.Header.Get("X-Content-Type-Options") != "nosniff" || r.Header.Get("Strict-Transport-Security") != "" {
+			t.Fatalf("%s redirect headers: %v", method, r.Header)
+		}
+	}
+	// Following it ends on the HTTPS server.
+	follow := &http.Client{Timeout: 5 * time.Second, Transport: client.Transport}
+	r, err := follow.Get("http://" + redirectAddr + "/healthz")
+	if err != nil || r.StatusCode != http.StatusOK || r.Request.URL.Scheme != "https" {
+		t.Fatalf("following the redirect: %v %v", r, err)
+	}
+	r.Body.Close()
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("graceful shutdown: %v\n%s", err, logs)
+	}
+	for _, line := range []string{"palisade listening", "redirecting plain HTTP to HTTPS", "palisade stopped"} {
+		if !strings.Contains(logs.String(), line) {
+			t.Fatalf("no %q in the log:\n%s", line, logs)
+		}
+	}
+	for _, a := range []string{addr, redirectAddr} {
+		if c, err := net.DialTimeout("tcp", a, time.Second); err == nil {
+			c.Close()
+			t.Fatalf("%s still open after shutdown", a)
+		}
+	}
+}
+
+func TestBadTLSPairStopsStartup(t *testing.T) {
+	dir := t.TempDir()
+	cert1, _, _ := tlsTestPair(t, dir, 1)
+	_, key2, _ := tlsTestPair(t, dir, 2)
+	for name, files := range map[string][2]string{
+		"Missing":     {filepath.Join(dir, "nope.pem"), key2},
+		"KeyMismatch": {cert1, key2},
+	} {
+		t.Run(name, func(t *testing.T) {
+			env := map[string]string{"PALISADE_DATA_DIR": t.TempDir(), "PALISADE_TLS_CERT": files[0], "PALISADE_TLS_KEY": files[1]}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err := run(ctx, []string{"serve", "--addr", freeAddr(t)}, envOf(env), nil, io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), "PALISADE_TLS_CERT") || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("err = %v, want one line naming PALISADE_TLS_CERT", err)
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/palisade-blog/palisade/internal/blog"
@@ -39,14 +40,11 @@ func openStore(ctx context.Context, cfg *config.Config) (blog.Store, error) {
 }
 
 // unsupported refuses settings this build accepts but cannot honour yet,
-// rather than starting without what the operator asked for (plain HTTP
-// instead of TLS, per-instance limits instead of shared ones).
+// rather than starting without what the operator asked for.
 func unsupported(cfg *config.Config) error {
 	switch {
 	case cfg.DatabaseURL != "" && !cfg.UsesPostgres():
 		return fmt.Errorf("PALISADE_DATABASE_URL: this build supports SQLite and PostgreSQL, not MongoDB yet")
-	case cfg.TLSCert != "":
-		return fmt.Errorf("PALISADE_TLS_CERT: this build does not serve HTTPS itself yet; terminate TLS at a reverse proxy and unset it")
 	}
 	return nil
 }
@@ -60,6 +58,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 	log := logging.New(stderr, cfg.LogLevel, cfg.LogFormat)
+
+	// The certificate first: a server that can't serve it must not start.
+	var certs *server.CertReloader
+	if cfg.TLSCert != "" {
+		certs, err = server.NewCertReloader(cfg.TLSCert, cfg.TLSKey, server.DefaultReloadInterval, log)
+		if err != nil {
+			return fmt.Errorf("PALISADE_TLS_CERT, PALISADE_TLS_KEY: %w", err)
+		}
+	}
 
 	store, err := openStore(ctx, cfg)
 	if err != nil {
@@ -82,15 +89,47 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 
-	ln, err := net.Listen("tcp", cfg.Addr)
+	listeners, err := listen(cfg, handler, certs, log)
 	if err != nil {
-		return fmt.Errorf("PALISADE_ADDR: %w", err)
+		return err
 	}
 	go pruneExpired(ctx, store, log)
-	log.Info("palisade listening", "addr", "http://"+ln.Addr().String(), "env", cfg.Env, "version", version())
-	err = server.Serve(ctx, server.New(handler, log), ln)
+	for _, l := range listeners {
+		scheme, msg := "http", "palisade listening"
+		if l.TLS {
+			scheme = "https"
+		} else if certs != nil {
+			msg = "redirecting plain HTTP to HTTPS"
+		}
+		log.Info(msg, "addr", scheme+"://"+l.Listener.Addr().String(), "env", cfg.Env, "version", version())
+	}
+	err = server.ServeAll(ctx, listeners...)
 	log.Info("palisade stopped")
 	return err
+}
+
+// listen opens the application's listener on PALISADE_ADDR: HTTPS with
+// the certificate from certs when there is one, else plain HTTP. With
+// PALISADE_HTTP_REDIRECT_ADDR, a second, plain-HTTP listener there only
+// redirects to HTTPS at the host of PALISADE_BASE_URL.
+func listen(cfg *config.Config, handler http.Handler, certs *server.CertReloader, log *slog.Logger) ([]server.Listener, error) {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("PALISADE_ADDR: %w", err)
+	}
+	if certs == nil {
+		return []server.Listener{{Server: server.New(handler, log), Listener: ln}}, nil
+	}
+	listeners := []server.Listener{{Server: server.NewTLS(handler, log, certs.GetCertificate), Listener: ln, TLS: true}}
+	if cfg.HTTPRedirectAddr != "" {
+		rln, err := net.Listen("tcp", cfg.HTTPRedirectAddr)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("PALISADE_HTTP_REDIRECT_ADDR: %w", err)
+		}
+		listeners = append(listeners, server.Listener{Server: server.NewRedirect(cfg.BaseURL, log), Listener: rln})
+	}
+	return listeners, nil
 }
 
 // pruneExpired forgets revoked tokens that have expired anyway and

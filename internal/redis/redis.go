@@ -18,6 +18,8 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/palisade-blog/palisade/internal/blog"
 )
 
 // Defaults for Options fields left zero.
@@ -140,10 +142,14 @@ func (c *Client) key(namespace, part string) string {
 func (c *Client) wrap(op string, err error) error {
 	msg := err.Error()
 	if c.password != "" && strings.Contains(msg, c.password) {
-		return errors.New("redis: " + op + ": " + strings.ReplaceAll(msg, c.password, "xxxxx"))
+		return fmt.Errorf("redis: %s: %w: %s", op, errUnavailable, strings.ReplaceAll(msg, c.password, "xxxxx"))
 	}
-	return fmt.Errorf("redis: %s: %w", op, err)
+	return fmt.Errorf("redis: %s: %w: %w", op, errUnavailable, err)
 }
+
+// errUnavailable marks every Redis failure as a dependency outage: callers
+// answer a retryable 503, not a 500.
+var errUnavailable = blog.Errorf(blog.EUNAVAILABLE, "A shared service is unavailable, please retry")
 
 // parseError describes a URL go-redis rejected without quoting it: url.Parse
 // errors repeat the whole URL, password included. Parsing again with the

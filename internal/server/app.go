@@ -73,13 +73,15 @@ func App(cfg *config.Config, p Parts) (http.Handler, error) {
 	accounts := &account.Service{Store: p.Store, Hasher: hasher, Limiter: loginLimiter, Log: p.Log}
 	md := markdown.New()
 	site, err := web.New(web.Deps{
-		Store:    p.Store,
-		Accounts: accounts,
-		Markdown: md,
-		Sessions: web.NewSessions(sessions, cfg.Production()),
-		Log:      p.Log,
-		ClientIP: clientIP,
-		BaseURL:  cfg.BaseURL,
+		Store:      p.Store,
+		Accounts:   accounts,
+		Markdown:   md,
+		Sessions:   web.NewSessions(sessions, cfg.Production()),
+		Log:        p.Log,
+		ClientIP:   clientIP,
+		BaseURL:    cfg.BaseURL,
+		CSRFKey:    cfg.SessionSecret,
+		Production: cfg.Production(),
 	})
 	if err != nil {
 		return nil, err

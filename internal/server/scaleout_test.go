@@ -35,6 +35,8 @@ func cluster(t *testing.T, n int, env map[string]string) []*apptest.Server {
 		"PALISADE_DATABASE_URL": pgtest.Schema(t),
 		"PALISADE_REDIS_URL":    redisURL,
 		"PALISADE_REDIS_PREFIX": "palisade-test-" + randomHex(6) + ":",
+		// Every instance must share the secrets, as the README says.
+		"PALISADE_SESSION_SECRET": randomHex(32),
 	}
 	for k, v := range env {
 		shared[k] = v

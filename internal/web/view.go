@@ -27,7 +27,7 @@ func (d *Deps) render(w http.ResponseWriter, r *http.Request, status int, page s
 	v := &view{
 		RequestID: httpsec.RequestIDFrom(r.Context()),
 		Data:      data,
-		csrf:      func() string { return httpsec.MaskCSRFToken(d.csrfSecret(r)) },
+		csrf:      func() string { return httpsec.MaskCSRFToken(d.csrfSecret(w, r)) },
 	}
 	if u := currentUser(r); u != nil {
 		v.User = u
@@ -35,17 +35,6 @@ func (d *Deps) render(w http.ResponseWriter, r *http.Request, status int, page s
 	if err := d.pages.render(w, status, page, v); err != nil {
 		d.Log.ErrorContext(r.Context(), "render page", "page", page, "error", err, "requestId", v.RequestID)
 	}
-}
-
-// csrfSecret returns the session's CSRF secret, creating it on first use.
-func (d *Deps) csrfSecret(r *http.Request) []byte {
-	ctx := r.Context()
-	secret := d.Sessions.GetBytes(ctx, keyCSRF)
-	if len(secret) == 0 {
-		secret = httpsec.NewCSRFSecret()
-		d.Sessions.Put(ctx, keyCSRF, secret)
-	}
-	return secret
 }
 
 // errorData is the error page's content.

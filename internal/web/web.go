@@ -34,6 +34,11 @@ type Deps struct {
 	Log      *slog.Logger
 	ClientIP *httpsec.ClientIP
 	BaseURL  *url.URL
+	// CSRFKey signs the CSRF cookie of visitors who are not signed in
+	// (PALISADE_SESSION_SECRET).
+	CSRFKey []byte
+	// Production makes cookies Secure and __Host- prefixed.
+	Production bool
 
 	pages *renderer
 	cop   *http.CrossOriginProtection
@@ -42,6 +47,9 @@ type Deps struct {
 // New checks the dependencies and parses the templates, so a broken
 // template stops start-up.
 func New(d Deps) (*Deps, error) {
+	if len(d.CSRFKey) < 32 {
+		return nil, errors.New("web: the CSRF key (PALISADE_SESSION_SECRET) must be at least 32 bytes")
+	}
 	pages, err := newRenderer()
 	if err != nil {
 		return nil, err
@@ -122,7 +130,7 @@ func (d *Deps) checkCSRF(next http.Handler) http.Handler {
 			d.WriteError(w, r, http.StatusBadRequest, "That form could not be read.")
 			return
 		}
-		secret := d.Sessions.GetBytes(r.Context(), keyCSRF)
+		secret := d.expectedCSRFSecret(r)
 		if !httpsec.CheckCSRFToken(secret, httpsec.CSRFTokenFrom(r)) {
 			reason := "wrong token"
 			if len(secret) == 0 {
@@ -163,7 +171,7 @@ func (d *Deps) loadUser(next http.Handler) http.Handler {
 		}
 		u, err := d.Store.UserByID(ctx, id)
 		if err != nil && blog.ErrorCode(err) != blog.ENOTFOUND {
-			d.internalError(w, r, err)
+			d.storeError(w, r, err) // 503 while the database is down
 			return
 		}
 		if err != nil || u.Disabled || u.TokenVersion != d.Sessions.GetInt(ctx, keyVersion) {

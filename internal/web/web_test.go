@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/palisade-blog/palisade/httpsec"
 	"github.com/palisade-blog/palisade/internal/apptest"
 	"github.com/palisade-blog/palisade/internal/blog"
 )
@@ -338,65 +340,124 @@ func TestCSRF(t *testing.T) {
 }
 
 func TestSessionCookie(t *testing.T) {
-	setCookie := func(t *testing.T, srv *apptest.Server) string {
+	// setCookies registers through the forms and returns the Set-Cookie
+	// headers of the form page (the anonymous CSRF cookie) and of the
+	// registration (the session cookie).
+	setCookies := func(t *testing.T, srv *apptest.Server) (csrf, session string) {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/login", nil)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := http.Get(srv.URL + "/register")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		csrf = resp.Header.Get("Set-Cookie")
+		form := url.Values{"username": {"alice"}, "password": {apptest.Password}, "_csrf": {csrfField.FindStringSubmatch(string(body))[1]}}
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/register", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Cookie", strings.Split(csrf, ";")[0])
+		resp, err = http.DefaultTransport.RoundTrip(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		return resp.Header.Get("Set-Cookie")
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("register: %d", resp.StatusCode)
+		}
+		return csrf, resp.Header.Get("Set-Cookie")
 	}
-	t.Run("Development", func(t *testing.T) {
-		c := setCookie(t, apptest.Start(t, nil))
-		for _, want := range []string{"palisade_session=", "HttpOnly", "SameSite=Strict", "Path=/"} {
-			if !strings.Contains(c, want) {
-				t.Errorf("Set-Cookie %q lacks %s", c, want)
+	check := func(t *testing.T, cookie string, want []string, secure bool) {
+		t.Helper()
+		for _, w := range want {
+			if !strings.Contains(cookie, w) {
+				t.Errorf("Set-Cookie %q lacks %s", cookie, w)
 			}
 		}
-		if strings.Contains(c, "Secure") || strings.Contains(c, "Domain") {
-			t.Errorf("Set-Cookie %q", c)
+		if strings.Contains(cookie, "Secure") != secure || strings.Contains(cookie, "Domain") {
+			t.Errorf("Set-Cookie %q: Secure should be %v, and no Domain", cookie, secure)
 		}
+	}
+	t.Run("Development", func(t *testing.T) {
+		csrf, session := setCookies(t, apptest.Start(t, nil))
+		check(t, session, []string{"palisade_session=", "HttpOnly", "SameSite=Strict", "Path=/"}, false)
+		check(t, csrf, []string{"palisade_csrf=", "HttpOnly", "SameSite=Strict", "Path=/"}, false)
 	})
 	t.Run("Production", func(t *testing.T) {
-		c := setCookie(t, apptest.Start(t, map[string]string{
+		csrf, session := setCookies(t, apptest.Start(t, map[string]string{
 			"PALISADE_ENV": "production", "PALISADE_BASE_URL": "https://blog.example",
 			"PALISADE_SESSION_SECRET": strings.Repeat("s", 32),
 		}))
-		for _, want := range []string{"__Host-palisade_session=", "Secure", "HttpOnly", "SameSite=Strict", "Path=/"} {
-			if !strings.Contains(c, want) {
-				t.Errorf("Set-Cookie %q lacks %s", c, want)
-			}
-		}
-		if strings.Contains(c, "Domain") {
-			t.Errorf("Set-Cookie %q has a Domain", c)
-		}
+		check(t, session, []string{"__Host-palisade_session=", "HttpOnly", "SameSite=Strict", "Path=/"}, true)
+		check(t, csrf, []string{"__Host-palisade_csrf=", "HttpOnly", "SameSite=Strict", "Path=/"}, true)
 	})
 }
 
+// TestSessionRenewedAtSignIn: a session ID planted in the victim's
+// browser before sign-in (session fixation) is not the one they end up
+// signed in with.
 func TestSessionRenewedAtSignIn(t *testing.T) {
 	srv := apptest.Start(t, nil)
-	b := newBrowser(t, srv)
+	attacker := newBrowser(t, srv)
+	attacker.register("mallory")
+	planted := attacker.cookie("palisade_session").Value
 	newBrowser(t, srv).register("alice")
-	b.get("/login")
-	before := b.cookie("palisade_session")
-	if before == nil {
-		t.Fatal("the sign-in form set no session cookie (its CSRF token needs one)")
+
+	victim := newBrowser(t, srv)
+	u, _ := url.Parse(srv.URL)
+	victim.client.Jar.SetCookies(u, []*http.Cookie{{Name: "palisade_session", Value: planted}})
+	// The planted session is signed in (the only valid session IDs are),
+	// so the victim signs in from a page of it.
+	p := victim.submit("/write", "/login", url.Values{"username": {"alice"}, "password": {apptest.Password}})
+	wantRedirect(t, p, "/")
+	if got := victim.cookie("palisade_session"); got == nil || got.Value == planted {
+		t.Fatal("session ID not renewed at sign-in (fixation)")
 	}
-	b.login("alice")
-	after := b.cookie("palisade_session")
-	if after == nil || after.Value == before.Value {
-		t.Fatal("session ID not renewed at sign-in: a planted session ID would be signed in (fixation)")
+	if strings.Contains(attacker.get("/").body, "<strong>alice</strong>") {
+		t.Fatal("the planted session ID is now signed in as the victim")
 	}
-	t.Run("PlantedIDIsAnonymous", func(t *testing.T) {
-		attacker := newBrowser(t, srv)
-		u, _ := url.Parse(srv.URL)
-		attacker.client.Jar.SetCookies(u, []*http.Cookie{{Name: "palisade_session", Value: before.Value}})
-		if strings.Contains(attacker.get("/").body, "Signed in as") {
-			t.Fatal("the pre-sign-in session ID is signed in")
+}
+
+// TestArrivingFromAnotherSiteKeepsTheSession: a browser following a link
+// from another site does not send the SameSite=Strict session cookie. The
+// sign-in page it then sees must not hand out a new session cookie that
+// would overwrite, and so sign out, the visitor's real one.
+func TestArrivingFromAnotherSiteKeepsTheSession(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	for _, path := range []string{"/login", "/register", "/", "/write"} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		req.Header.Set("Accept", "text/html")
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
 		}
-	})
+		resp.Body.Close()
+		for _, c := range resp.Cookies() {
+			if c.Name == "palisade_session" {
+				t.Fatalf("%s set a session cookie for a visitor without one", path)
+			}
+		}
+	}
+}
+
+// TestForgedCSRFCookieRefused: the anonymous CSRF cookie is signed; one
+// the attacker made up (with a matching token) does not pass.
+func TestForgedCSRFCookieRefused(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	secret := make([]byte, 32)
+	forgedCookie := base64.RawURLEncoding.EncodeToString(append(secret, make([]byte, 16)...))
+	form := url.Values{"username": {"forged_user"}, "password": {apptest.Password}, "_csrf": {httpsec.MaskCSRFToken(secret)}}
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/register", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Cookie", "palisade_csrf="+forgedCookie)
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("forged CSRF cookie: %d, want 403", resp.StatusCode)
+	}
 }
 
 func TestOldSessionUnusableAfterSignOut(t *testing.T) {

@@ -2,7 +2,9 @@ package web_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"io"
 	"net/http"
@@ -655,4 +657,32 @@ var errDB = errors.New(`connection to "db.internal:5432" refused`)
 
 func (failingStore) ListPosts(context.Context, blog.Page) ([]blog.Post, *blog.Cursor, error) {
 	return nil, nil, errDB
+}
+
+func TestOversizedFormRefused(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	b := newBrowser(t, srv)
+	b.register("alice")
+	p := b.post("/write", url.Values{"_csrf": {b.token("/write")}, "title": {"Big"}, "content": {strings.Repeat("a", 3<<20)}}, nil)
+	wantStatus(t, p, http.StatusRequestEntityTooLarge)
+	if countPosts(t, srv) != 0 {
+		t.Fatal("an oversized form stored a post")
+	}
+}
+
+// TestSessionStoreHoldsOnlyHashes: the database keeps a hash of the
+// session token, so a copy of it (a backup, an injection elsewhere) gives
+// no cookie that works.
+func TestSessionStoreHoldsOnlyHashes(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	b := newBrowser(t, srv)
+	b.register("alice")
+	token := b.cookie("palisade_session").Value
+	if _, found, _ := srv.Store.FindSession(t.Context(), token); found {
+		t.Fatal("the session is stored under the cookie's own value")
+	}
+	sum := sha256.Sum256([]byte(token))
+	if _, found, err := srv.Store.FindSession(t.Context(), hex.EncodeToString(sum[:])); err != nil || !found {
+		t.Fatalf("the session is not stored under the hash of its token: %v", err)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/palisade-blog/palisade/internal/mongo"
 	"github.com/palisade-blog/palisade/internal/postgres"
 	"github.com/palisade-blog/palisade/internal/sqlite"
 )
@@ -14,15 +15,20 @@ func migrateCmd(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	if err := unsupported(cfg); err != nil {
-		return err
-	}
 	if cfg.UsesPostgres() {
 		n, err := postgres.Migrate(ctx, cfg.DatabaseURL)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "applied %d migration(s) to PostgreSQL\n", n)
+		return nil
+	}
+	if cfg.UsesMongo() {
+		f, err := mongo.Migrate(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "MongoDB collections and indexes ready (TTL indexes: %v, schema validation: %v)\n", f.TTLIndexes, f.SchemaValidation)
 		return nil
 	}
 	if err := cfg.EnsureDataDir(); err != nil {

@@ -257,25 +257,6 @@ func TestUserCommands(t *testing.T) {
 	}
 }
 
-func TestUnsupportedSettingsRefused(t *testing.T) {
-	for name, env := range map[string]map[string]string{
-		"MongoDB": {"PALISADE_DATABASE_URL": "mongodb://localhost/x"},
-		// TLS is served now: see TestServeHTTPS and TestBadTLSPairStopsStartup.
-	} {
-		t.Run(name, func(t *testing.T) {
-			env["PALISADE_DATA_DIR"] = t.TempDir()
-			// Should the setting be accepted after all, the server must
-			// not run forever.
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			err := run(ctx, []string{"serve", "--addr", freeAddr(t)}, envOf(env), nil, io.Discard, io.Discard)
-			if err == nil || !strings.Contains(err.Error(), "this build") {
-				t.Fatalf("err = %v: a setting that can't be honoured must stop start-up", err)
-			}
-		})
-	}
-}
-
 func TestHelp(t *testing.T) {
 	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {"user", "--help"}, {"serve", "--help"}, {"migrate", "--help"}} {
 		var out, errOut bytes.Buffer

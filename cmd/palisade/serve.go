@@ -12,6 +12,7 @@ import (
 	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/config"
 	"github.com/palisade-blog/palisade/internal/logging"
+	"github.com/palisade-blog/palisade/internal/mongo"
 	"github.com/palisade-blog/palisade/internal/postgres"
 	"github.com/palisade-blog/palisade/internal/redis"
 	"github.com/palisade-blog/palisade/internal/server"
@@ -24,29 +25,30 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 	return config.Load(name, args, getenv, ".env", stderr)
 }
 
-// openStore opens the configured database and applies its migrations:
-// PostgreSQL for a postgres:// URL, else SQLite in the data directory.
-func openStore(ctx context.Context, cfg *config.Config) (blog.Store, error) {
-	if err := unsupported(cfg); err != nil {
-		return nil, err
-	}
+// openStore opens the configured database and applies its migrations (or
+// indexes): PostgreSQL for a postgres:// URL, MongoDB for mongodb://, else
+// SQLite in the data directory.
+func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (blog.Store, error) {
 	if cfg.UsesPostgres() {
 		return postgres.Open(ctx, cfg.DatabaseURL)
+	}
+	if cfg.UsesMongo() {
+		s, err := mongo.Open(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return nil, err
+		}
+		if f := s.Features(); !f.TTLIndexes || !f.SchemaValidation {
+			// FerretDB, for one, has neither; the hourly prune then does
+			// what TTL indexes would.
+			log.Warn("MongoDB server lacks some features; the store works without them",
+				"ttlIndexes", f.TTLIndexes, "schemaValidation", f.SchemaValidation)
+		}
+		return s, nil
 	}
 	if err := cfg.EnsureDataDir(); err != nil {
 		return nil, err
 	}
 	return sqlite.Open(ctx, cfg.SQLitePath())
-}
-
-// unsupported refuses settings this build accepts but cannot honour yet,
-// rather than starting without what the operator asked for.
-func unsupported(cfg *config.Config) error {
-	switch {
-	case cfg.DatabaseURL != "" && !cfg.UsesPostgres():
-		return fmt.Errorf("PALISADE_DATABASE_URL: this build supports SQLite and PostgreSQL, not MongoDB yet")
-	}
-	return nil
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
@@ -68,7 +70,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		}
 	}
 
-	store, err := openStore(ctx, cfg)
+	store, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/palisade-blog/palisade/internal/auth"
 	"github.com/palisade-blog/palisade/internal/blog"
+	"github.com/palisade-blog/palisade/internal/logging"
 )
 
 const userUsage = `Usage:
@@ -44,7 +45,7 @@ func userCmd(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, cfg)
+	store, err := openStore(ctx, cfg, logging.New(stderr, cfg.LogLevel, cfg.LogFormat))
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/config"
 	"github.com/palisade-blog/palisade/internal/logging"
+	"github.com/palisade-blog/palisade/internal/mongo"
 	"github.com/palisade-blog/palisade/internal/postgres"
 	"github.com/palisade-blog/palisade/internal/redis"
 	"github.com/palisade-blog/palisade/internal/server"
@@ -76,9 +77,12 @@ func StartWithHasher(t testing.TB, env map[string]string, hasher *auth.Hasher) *
 	}
 	ctx := context.Background()
 	var store blog.Store
-	if cfg.UsesPostgres() {
+	switch {
+	case cfg.UsesPostgres():
 		store, err = postgres.Open(ctx, cfg.DatabaseURL)
-	} else {
+	case cfg.UsesMongo():
+		store, err = mongo.Open(ctx, cfg.DatabaseURL)
+	default:
 		store, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "palisade.db"))
 	}
 	if err != nil {

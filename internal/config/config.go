@@ -75,6 +75,11 @@ func (c *Config) UsesPostgres() bool {
 	return strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://")
 }
 
+// UsesMongo reports whether DatabaseURL selects MongoDB.
+func (c *Config) UsesMongo() bool {
+	return strings.HasPrefix(c.DatabaseURL, "mongodb://") || strings.HasPrefix(c.DatabaseURL, "mongodb+srv://")
+}
+
 // SQLitePath is the database file used when DatabaseURL is empty.
 func (c *Config) SQLitePath() string { return c.DataDir + string(os.PathSeparator) + "palisade.db" }
 

@@ -20,19 +20,32 @@ import (
 
 	"github.com/palisade-blog/palisade/internal/apptest"
 	"github.com/palisade-blog/palisade/internal/blog"
+	"github.com/palisade-blog/palisade/internal/mongo/mongotest"
 	"github.com/palisade-blog/palisade/internal/postgres/pgtest"
 )
 
-// cluster starts n instances sharing one PostgreSQL schema and one Redis
-// key prefix, as several machines behind a load balancer would.
-func cluster(t *testing.T, n int, env map[string]string) []*apptest.Server {
+// database returns a fresh database URL of the kind under test.
+type database func(t testing.TB) string
+
+// databases are the shared stores the scale-out tests run on.
+var databases = []struct {
+	name string
+	url  database
+}{
+	{"Postgres", pgtest.Schema},
+	{"MongoDB", mongotest.Database},
+}
+
+// cluster starts n instances sharing one database and one Redis key
+// prefix, as several machines behind a load balancer would.
+func cluster(t *testing.T, db database, n int, env map[string]string) []*apptest.Server {
 	t.Helper()
 	redisURL := os.Getenv("PALISADE_TEST_REDIS_URL")
 	if redisURL == "" {
 		t.Skip("scale-out tests skipped: PALISADE_TEST_REDIS_URL is not set")
 	}
 	shared := map[string]string{
-		"PALISADE_DATABASE_URL": pgtest.Schema(t),
+		"PALISADE_DATABASE_URL": db(t),
 		"PALISADE_REDIS_URL":    redisURL,
 		"PALISADE_REDIS_PREFIX": "palisade-test-" + randomHex(6) + ":",
 		// Every instance must share the secrets, as the README says.
@@ -96,7 +109,7 @@ func signUp(t *testing.T, srv *apptest.Server, name string) string {
 // TestRateLimitIsOneLimitAcrossInstances: 100/15m means 100 in total
 // however the load balancer spreads the requests, not 100 per instance.
 func TestRateLimitIsOneLimitAcrossInstances(t *testing.T) {
-	nodes := cluster(t, 3, map[string]string{"PALISADE_RATE_LIMIT": "100/15m"})
+	nodes := cluster(t, pgtest.Schema, 3, map[string]string{"PALISADE_RATE_LIMIT": "100/15m"})
 	var ok, limited atomic.Int32
 	var wg sync.WaitGroup
 	for i := range 120 {
@@ -126,7 +139,14 @@ func TestRateLimitIsOneLimitAcrossInstances(t *testing.T) {
 }
 
 func TestInstancesShareEverything(t *testing.T) {
-	a, b, c := func(n []*apptest.Server) (*apptest.Server, *apptest.Server, *apptest.Server) { return n[0], n[1], n[2] }(cluster(t, 3, nil))
+	for _, db := range databases {
+		t.Run(db.name, func(t *testing.T) { testInstancesShareEverything(t, db.url) })
+	}
+}
+
+func testInstancesShareEverything(t *testing.T, db database) {
+	nodes := cluster(t, db, 3, nil)
+	a, b, c := nodes[0], nodes[1], nodes[2]
 	token := signUp(t, a, "alice")
 
 	t.Run("PostsWrittenInParallelThroughAllAreAllThere", func(t *testing.T) {
@@ -344,43 +364,54 @@ func TestPostgresConnectionsKilled(t *testing.T) {
 	}
 }
 
-// TestPostgresOutage: while the database is unreachable (a restart, a
+// TestDatabaseOutage: while the database is unreachable (a restart, a
 // network cut) requests get 503 with Retry-After, /readyz says the
-// database is down, and service resumes by itself when it is back.
-func TestPostgresOutage(t *testing.T) {
-	dbURL := pgtest.Schema(t)
-	u, _ := url.Parse(dbURL)
-	proxy := apptest.StartProxy(t, u.Host)
-	u.Host = proxy.Addr
-	q := u.Query()
-	q.Set("connect_timeout", "2")
-	u.RawQuery = q.Encode()
-	srv := apptest.Start(t, map[string]string{"PALISADE_DATABASE_URL": u.String()})
-	token := signUp(t, srv, "alice")
+// database is down, /healthz stays up, and service resumes by itself when
+// the database is back.
+func TestDatabaseOutage(t *testing.T) {
+	for _, db := range []struct {
+		name           string
+		url            database
+		timeout, value string // a short connect time-out for the test
+	}{
+		{"Postgres", pgtest.Schema, "connect_timeout", "2"},
+		{"MongoDB", mongotest.Database, "serverSelectionTimeoutMS", "1000"},
+	} {
+		t.Run(db.name, func(t *testing.T) {
+			u, _ := url.Parse(db.url(t))
+			proxy := apptest.StartProxy(t, u.Host)
+			u.Host = proxy.Addr
+			q := u.Query()
+			q.Set(db.timeout, db.value)
+			u.RawQuery = q.Encode()
+			srv := apptest.Start(t, map[string]string{"PALISADE_DATABASE_URL": u.String()})
+			token := signUp(t, srv, "alice")
 
-	proxy.Cut()
-	status, _ := call(t, srv, http.MethodGet, "/posts", "", nil)
-	if status != http.StatusServiceUnavailable {
-		t.Fatalf("GET /posts with the database down: %d, want 503\n%s", status, srv.Logs.String())
-	}
-	status, body := call(t, srv, http.MethodGet, "/readyz", "", nil)
-	if status != http.StatusServiceUnavailable || !strings.Contains(string(body), `"database":"down"`) {
-		t.Fatalf("readyz with the database down: %d %s", status, body)
-	}
-	if status, _ := call(t, srv, http.MethodGet, "/healthz", "", nil); status != http.StatusOK {
-		t.Fatalf("healthz (liveness) with the database down: %d, want 200: the process is fine", status)
-	}
+			proxy.Cut()
+			status, _ := call(t, srv, http.MethodGet, "/posts", "", nil)
+			if status != http.StatusServiceUnavailable {
+				t.Fatalf("GET /posts with the database down: %d, want 503\n%s", status, srv.Logs.String())
+			}
+			status, body := call(t, srv, http.MethodGet, "/readyz", "", nil)
+			if status != http.StatusServiceUnavailable || !strings.Contains(string(body), `"database":"down"`) {
+				t.Fatalf("readyz with the database down: %d %s", status, body)
+			}
+			if status, _ := call(t, srv, http.MethodGet, "/healthz", "", nil); status != http.StatusOK {
+				t.Fatalf("healthz (liveness) with the database down: %d, want 200: the process is fine", status)
+			}
 
-	proxy.Restore()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		status, _ := call(t, srv, http.MethodPost, "/posts", token, map[string]string{"title": "Back again", "content": "The database returned"})
-		if status == http.StatusCreated {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("did not recover after the database came back: %d", status)
-		}
-		time.Sleep(100 * time.Millisecond)
+			proxy.Restore()
+			deadline := time.Now().Add(15 * time.Second)
+			for {
+				status, _ := call(t, srv, http.MethodPost, "/posts", token, map[string]string{"title": "Back again", "content": "The database returned"})
+				if status == http.StatusCreated {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("did not recover after the database came back: %d", status)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		})
 	}
 }

@@ -1,0 +1,189 @@
+package mongo
+
+import (
+	"context"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// Index names. Fixed names make start-up idempotent: creating an index
+// that exists with the same name and keys does nothing.
+const (
+	indexUsername    = "usernameKey_unique"
+	indexFeed        = "createdAt_-1__id_-1"
+	indexAuthor      = "author_1"
+	indexRevokedTTL  = "expiresAt_ttl"
+	indexRevoked     = "expiresAt_1"
+	indexSessionsTTL = "expiry_ttl"
+	indexSessions    = "expiry_1"
+)
+
+// validators are the $jsonSchema each collection's documents must match,
+// where the server enforces them. They guard against a future bug or a
+// hand edit writing a document the store could not read back.
+var validators = map[string]bson.M{
+	usersColl: {
+		"bsonType": "object",
+		"required": bson.A{"_id", "username", "usernameKey", "passwordHash", "role", "disabled", "tokenVersion", "createdAt"},
+		"properties": bson.M{
+			"_id":          bson.M{"bsonType": "string"},
+			"username":     bson.M{"bsonType": "string"},
+			"usernameKey":  bson.M{"bsonType": "string"},
+			"passwordHash": bson.M{"bsonType": "string"},
+			"role":         bson.M{"enum": bson.A{"user", "admin"}},
+			"disabled":     bson.M{"bsonType": "bool"},
+			"tokenVersion": bson.M{"bsonType": bson.A{"int", "long"}, "minimum": 0},
+			"createdAt":    bson.M{"bsonType": "long"},
+		},
+	},
+	postsColl: {
+		"bsonType": "object",
+		"required": bson.A{"_id", "author", "title", "content", "contentHtml", "createdAt", "updatedAt"},
+		"properties": bson.M{
+			"_id":         bson.M{"bsonType": "string"},
+			"author":      bson.M{"bsonType": "string"},
+			"title":       bson.M{"bsonType": "string"},
+			"content":     bson.M{"bsonType": "string"},
+			"contentHtml": bson.M{"bsonType": "string"},
+			"createdAt":   bson.M{"bsonType": "long"},
+			"updatedAt":   bson.M{"bsonType": "long"},
+		},
+	},
+	revocationsColl: {
+		"bsonType": "object",
+		"required": bson.A{"_id", "expiresAt"},
+		"properties": bson.M{
+			"_id":       bson.M{"bsonType": "string"},
+			"expiresAt": bson.M{"bsonType": "date"},
+		},
+	},
+	sessionsColl: {
+		"bsonType": "object",
+		"required": bson.A{"_id", "data", "expiry"},
+		"properties": bson.M{
+			"_id":    bson.M{"bsonType": "string"},
+			"data":   bson.M{"bsonType": bson.A{"binData", "null"}},
+			"expiry": bson.M{"bsonType": "date"},
+		},
+	},
+}
+
+// ensureSchema gives every collection its validator and indexes. It is
+// idempotent, and safe when several instances start together.
+func (s *Store) ensureSchema(ctx context.Context) error {
+	validated := true
+	for _, name := range []string{usersColl, postsColl, revocationsColl, sessionsColl} {
+		ok, err := s.ensureValidator(ctx, name, validators[name])
+		if err != nil {
+			return err
+		}
+		validated = validated && ok
+	}
+	s.features.SchemaValidation = validated
+
+	// One index per createIndexes command: FerretDB 1.24 drops the
+	// connection (a panic in its handler) when one command asks for
+	// several indexes that all exist already, as on every restart.
+	for _, ix := range []struct {
+		coll  *mongo.Collection
+		model mongo.IndexModel
+	}{
+		// Usernames are unique case-insensitively.
+		{s.users, mongo.IndexModel{
+			Keys:    bson.D{{Key: "usernameKey", Value: 1}},
+			Options: options.Index().SetName(indexUsername).SetUnique(true),
+		}},
+		// The feed: newest first, ties broken by _id, matching ListPosts's
+		// sort and keyset filter exactly.
+		{s.posts, mongo.IndexModel{
+			Keys:    bson.D{{Key: "createdAt", Value: -1}, {Key: "_id", Value: -1}},
+			Options: options.Index().SetName(indexFeed),
+		}},
+		// A user's posts (moderation, account deletion later).
+		{s.posts, mongo.IndexModel{
+			Keys:    bson.D{{Key: "author", Value: 1}},
+			Options: options.Index().SetName(indexAuthor),
+		}},
+	} {
+		if _, err := ix.coll.Indexes().CreateOne(ctx, ix.model); err != nil {
+			return fmt.Errorf("create index on %s: %w", ix.coll.Name(), unavailable(err))
+		}
+	}
+
+	ttlRevoked, err := ensureTTL(ctx, s.revocations, "expiresAt", indexRevokedTTL, indexRevoked)
+	if err != nil {
+		return err
+	}
+	ttlSessions, err := ensureTTL(ctx, s.sessions, "expiry", indexSessionsTTL, indexSessions)
+	if err != nil {
+		return err
+	}
+	s.features.TTLIndexes = ttlRevoked && ttlSessions
+	return nil
+}
+
+// ensureValidator creates the collection with its validator, or sets the
+// validator on an existing collection (collMod), and reports whether the
+// collection has it. A server without validators (FerretDB 1.24 answers
+// NotImplemented to both create with a validator and collMod) gets the
+// collection without one: the store writes only documents of its own
+// making, so validation is a safety net, not a requirement. A user without
+// the right to collMod keeps whatever validator the collection had.
+func (s *Store) ensureValidator(ctx context.Context, name string, schema bson.M) (bool, error) {
+	validator := bson.M{"$jsonSchema": schema}
+	err := s.db.CreateCollection(ctx, name, options.CreateCollection().
+		SetValidator(validator).SetValidationLevel("strict").SetValidationAction("error"))
+	switch {
+	case err == nil:
+		return true, nil
+	case notSupported(err):
+		return false, nil
+	case !hasCode(err, codeNamespaceExists):
+		return false, fmt.Errorf("create collection %s: %w", name, unavailable(err))
+	}
+	// It exists (made by an earlier start, another instance, or an index):
+	// bring its validator up to date.
+	err = s.db.RunCommand(ctx, bson.D{
+		{Key: "collMod", Value: name},
+		{Key: "validator", Value: validator},
+		{Key: "validationLevel", Value: "strict"},
+		{Key: "validationAction", Value: "error"},
+	}).Err()
+	switch {
+	case err == nil:
+		return true, nil
+	case notSupported(err), hasCode(err, codeUnauthorized):
+		return false, nil
+	default:
+		return false, fmt.Errorf("set validator on %s: %w", name, unavailable(err))
+	}
+}
+
+// ensureTTL creates a TTL index on field (documents are deleted once the
+// date in it has passed) and reports whether it did. A server without TTL
+// indexes (FerretDB 1.24 answers NotImplemented to expireAfterSeconds)
+// gets a plain index on the field instead, so the periodic prune that then
+// does the deleting is an index range scan.
+func ensureTTL(ctx context.Context, coll *mongo.Collection, field, ttlName, plainName string) (bool, error) {
+	keys := bson.D{{Key: field, Value: 1}}
+	_, err := coll.Indexes().CreateOne(ctx, mongo.IndexModel{
+		Keys:    keys,
+		Options: options.Index().SetName(ttlName).SetExpireAfterSeconds(0),
+	})
+	if err == nil {
+		return true, nil
+	}
+	if !notSupported(err) {
+		return false, fmt.Errorf("create index %s.%s: %w", coll.Name(), ttlName, unavailable(err))
+	}
+	if _, err := coll.Indexes().CreateOne(ctx, mongo.IndexModel{
+		Keys:    keys,
+		Options: options.Index().SetName(plainName),
+	}); err != nil {
+		return false, fmt.Errorf("create index %s.%s: %w", coll.Name(), plainName, unavailable(err))
+	}
+	return false, nil
+}

@@ -1,0 +1,158 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/palisade-blog/palisade/internal/blog"
+)
+
+// userDoc is a document of the users collection.
+type userDoc struct {
+	ID           string `bson:"_id"`
+	Username     string `bson:"username"`
+	UsernameKey  string `bson:"usernameKey"`
+	PasswordHash string `bson:"passwordHash"`
+	Role         string `bson:"role"`
+	Disabled     bool   `bson:"disabled"`
+	TokenVersion int64  `bson:"tokenVersion"`
+	CreatedAt    int64  `bson:"createdAt"` // Unix microseconds
+}
+
+func (d userDoc) user() blog.User {
+	return blog.User{
+		ID:           d.ID,
+		Username:     d.Username,
+		Role:         blog.Role(d.Role),
+		Disabled:     d.Disabled,
+		TokenVersion: int(d.TokenVersion),
+		CreatedAt:    fromMicros(d.CreatedAt),
+	}
+}
+
+// withoutHash keeps the password hash on the server for every read but
+// Credentials.
+var withoutHash = bson.M{"passwordHash": 0}
+
+// micros is how users and posts keep times: exact to the microsecond,
+// which blog.Now guarantees and a BSON date (milliseconds) would not.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+var errUserNotFound = blog.Errorf(blog.ENOTFOUND, "User not found")
+
+// CreateUser implements blog.UserStore. The unique index on usernameKey
+// makes a taken username (in any case) a duplicate key error, even when two
+// sign-ups race.
+func (s *Store) CreateUser(ctx context.Context, nu blog.NewUser) (blog.User, error) {
+	if !nu.Role.Valid() {
+		return blog.User{}, blog.Errorf(blog.EINVALID, "Invalid role")
+	}
+	d := userDoc{
+		ID:           blog.NewID(),
+		Username:     nu.Username,
+		UsernameKey:  blog.UsernameKey(nu.Username),
+		PasswordHash: nu.PasswordHash,
+		Role:         string(nu.Role),
+		CreatedAt:    micros(blog.Now()),
+	}
+	_, err := s.users.InsertOne(ctx, d)
+	if mongo.IsDuplicateKeyError(err) {
+		return blog.User{}, blog.Errorf(blog.ECONFLICT, "Username is already taken")
+	}
+	if err != nil {
+		return blog.User{}, fmt.Errorf("create user: %w", unavailable(err))
+	}
+	return d.user(), nil
+}
+
+// UserByID implements blog.UserStore.
+func (s *Store) UserByID(ctx context.Context, id string) (blog.User, error) {
+	if !blog.ValidID(id) {
+		return blog.User{}, errUserNotFound
+	}
+	d, err := s.findUser(ctx, bson.M{"_id": id}, false)
+	if err != nil {
+		return blog.User{}, fmt.Errorf("user by id: %w", err)
+	}
+	return d.user(), nil
+}
+
+// UserByUsername implements blog.UserStore.
+func (s *Store) UserByUsername(ctx context.Context, username string) (blog.User, error) {
+	d, err := s.findUser(ctx, bson.M{"usernameKey": blog.UsernameKey(username)}, false)
+	if err != nil {
+		return blog.User{}, fmt.Errorf("user by username: %w", err)
+	}
+	return d.user(), nil
+}
+
+// Credentials implements blog.UserStore.
+func (s *Store) Credentials(ctx context.Context, username string) (blog.User, string, error) {
+	d, err := s.findUser(ctx, bson.M{"usernameKey": blog.UsernameKey(username)}, true)
+	if err != nil {
+		return blog.User{}, "", fmt.Errorf("credentials: %w", err)
+	}
+	return d.user(), d.PasswordHash, nil
+}
+
+func (s *Store) findUser(ctx context.Context, filter bson.M, withHash bool) (userDoc, error) {
+	opts := options.FindOne()
+	if !withHash {
+		opts.SetProjection(withoutHash)
+	}
+	var d userDoc
+	err := s.users.FindOne(ctx, filter, opts).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return userDoc{}, errUserNotFound
+	}
+	if err != nil {
+		return userDoc{}, unavailable(err)
+	}
+	return d, nil
+}
+
+// SetPasswordHash implements blog.UserStore.
+func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string, revokeTokens bool) error {
+	update := bson.M{"$set": bson.M{"passwordHash": hash}}
+	if revokeTokens {
+		update["$inc"] = bson.M{"tokenVersion": 1}
+	}
+	return s.updateUser(ctx, userID, update, "set password hash")
+}
+
+// SetRole implements blog.UserStore.
+func (s *Store) SetRole(ctx context.Context, userID string, role blog.Role) error {
+	if !role.Valid() {
+		return blog.Errorf(blog.EINVALID, "Invalid role")
+	}
+	return s.updateUser(ctx, userID, bson.M{"$set": bson.M{"role": string(role)}}, "set role")
+}
+
+// DisableUser implements blog.UserStore. Both fields change in one
+// single-document update, so no reader sees a disabled user whose tokens
+// still work.
+func (s *Store) DisableUser(ctx context.Context, userID string) error {
+	return s.updateUser(ctx, userID, bson.M{"$set": bson.M{"disabled": true}, "$inc": bson.M{"tokenVersion": 1}}, "disable user")
+}
+
+func (s *Store) updateUser(ctx context.Context, userID string, update bson.M, what string) error {
+	if !blog.ValidID(userID) {
+		return errUserNotFound
+	}
+	res, err := s.users.UpdateOne(ctx, bson.M{"_id": userID}, update)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, unavailable(err))
+	}
+	if res.MatchedCount == 0 {
+		return errUserNotFound
+	}
+	return nil
+}

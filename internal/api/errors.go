@@ -13,6 +13,7 @@ import (
 	"github.com/palisade-blog/palisade/internal/account"
 	"github.com/palisade-blog/palisade/internal/auth"
 	"github.com/palisade-blog/palisade/internal/blog"
+	"github.com/palisade-blog/palisade/internal/logging"
 )
 
 // statusOf is the one table from domain error codes to HTTP.
@@ -78,6 +79,10 @@ func (d *Deps) writeError(w http.ResponseWriter, r *http.Request, err error) {
 // request ID, so an operator can find the log line and an attacker learns
 // nothing.
 func (d *Deps) writeInternal(w http.ResponseWriter, r *http.Request, err error) {
+	if logging.ClientGone(r, err) {
+		w.WriteHeader(logging.StatusClientClosed)
+		return
+	}
 	id := httpsec.RequestIDFrom(r.Context())
 	d.Log.LogAttrs(r.Context(), slog.LevelError, "internal error",
 		slog.String("requestId", id), slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("error", err))

@@ -2,6 +2,7 @@ package logging
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -27,8 +28,13 @@ func Middleware(log *slog.Logger, clientIP *httpsec.ClientIP) httpsec.Middleware
 			}
 			*rec = recorder{ResponseWriter: w, status: http.StatusOK}
 			next.ServeHTTP(rec, r.WithContext(c))
+			// 503s are load shedding or a dependency outage, logged with
+			// their cause already; only other 5xx are errors of ours.
 			level := slog.LevelInfo
-			if rec.status >= 500 {
+			switch {
+			case rec.status == http.StatusServiceUnavailable:
+				level = slog.LevelWarn
+			case rec.status >= 500 && rec.status != StatusClientClosed:
 				level = slog.LevelError
 			}
 			log.LogAttrs(r.Context(), level, "request",
@@ -86,3 +92,15 @@ func (r *recorder) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the real writer (Flush,
 // deadlines).
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// StatusClientClosed is logged for a request whose client went away before
+// the answer was ready (nginx's 499): nothing is sent, and it is not a
+// server error.
+const StatusClientClosed = 499
+
+// ClientGone reports whether err only says the client disconnected (the
+// request's context was cancelled), so a handler can skip the 500 and the
+// error log line.
+func ClientGone(r *http.Request, err error) bool {
+	return r.Context().Err() != nil && errors.Is(err, context.Canceled)
+}

@@ -2,6 +2,9 @@ package logging
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -124,7 +127,8 @@ func TestMiddlewareLevels(t *testing.T) {
 		{"redirect", http.StatusFound, "INFO"},
 		{"client error", http.StatusNotFound, "INFO"},
 		{"internal error", http.StatusInternalServerError, "ERROR"},
-		{"unavailable", http.StatusServiceUnavailable, "ERROR"},
+		{"unavailable", http.StatusServiceUnavailable, "WARN"},
+		{"client closed", StatusClientClosed, "INFO"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -217,5 +221,21 @@ func TestRecorderUnwrap(t *testing.T) {
 	}
 	if !under.Flushed {
 		t.Error("underlying writer was not flushed")
+	}
+}
+
+func TestClientGone(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := httptest.NewRequest(http.MethodGet, "/", nil).WithContext(ctx)
+	err := fmt.Errorf("list posts: %w", context.Canceled)
+	if ClientGone(r, err) {
+		t.Fatal("a cancelled error while the client is still there counted as the client leaving")
+	}
+	cancel()
+	if !ClientGone(r, err) {
+		t.Fatal("the client's own disconnect not recognised")
+	}
+	if ClientGone(r, errors.New("disk full")) {
+		t.Fatal("an unrelated error counted as the client leaving")
 	}
 }

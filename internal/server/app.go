@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 
 	"github.com/palisade-blog/palisade/httpsec"
 	"github.com/palisade-blog/palisade/internal/account"
@@ -45,7 +46,10 @@ func App(cfg *config.Config, p Parts) (http.Handler, error) {
 	}
 	hasher := p.Hasher
 	if hasher == nil {
-		hasher = auth.NewHasher(auth.DefaultParams, 0, 0)
+		// Half the cores at most hash passwords, so that a flood of
+		// sign-ins (each 19 MiB and ~25 ms of argon2id) leaves the rest
+		// serving readers; the queue beyond it sheds load with 503s.
+		hasher = auth.NewHasher(auth.DefaultParams, max(1, runtime.GOMAXPROCS(0)/2), 0)
 	}
 
 	// Shared state: in Redis when there is one, so that a limit is a limit

@@ -65,7 +65,7 @@ func (s *Store) CreatePost(ctx context.Context, np blog.NewPost) (blog.Post, err
 
 // PostByID implements blog.PostStore.
 func (s *Store) PostByID(ctx context.Context, id string) (blog.Post, error) {
-	p, err := postByID(ctx, s.read, id)
+	p, err := postByID(ctx, reads{s}, id)
 	if err != nil {
 		return blog.Post{}, fmt.Errorf("post by id: %w", err)
 	}
@@ -101,9 +101,9 @@ func (s *Store) ListPosts(ctx context.Context, page blog.Page) ([]blog.Post, *bl
 	// One more row than asked tells whether a next page exists without a
 	// COUNT(*).
 	if page.After == nil {
-		rows, err = s.read.QueryContext(ctx, postSelect+` ORDER BY p.created_at DESC, p.id DESC LIMIT ?`, limit+1)
+		rows, err = s.query(ctx, postSelect+` ORDER BY p.created_at DESC, p.id DESC LIMIT ?`, limit+1)
 	} else {
-		rows, err = s.read.QueryContext(ctx, postSelect+` WHERE (p.created_at, p.id) < (?, ?) ORDER BY p.created_at DESC, p.id DESC LIMIT ?`,
+		rows, err = s.query(ctx, postSelect+` WHERE (p.created_at, p.id) < (?, ?) ORDER BY p.created_at DESC, p.id DESC LIMIT ?`,
 			page.After.CreatedAt.UnixMicro(), page.After.ID, limit+1)
 	}
 	if err != nil {

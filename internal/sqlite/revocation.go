@@ -20,7 +20,7 @@ func (s *Store) RevokeToken(ctx context.Context, tokenID string, expiresAt time.
 // TokenRevoked implements blog.RevocationStore.
 func (s *Store) TokenRevoked(ctx context.Context, tokenID string) (bool, error) {
 	var n int
-	err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM revoked_tokens WHERE token_id = ?`, tokenID).Scan(&n)
+	err := reads{s}.QueryRowContext(ctx, `SELECT count(*) FROM revoked_tokens WHERE token_id = ?`, tokenID).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("token revoked: %w", err)
 	}

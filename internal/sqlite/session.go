@@ -11,7 +11,7 @@ import (
 // FindSession implements blog.SessionStore.
 func (s *Store) FindSession(ctx context.Context, key string) ([]byte, bool, error) {
 	var data []byte
-	err := s.read.QueryRowContext(ctx, `SELECT data FROM sessions WHERE key = ? AND expiry > ?`, key, time.Now().UnixMicro()).Scan(&data)
+	err := reads{s}.QueryRowContext(ctx, `SELECT data FROM sessions WHERE key = ? AND expiry > ?`, key, time.Now().UnixMicro()).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}

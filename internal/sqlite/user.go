@@ -43,7 +43,7 @@ func (s *Store) UserByID(ctx context.Context, id string) (blog.User, error) {
 	if !blog.ValidID(id) {
 		return blog.User{}, blog.Errorf(blog.ENOTFOUND, "User not found")
 	}
-	row := s.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id)
+	row := reads{s}.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id)
 	u, _, err := scanUser(row, false)
 	if err != nil {
 		return blog.User{}, fmt.Errorf("user by id: %w", err)
@@ -53,7 +53,7 @@ func (s *Store) UserByID(ctx context.Context, id string) (blog.User, error) {
 
 // UserByUsername implements blog.UserStore.
 func (s *Store) UserByUsername(ctx context.Context, username string) (blog.User, error) {
-	row := s.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE username_key = ?`, blog.UsernameKey(username))
+	row := reads{s}.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE username_key = ?`, blog.UsernameKey(username))
 	u, _, err := scanUser(row, false)
 	if err != nil {
 		return blog.User{}, fmt.Errorf("user by username: %w", err)
@@ -63,7 +63,7 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (blog.User,
 
 // Credentials implements blog.UserStore.
 func (s *Store) Credentials(ctx context.Context, username string) (blog.User, string, error) {
-	row := s.read.QueryRowContext(ctx, `SELECT `+userColumns+`, password_hash FROM users WHERE username_key = ?`, blog.UsernameKey(username))
+	row := reads{s}.QueryRowContext(ctx, `SELECT `+userColumns+`, password_hash FROM users WHERE username_key = ?`, blog.UsernameKey(username))
 	u, hash, err := scanUser(row, true)
 	if err != nil {
 		return blog.User{}, "", fmt.Errorf("credentials: %w", err)

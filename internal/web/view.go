@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/palisade-blog/palisade/httpsec"
+	"github.com/palisade-blog/palisade/internal/logging"
 )
 
 // view is what every page template receives.
@@ -50,6 +51,10 @@ func (d *Deps) WriteError(w http.ResponseWriter, r *http.Request, status int, me
 // internalError logs err under the request ID and shows a page with only
 // that ID.
 func (d *Deps) internalError(w http.ResponseWriter, r *http.Request, err error) {
+	if logging.ClientGone(r, err) {
+		w.WriteHeader(logging.StatusClientClosed)
+		return
+	}
 	d.Log.LogAttrs(r.Context(), slog.LevelError, "internal error",
 		slog.String("requestId", httpsec.RequestIDFrom(r.Context())), slog.String("path", r.URL.Path), slog.Any("error", err))
 	d.WriteError(w, r, http.StatusInternalServerError, "Something went wrong on our side. If it keeps happening, tell the site's operator the request ID below.")

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/palisade-blog/palisade/httpsec"
 	"github.com/palisade-blog/palisade/internal/blog"
@@ -79,6 +80,11 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		return decodeError(err)
 	}
 	switch trimmed := bytes.TrimLeft(data, " \t\r\n"); {
+	case !utf8.Valid(data):
+		// encoding/json would quietly turn bad bytes into U+FFFD, so a
+		// stored title (or a hashed password) would differ from what was
+		// sent, and from what the same bytes give through a form.
+		return &requestError{http.StatusBadRequest, "Request body is not valid UTF-8"}
 	case len(trimmed) == 0:
 		return &requestError{http.StatusBadRequest, "Request body is empty"}
 	case trimmed[0] != '{':

@@ -12,7 +12,14 @@ import (
 
 func (d *Deps) handleListPosts() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
+		// url.ParseQuery, not r.URL.Query(): the latter drops what it
+		// can't parse (a ';', more than 10,000 parameters) and would serve
+		// defaults for a malformed request.
+		q, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
+			d.writeError(w, r, &requestError{http.StatusBadRequest, "Query string is malformed"})
+			return
+		}
 		page := blog.Page{Limit: blog.DefaultPageLimit}
 		if s := q.Get("limit"); s != "" {
 			n, err := strconv.Atoi(s)

@@ -22,8 +22,13 @@ type homeData struct {
 
 func (d *Deps) handleHome() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q, err := url.ParseQuery(r.URL.RawQuery) // strict, unlike r.URL.Query()
+		if err != nil {
+			d.WriteError(w, r, http.StatusBadRequest, "That address is malformed.")
+			return
+		}
 		page := blog.Page{Limit: blog.DefaultPageLimit}
-		if s := r.URL.Query().Get("cursor"); s != "" {
+		if s := q.Get("cursor"); s != "" {
 			c, err := blog.ParseCursor(s)
 			if err != nil {
 				d.WriteError(w, r, http.StatusBadRequest, "That page link is not valid.")

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/alexedwards/scs/v2"
 
@@ -130,6 +131,12 @@ func (d *Deps) checkCSRF(next http.Handler) http.Handler {
 			d.WriteError(w, r, http.StatusBadRequest, "That form could not be read.")
 			return
 		}
+		if !validUTF8(r.PostForm) {
+			// As for JSON: bad bytes would be stored changed, and a password
+			// would hash differently here than through the API.
+			d.WriteError(w, r, http.StatusBadRequest, "That form contains text that is not valid UTF-8.")
+			return
+		}
 		secret := d.expectedCSRFSecret(r)
 		if !httpsec.CheckCSRFToken(secret, httpsec.CSRFTokenFrom(r)) {
 			reason := "wrong token"
@@ -205,6 +212,20 @@ func (d *Deps) signedIn(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+func validUTF8(form url.Values) bool {
+	for k, vs := range form {
+		if !utf8.ValidString(k) {
+			return false
+		}
+		for _, v := range vs {
+			if !utf8.ValidString(v) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // wantsJSON reports a client that asked for JSON rather than a page.

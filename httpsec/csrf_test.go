@@ -95,3 +95,22 @@ func flipLast(tok string) string {
 	}
 	return string(b)
 }
+
+func BenchmarkCSRF(b *testing.B) {
+	secret := NewCSRFSecret()
+	token := MaskCSRFToken(secret)
+	b.Run("Mask", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			MaskCSRFToken(secret)
+		}
+	})
+	b.Run("Check", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if !CheckCSRFToken(secret, token) {
+				b.Fatal("refused")
+			}
+		}
+	})
+}

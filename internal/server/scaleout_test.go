@@ -260,9 +260,14 @@ func TestRedisOutage(t *testing.T) {
 	proxy := apptest.StartProxy(t, u.Host)
 	u.Host = proxy.Addr
 	srv := apptest.Start(t, map[string]string{"PALISADE_REDIS_URL": u.String(), "PALISADE_REDIS_PREFIX": "palisade-test-" + randomHex(6) + ":"})
-	signUp(t, srv, "alice")
+	token := signUp(t, srv, "alice")
 
 	proxy.Cut()
+	// A bearer request needs the revocation list, which is in Redis: a
+	// retryable 503, not a 500.
+	if status, body := call(t, srv, http.MethodGet, "/users/me", token, nil); status != http.StatusServiceUnavailable {
+		t.Fatalf("GET /users/me with Redis down: %d %s, want 503", status, body)
+	}
 	start := time.Now()
 	if status, _ := call(t, srv, http.MethodGet, "/posts", "", nil); status != http.StatusOK {
 		t.Fatalf("GET /posts with Redis down: %d, want 200 (general limit fails open)", status)

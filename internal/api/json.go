@@ -36,8 +36,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	h.Set("Content-Security-Policy", httpsec.APICSP)
 	h.Set("Content-Length", strconv.Itoa(len(body)+1))
 	w.WriteHeader(status)
-	w.Write(append(body, '\n'))
+	w.Write(body)
+	w.Write(newline) // separately: appending would copy a whole page of posts
+
 }
+
+var newline = []byte{'\n'}
 
 // errorBody is the shape of every non-validation error.
 type errorBody struct {

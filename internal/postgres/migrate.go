@@ -4,13 +4,11 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/palisade-blog/palisade/internal/migration"
 )
 
 //go:embed migrations/*.sql
@@ -21,40 +19,11 @@ var migrationFiles embed.FS
 // constant works; this one spells "palisade" in ASCII.)
 const migrationLock = 0x70616c6973616465
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func loadMigrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		return nil, fmt.Errorf("list migrations: %w", err)
-	}
-	ms := make([]migration, 0, len(names))
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		num, _, _ := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if err != nil {
-			return nil, fmt.Errorf("migration %s: name must start with a number", base)
-		}
-		body, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return nil, fmt.Errorf("read migration %s: %w", base, err)
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(body)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	return ms, nil
-}
-
 // migrate applies every embedded migration the database lacks, each in
 // its own transaction, under a session advisory lock, and returns how many
 // it applied.
 func migrate(ctx context.Context, pool *pgxpool.Pool) (int, error) {
-	ms, err := loadMigrations()
+	ms, err := migration.Load(migrationFiles, "migrations")
 	if err != nil {
 		return 0, err
 	}
@@ -87,27 +56,27 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) (int, error) {
 	return applied, nil
 }
 
-func applyMigration(ctx context.Context, conn *pgx.Conn, m migration) (bool, error) {
+func applyMigration(ctx context.Context, conn *pgx.Conn, m migration.Migration) (bool, error) {
 	tx, err := conn.Begin(ctx)
 	if err != nil {
-		return false, fmt.Errorf("migration %s: begin: %w", m.name, err)
+		return false, fmt.Errorf("migration %s: begin: %w", m.Name, err)
 	}
 	defer tx.Rollback(ctx)
 	var exists bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, m.version).Scan(&exists); err != nil {
-		return false, fmt.Errorf("migration %s: check: %w", m.name, err)
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, m.Version).Scan(&exists); err != nil {
+		return false, fmt.Errorf("migration %s: check: %w", m.Name, err)
 	}
 	if exists {
 		return false, nil
 	}
-	if _, err := tx.Exec(ctx, m.sql); err != nil {
-		return false, fmt.Errorf("migration %s: %w", m.name, err)
+	if _, err := tx.Exec(ctx, m.SQL); err != nil {
+		return false, fmt.Errorf("migration %s: %w", m.Name, err)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, m.version); err != nil {
-		return false, fmt.Errorf("migration %s: record: %w", m.name, err)
+	if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, m.Version); err != nil {
+		return false, fmt.Errorf("migration %s: record: %w", m.Name, err)
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return false, fmt.Errorf("migration %s: commit: %w", m.name, err)
+		return false, fmt.Errorf("migration %s: commit: %w", m.Name, err)
 	}
 	return true, nil
 }

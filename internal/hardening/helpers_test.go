@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"github.com/palisade-blog/palisade/internal/apptest"
 	"io"
 	"net"
 	"net/http"
@@ -234,23 +235,8 @@ func runPalisade(t *testing.T, bin string, env map[string]string, timeout time.D
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a process's output goroutine.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer collects output written by the server's goroutines.
+type syncBuffer = apptest.LogBuffer
 
 // describe shows the request line and the start of the body, with
 // invalid bytes visible.

@@ -29,12 +29,15 @@ type Deps struct {
 	BaseURL     *url.URL // for links; never taken from the Host header
 	// Ready reports whether every dependency answers (for /readyz).
 	Ready func(ctx context.Context) map[string]error
+
+	encoded *encodedPosts // set by Routes
 }
 
 // Routes registers every API route on mux. Keeping them in one list makes
 // the API's surface (and which routes need a token) reviewable at a glance.
 func Routes(mux *http.ServeMux, d *Deps) {
 	authed := d.authenticate
+	d.encoded = newEncodedPosts(encodedPostsBudget)
 
 	mux.Handle("POST /auth/register", d.handleRegister())
 	mux.Handle("POST /auth/login", d.handleLogin())

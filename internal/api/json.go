@@ -13,7 +13,6 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	"github.com/palisade-blog/palisade/httpsec"
 	"github.com/palisade-blog/palisade/internal/blog"
 )
 
@@ -31,10 +30,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		// error, and the client still gets a well-formed answer.
 		status, body = http.StatusInternalServerError, []byte(`{"error":"Internal Server Error"}`)
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Content-Security-Policy", httpsec.APICSP)
-	h.Set("Content-Length", strconv.Itoa(len(body)+1))
+	writeJSONHeaders(w, len(body)+1)
 	w.WriteHeader(status)
 	w.Write(body)
 	w.Write(newline) // separately: appending would copy a whole page of posts

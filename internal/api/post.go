@@ -45,7 +45,7 @@ func (d *Deps) handleListPosts() http.Handler {
 		if next != nil {
 			w.Header().Set("Link", "<"+d.nextURL(page.Limit, next)+`>; rel="next"`)
 		}
-		writeJSON(w, http.StatusOK, posts)
+		d.encoded.writePosts(w, posts)
 	})
 }
 
@@ -68,7 +68,7 @@ func (d *Deps) handleGetPost() http.Handler {
 			d.writeError(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, p)
+		d.encoded.writePost(w, p)
 	})
 }
 

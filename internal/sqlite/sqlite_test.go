@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -43,5 +44,30 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	}
 	if _, err := os.Stat(path + "-wal"); err != nil {
 		t.Fatalf("database not in WAL mode: %v", err)
+	}
+}
+
+// TestNewDatabasePageSize checks that new databases get 16 KiB pages, so a
+// post with its HTML (4–5 KB) fits in one page instead of spilling onto
+// overflow pages, which SQLite reads past its cache with a system call each.
+func TestNewDatabasePageSize(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "palisade.db")
+	s, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	header := make([]byte, 100)
+	if _, err := io.ReadFull(f, header); err != nil {
+		t.Fatal(err)
+	}
+	// The page size is bytes 16–17 of the header, big-endian.
+	if got := int(header[16])<<8 | int(header[17]); got != 16384 {
+		t.Errorf("page size = %d, want 16384", got)
 	}
 }

@@ -41,19 +41,26 @@ func (s *Store) CreatePost(ctx context.Context, np blog.NewPost) (blog.Post, err
 		CreatedAt:   now,
 		UpdatedAt:   now,
 	}
-	err := s.withTx(ctx, func(tx *sql.Tx) error {
+	// CreatePost is the hottest write: its statements are prepared once.
+	author, err := s.writeStmt(ctx, `SELECT id, username FROM users WHERE id = ?`)
+	if err != nil {
+		return blog.Post{}, fmt.Errorf("create post: %w", err)
+	}
+	insert, err := s.writeStmt(ctx, `INSERT INTO posts (id, author_id, title, content, content_html, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return blog.Post{}, fmt.Errorf("create post: %w", err)
+	}
+	err = s.withTx(ctx, func(tx *sql.Tx) error {
 		// Reading the author in the transaction both fills in the username
 		// and refuses a missing author with ENOTFOUND rather than a bare
 		// foreign-key failure.
-		err := tx.QueryRowContext(ctx, `SELECT id, username FROM users WHERE id = ?`, np.AuthorID).
-			Scan(&p.Author.ID, &p.Author.Username)
+		err := tx.StmtContext(ctx, author).QueryRowContext(ctx, np.AuthorID).Scan(&p.Author.ID, &p.Author.Username)
 		if errors.Is(err, sql.ErrNoRows) {
 			return blog.Errorf(blog.ENOTFOUND, "Author not found")
 		} else if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx,
-			`INSERT INTO posts (id, author_id, title, content, content_html, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		_, err = tx.StmtContext(ctx, insert).ExecContext(ctx,
 			p.ID, p.Author.ID, p.Title, p.Content, p.ContentHTML, now.UnixMicro(), now.UnixMicro())
 		return err
 	})

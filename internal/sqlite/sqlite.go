@@ -28,7 +28,8 @@ type Store struct {
 	// stmts caches prepared read statements by query text. The driver
 	// has no statement cache of its own, and parsing the SQL again on
 	// every request cost about a tenth of the server's CPU under load.
-	stmts sync.Map // string → *sql.Stmt
+	stmts      sync.Map // string → *sql.Stmt, on the read pool
+	writeStmts sync.Map // the same on the writer (see writeStmt)
 }
 
 var _ blog.Store = (*Store)(nil)
@@ -164,6 +165,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes both pools.
 func (s *Store) Close() error {
 	s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+	s.writeStmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 	return errors.Join(s.read.Close(), s.write.Close())
 }
 
@@ -171,18 +173,31 @@ func (s *Store) Close() error {
 // preparing it on first use. (database/sql prepares it again on each
 // pooled connection as needed.)
 func (s *Store) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
-	if st, ok := s.stmts.Load(query); ok {
+	return prepared(ctx, s.read, &s.stmts, query)
+}
+
+// prepared returns query prepared on db, from cache or prepared and cached.
+func prepared(ctx context.Context, db *sql.DB, cache *sync.Map, query string) (*sql.Stmt, error) {
+	if st, ok := cache.Load(query); ok {
 		return st.(*sql.Stmt), nil
 	}
-	st, err := s.read.PrepareContext(ctx, query)
+	st, err := db.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
+	if prev, loaded := cache.LoadOrStore(query, st); loaded {
 		st.Close()
 		return prev.(*sql.Stmt), nil
 	}
 	return st, nil
+}
+
+// writeStmt returns query prepared on the writer. Call it before the
+// transaction that uses the statement (through tx.StmtContext, which then
+// reuses it: the writer is one connection): while a transaction holds that
+// connection, preparing on the pool would wait for it forever.
+func (s *Store) writeStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	return prepared(ctx, s.write, &s.writeStmts, query)
 }
 
 // reads is the read pool seen through the statement cache; it satisfies

@@ -27,20 +27,37 @@ func BenchmarkSecurityChain(b *testing.B) {
 	log := logging.New(io.Discard, slog.LevelInfo, "json")
 	clientIP := httpsec.NewClientIP(nil)
 	limiter := httpsec.NewMemoryLimiter(httpsec.Rate{Limit: 1 << 30, Window: 15 * 60e9}, httpsec.MemoryOptions{})
-	chain := httpsec.Chain(ok,
-		httpsec.RequestID(),
-		logging.Middleware(log, clientIP),
-		httpsec.Recover(func(w http.ResponseWriter, r *http.Request, v any, stack []byte) {}),
-		httpsec.SecureHeaders(httpsec.HeaderOptions{CSP: httpsec.APICSP}),
-		httpsec.RateLimit(httpsec.RateLimitOptions{
+	layers := []struct {
+		name string
+		mw   httpsec.Middleware
+	}{
+		{"RequestID", httpsec.RequestID()},
+		{"AccessLog", logging.Middleware(log, clientIP)},
+		{"Recover", httpsec.Recover(func(w http.ResponseWriter, r *http.Request, v any, stack []byte) {})},
+		{"SecureHeaders", httpsec.SecureHeaders(httpsec.HeaderOptions{CSP: httpsec.APICSP, HSTS: true})},
+		{"RateLimit", httpsec.RateLimit(httpsec.RateLimitOptions{
 			Limiter: limiter, Rate: httpsec.Rate{Limit: 1 << 30, Window: 15 * 60e9},
 			Key: func(r *http.Request) string { return httpsec.RateKey(clientIP.Addr(r)) },
-		}),
-	)
-	for _, bc := range []struct {
+		})},
+	}
+	var all []httpsec.Middleware
+	cases := []struct {
 		name string
 		h    http.Handler
-	}{{"Bare", ok}, {"Chain", chain}} {
+	}{{"Bare", ok}}
+	for _, l := range layers {
+		all = append(all, l.mw)
+		// Each layer alone, so the chain's cost can be attributed.
+		cases = append(cases, struct {
+			name string
+			h    http.Handler
+		}{"Only" + l.name, httpsec.Chain(ok, l.mw)})
+	}
+	cases = append(cases, struct {
+		name string
+		h    http.Handler
+	}{"Chain", httpsec.Chain(ok, all...)})
+	for _, bc := range cases {
 		b.Run(bc.name, func(b *testing.B) {
 			req := httptest.NewRequest(http.MethodGet, "/ok", nil)
 			req.RemoteAddr = "203.0.113.7:1234"

@@ -65,6 +65,7 @@ type Config struct {
 	HTTPRedirectAddr string
 	LogLevel         slog.Level
 	LogFormat        string // "text", "json", or "" to choose by whether stderr is a terminal
+	Metrics          bool   // serve GET /metrics
 }
 
 // Production reports whether Palisade runs in production mode.
@@ -205,6 +206,17 @@ var settings = []setting{
 			return errors.New("must be text or json")
 		}
 		c.LogFormat = v
+		return nil
+	}},
+	{env: "PALISADE_METRICS", flag: "metrics", def: "off", usage: "on to serve GET /metrics (Prometheus text format)", set: func(c *Config, v string) error {
+		switch v {
+		case "on", "true", "1":
+			c.Metrics = true
+		case "off", "false", "0":
+			c.Metrics = false
+		default:
+			return errors.New("must be on or off")
+		}
 		return nil
 	}},
 }

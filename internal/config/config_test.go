@@ -25,7 +25,8 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.Env != Development || c.Addr != "127.0.0.1:3000" || c.BaseURL.String() != "http://127.0.0.1:3000" ||
 		c.DataDir != "./data" || c.RateLimit.Limit != 100 || c.RateLimit.Window != 15*time.Minute ||
-		c.LoginRateLimit.Limit != 5 || c.JWTTTL != 15*time.Minute || len(c.CORSOrigins) != 0 || len(c.TrustedProxies) != 0 {
+		c.LoginRateLimit.Limit != 5 || c.JWTTTL != 15*time.Minute || len(c.CORSOrigins) != 0 || len(c.TrustedProxies) != 0 ||
+		c.Metrics {
 		t.Fatalf("defaults = %+v", c)
 	}
 }
@@ -71,6 +72,7 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"LogLevel", map[string]string{"PALISADE_LOG_LEVEL": "loud"}, nil, "PALISADE_LOG_LEVEL"},
 		{"LogFormat", map[string]string{"PALISADE_LOG_FORMAT": "xml"}, nil, "PALISADE_LOG_FORMAT"},
 		{"JWTTTL", map[string]string{"PALISADE_JWT_TTL": "720h"}, nil, "PALISADE_JWT_TTL"},
+		{"Metrics", map[string]string{"PALISADE_METRICS": "yes please"}, nil, "PALISADE_METRICS"},
 		{"TLSHalf", map[string]string{"PALISADE_TLS_CERT": "c.pem"}, nil, "PALISADE_TLS_KEY"},
 		{"ShortSecret", map[string]string{"PALISADE_JWT_SECRET": "short"}, nil, "PALISADE_JWT_SECRET"},
 		{"UnknownFlag", nil, []string{"--nope"}, "nope"},

@@ -14,6 +14,7 @@ import (
 	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/config"
 	"github.com/palisade-blog/palisade/internal/markdown"
+	"github.com/palisade-blog/palisade/internal/metrics"
 	"github.com/palisade-blog/palisade/internal/redis"
 	"github.com/palisade-blog/palisade/internal/web"
 )
@@ -35,6 +36,13 @@ type Parts struct {
 // serve command and the end-to-end tests both call it, so the tests
 // exercise exactly the wiring that runs in production.
 func App(cfg *config.Config, p Parts) (http.Handler, error) {
+	// Metrics are counted from the log stream (see internal/metrics), so
+	// the logger every part gets is wrapped first.
+	var reg *metrics.Registry
+	if cfg.Metrics {
+		reg = metrics.New()
+		p.Log = slog.New(reg.WrapHandler(p.Log.Handler()))
+	}
 	tokens, err := auth.NewTokens(auth.TokenConfig{
 		Secret:   cfg.JWTSecret,
 		Issuer:   cfg.BaseURL.String(),
@@ -94,6 +102,7 @@ func App(cfg *config.Config, p Parts) (http.Handler, error) {
 		Config:  cfg,
 		Log:     p.Log,
 		Limiter: limiter,
+		Metrics: reg,
 		API: &api.Deps{
 			Store:       p.Store,
 			Revocations: revocations,

@@ -18,6 +18,7 @@ import (
 	"github.com/palisade-blog/palisade/internal/api"
 	"github.com/palisade-blog/palisade/internal/config"
 	"github.com/palisade-blog/palisade/internal/logging"
+	"github.com/palisade-blog/palisade/internal/metrics"
 	"github.com/palisade-blog/palisade/internal/web"
 )
 
@@ -25,7 +26,8 @@ import (
 type Deps struct {
 	Config  *config.Config
 	Log     *slog.Logger
-	Limiter httpsec.Limiter // PALISADE_RATE_LIMIT, every route
+	Limiter httpsec.Limiter   // PALISADE_RATE_LIMIT, every route
+	Metrics *metrics.Registry // nil unless PALISADE_METRICS=on
 	API     *api.Deps
 	Web     *web.Deps
 }
@@ -45,6 +47,9 @@ func NewHandler(d Deps) http.Handler {
 	mux := http.NewServeMux()
 	api.Routes(mux, d.API)
 	web.Routes(mux, d.Web)
+	if d.Metrics != nil {
+		mux.Handle("GET /metrics", d.Metrics.Handler())
+	}
 	apiNotFound := api.NotFound(mux)
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if wantsHTML(r) {
@@ -65,10 +70,10 @@ func NewHandler(d Deps) http.Handler {
 			Limiter: d.Limiter,
 			Rate:    cfg.RateLimit,
 			Key:     func(r *http.Request) string { return httpsec.RateKey(d.API.ClientIP.Addr(r)) },
-			// Health checks are exempt: a load balancer polls them from one
-			// address far more often than 100 times in 15 minutes, and they
-			// do no work worth limiting.
-			Skip: func(r *http.Request) bool { return r.URL.Path == "/healthz" || r.URL.Path == "/readyz" },
+			// Health checks and metrics are exempt: a load balancer or a
+			// scraper polls them from one address far more often than 100
+			// times in 15 minutes, and they do no work worth limiting.
+			Skip: func(r *http.Request) bool { return unlimited[r.URL.Path] },
 			OnLimited: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				logging.Security(r.Context(), d.Log, "rate_limited")
 				if wantsHTML(r) {
@@ -87,6 +92,9 @@ func NewHandler(d Deps) http.Handler {
 		}),
 	)
 }
+
+// unlimited are the paths the general rate limit does not count.
+var unlimited = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}
 
 // onPanic logs a recovered panic with its stack and answers a 500 that
 // shows only the request ID: a page to a browser, JSON to anyone else.

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -100,9 +101,15 @@ func (rd *renderer) render(w http.ResponseWriter, status int, page string, v *vi
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Security-Policy", PageCSP)
 	w.WriteHeader(status)
-	_, err := buf.WriteTo(w)
-	return err
+	if _, err := buf.WriteTo(w); err != nil {
+		return fmt.Errorf("%w: %w", errWrite, err)
+	}
+	return nil
 }
+
+// errWrite marks a failure to send a rendered page: the client went away
+// (a broken pipe, a reset), which is not the server's fault.
+var errWrite = errors.New("send page")
 
 // PageCSP is the policy of every page. default-src 'none' means no script
 // of any kind runs (the site needs none: everything works with scripts

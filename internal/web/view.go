@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 
@@ -34,7 +35,12 @@ func (d *Deps) render(w http.ResponseWriter, r *http.Request, status int, page s
 		v.User = u
 	}
 	if err := d.pages.render(w, status, page, v); err != nil {
-		d.Log.ErrorContext(r.Context(), "render page", "page", page, "error", err, "requestId", v.RequestID)
+		// A client that hung up mid-page is logged, but not as our error.
+		level := slog.LevelError
+		if errors.Is(err, errWrite) {
+			level = slog.LevelDebug
+		}
+		d.Log.Log(r.Context(), level, "render page", "page", page, "error", err, "requestId", v.RequestID)
 	}
 }
 

@@ -33,8 +33,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	writeJSONHeaders(w, len(body)+1)
 	w.WriteHeader(status)
 	w.Write(body)
-	w.Write(newline) // separately: appending would copy a whole page of posts
-
+	w.Write(newline) // separately: appending would copy the whole body
 }
 
 var newline = []byte{'\n'}

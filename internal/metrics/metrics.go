@@ -134,9 +134,9 @@ func (m *Registry) WriteTo(w io.Writer) (int64, error) {
 }
 
 // escapeLabel escapes a label value as the text format requires.
-func escapeLabel(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
-}
+func escapeLabel(s string) string { return labelEscaper.Replace(s) }
+
+var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 
 // WrapHandler wraps h so that every request line ("request", with status and
 // duration) and security event ("security", with event) logged through it

@@ -132,3 +132,10 @@ func checkContent(v *validation, content string) {
 		v.add("body", "content", "Content too long")
 	}
 }
+
+// InvalidContent is the validation error for post content that is refused
+// for what it would cost to render (too deep, too many table cells, …):
+// the same shape as "Content too long", with msg saying which bound.
+func InvalidContent(msg string) *ValidationError {
+	return &ValidationError{Fields: []FieldError{{Type: "field", Path: "content", Location: "body", Msg: msg}}}
+}

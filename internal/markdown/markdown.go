@@ -11,14 +11,21 @@ import (
 	"github.com/microcosm-cc/bluemonday"
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/parser"
 	"github.com/yuin/goldmark/renderer"
+	"github.com/yuin/goldmark/text"
 	"github.com/yuin/goldmark/util"
+
+	"github.com/palisade-blog/palisade/internal/blog"
 )
 
 // Renderer converts Markdown to sanitised HTML. It is safe for concurrent
 // use.
 type Renderer struct {
-	md     goldmark.Markdown
+	md goldmark.Markdown
+	// blocks parses block structure only (no inline parsers), so the
+	// inline work of each paragraph can be measured before it is done.
+	blocks parser.Parser
 	policy *bluemonday.Policy
 }
 
@@ -31,6 +38,11 @@ func New() *Renderer {
 			goldmark.WithExtensions(extension.Table, extension.Strikethrough),
 			// Ahead of goldmark's own HTML renderer (priority 1000).
 			goldmark.WithRendererOptions(renderer.WithNodeRenderers(util.Prioritized(rawHTMLAsText{}, 100))),
+		),
+		blocks: parser.NewParser(
+			parser.WithBlockParsers(parser.DefaultBlockParsers()...),
+			parser.WithParagraphTransformers(parser.DefaultParagraphTransformers()...),
+			parser.WithParagraphTransformers(util.Prioritized(extension.NewTableParagraphTransformer(), 200)),
 		),
 		policy: policy(),
 	}
@@ -57,11 +69,36 @@ func policy() *bluemonday.Policy {
 	return p
 }
 
-// Render returns the sanitised HTML of src.
+// Render returns the sanitised HTML of src. Content over one of the bounds
+// in limits.go is refused with a *blog.ValidationError on "content" that
+// says which, before the expensive part of the work is done: a cheap scan
+// of the source, then checks on the block tree, then on the full tree,
+// then on the size of the HTML.
 func (r *Renderer) Render(src string) (string, error) {
+	b := []byte(src)
+	if msg := prescan(b); msg != "" {
+		return "", blog.InvalidContent(msg)
+	}
+	if msg := checkBlocks(r.blocks.Parse(text.NewReader(b)), b); msg != "" {
+		return "", blog.InvalidContent(msg)
+	}
+	doc := r.md.Parser().Parse(text.NewReader(b))
+	if msg := checkInlines(doc, b); msg != "" {
+		return "", blog.InvalidContent(msg)
+	}
 	var buf bytes.Buffer
-	if err := r.md.Convert([]byte(src), &buf); err != nil {
+	if err := r.md.Renderer().Render(&buf, b, doc); err != nil {
 		return "", fmt.Errorf("render markdown: %w", err)
 	}
-	return string(r.policy.SanitizeBytes(buf.Bytes())), nil
+	limit := maxHTML(len(b))
+	if buf.Len() > 2*limit {
+		// Sanitising removes far more than the rel attributes it adds to
+		// links; spare it HTML that cannot come under the limit.
+		return "", blog.InvalidContent(msgTooLarge)
+	}
+	out := r.policy.SanitizeBytes(buf.Bytes())
+	if len(out) > limit {
+		return "", blog.InvalidContent(msgTooLarge)
+	}
+	return string(out), nil
 }

@@ -1,0 +1,126 @@
+package markdown
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/palisade-blog/palisade/internal/blog"
+)
+
+// tableBomb is a header of cols columns followed by rows lines of "|":
+// goldmark pads every row to the header's width.
+func tableBomb(cols, rows int) string {
+	return strings.Repeat("|a", cols) + "|\n" + strings.Repeat("|-", cols) + "|\n" + strings.Repeat("|\n", rows)
+}
+
+// nestedList is a list nested depth levels deep by indentation.
+func nestedList(depth int) string {
+	var b strings.Builder
+	for i := range depth {
+		b.WriteString(strings.Repeat("  ", i) + "- item\n")
+	}
+	return b.String()
+}
+
+// linkTable is an honest table: rows rows of cols cells, each a link.
+func linkTable(cols, rows int) string {
+	var b strings.Builder
+	b.WriteString(strings.Repeat("| head ", cols) + "|\n" + strings.Repeat("|------", cols) + "|\n")
+	for r := range rows {
+		for c := range cols {
+			fmt.Fprintf(&b, "| [cell %d](https://example.com/%d/%d) ", c, r, c)
+		}
+		b.WriteString("|\n")
+	}
+	return b.String()
+}
+
+// formattedProse is paragraphs of prose, each with a link, bold, italic
+// and code: dense, honest markup.
+func formattedProse(paragraphs int) string {
+	p := "Some **bold** words, an *aside*, a [link](https://example.com/a/b) and `code()`; " +
+		"then [another link](https://example.com/c), _more emphasis_ and ~~a strike~~ in a sentence " +
+		"that goes on for a while as sentences in a blog post do.\n\n"
+	return strings.Repeat(p, paragraphs)
+}
+
+// TestRenderLimits: each red-team input is refused with a validation error
+// on "content" saying which bound it hit, while an honest post of the same
+// kind and size renders.
+func TestRenderLimits(t *testing.T) {
+	r := New()
+	refused := []struct {
+		name, src, msg string
+	}{
+		// 2.4 KB that rendered to 3.1 MB of HTML.
+		{"TableBomb", tableBomb(100, 1000), "table cells"},
+		{"TableBombInQuote", "> " + strings.ReplaceAll(tableBomb(100, 200), "\n", "\n> "), "table cells"},
+		{"TableBombNoPipes", strings.Repeat("|a", 200) + "|\n" + strings.Repeat("|-", 200) + "|\n" + strings.Repeat("x\n", 100), "table cells"},
+		{"DashNesting", strings.Repeat("- ", 50_000) + "a", "nested too deeply"},
+		{"DashNestingNoText", strings.Repeat("- ", 20_000), ""},
+		{"OrderedNesting", strings.Repeat("1. ", 20_000) + "a", "nested too deeply"},
+		{"QuoteNesting", strings.Repeat(">", 50_000), "nested too deeply"},
+		{"QuoteNestingSpaced", strings.Repeat("> ", 40) + "a", "nested too deeply"},
+		{"IndentNesting", nestedList(MaxDepth + 1), "nested too deeply"},
+		{"MixedNesting", strings.Repeat("> - ", 20) + "a", "nested too deeply"},
+		{"BracketRun", strings.Repeat("[", 50_000), "inline markup"},
+		{"EmptyLinkRun", strings.Repeat("[](", 16_000), "inline markup"},
+		{"ImageRun", strings.Repeat("![](", 8_000), "inline markup"},
+		{"LinkOpenersOverLines", strings.Repeat("[a](\n", 8_000), "inline markup"},
+		{"EmphasisRun", strings.Repeat("a* ", 20_000), "inline markup"},
+		{"UnderscoreRun", strings.Repeat("_a", 25_000), "inline markup"},
+		{"StrikeRun", strings.Repeat("~a", 25_000), "inline markup"},
+		{"TagOpenersThenText", strings.Repeat("<a ", 200) + strings.Repeat("word ", 20_000), "inline markup"},
+		// Each level opens and closes a <blockquote>: 35 bytes, 860 of HTML.
+		{"QuoteStacks", strings.Repeat(strings.Repeat(">", MaxDepth)+"a\n\n", 2000), "too much HTML"},
+		{"ReferenceRepeated", "[a]: https://example.com/" + strings.Repeat("x", 2000) + "\n\n" + strings.Repeat("[a]\n\n", 5000), "long links"},
+	}
+	for _, tt := range refused {
+		t.Run("Refuses"+tt.name, func(t *testing.T) {
+			out, err := r.Render(tt.src)
+			if tt.msg == "" {
+				// "- - - …" with nothing after is a thematic break: cheap,
+				// harmless, allowed.
+				if err != nil {
+					t.Fatalf("Render = %v, want it rendered", err)
+				}
+				return
+			}
+			var verr *blog.ValidationError
+			if !errors.As(err, &verr) {
+				t.Fatalf("Render (%d bytes) = %d bytes of HTML, err %v; want a validation error", len(tt.src), len(out), err)
+			}
+			f := verr.Fields[0]
+			if len(verr.Fields) != 1 || f.Path != "content" || f.Location != "body" || f.Type != "field" || !strings.Contains(f.Msg, tt.msg) {
+				t.Fatalf("error = %+v, want one field error on content saying %q", verr.Fields, tt.msg)
+			}
+		})
+	}
+
+	honest := []struct{ name, src string }{
+		{"Table", linkTable(10, 500)},
+		{"WideTable", linkTable(50, 10)},
+		{"NestedList", nestedList(MaxDepth)},
+		{"QuotedList", strings.Repeat("> ", 16) + strings.Repeat("- ", 16) + "deep"},
+		{"FormattedProse", formattedProse(300)},
+		{"LongParagraph", strings.Repeat("A [link](https://example.com) in **bold** text. ", 60)},
+		{"CodeFull Of Brackets", "```go\n" + strings.Repeat("x := []map[string]*T{{a: <-ch}} // [[ ]] <<< ~~\n", 2000) + "```\n"},
+		{"ReferenceUsedOften", "[docs]: https://example.com/docs\n\n" + strings.Repeat(strings.Repeat("See [docs] and [docs]. ", 20)+"\n\n", 50)},
+		{"Escapes", strings.Repeat("a < b && \"c\" > 'd' ", 5000)},
+		{"Thematic breaks", strings.Repeat("- - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - -\n\n", 100)},
+		{"MaxSize", strings.Repeat("Plain words in a long post. ", blog.ContentMax/28)},
+	}
+	for _, tt := range honest {
+		t.Run("Renders"+strings.ReplaceAll(tt.name, " ", ""), func(t *testing.T) {
+			out, err := r.Render(tt.src)
+			if err != nil {
+				t.Fatalf("Render (%d bytes) = %v, want it rendered", len(tt.src), err)
+			}
+			if len(out) > maxHTML(len(tt.src)) {
+				t.Fatalf("Render (%d bytes) = %d bytes, over the bound", len(tt.src), len(out))
+			}
+		})
+	}
+}

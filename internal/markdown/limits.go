@@ -16,15 +16,14 @@ import (
 // message that says which bound it hit.
 const (
 	// MaxDepth is how deeply lists and block quotes may nest.
-	MaxDepth = 32
+	MaxDepth = 16
 	// MaxTableCells is the number of cells all tables of a post may have,
 	// counting the empty cells goldmark adds to pad short rows.
 	MaxTableCells = 10_000
 	// InlineBudgetPerByte and InlineBudgetBase bound inline markup in long
 	// paragraphs: the sum over paragraphs of (delimiters × bytes) may be
 	// at most InlineBudgetPerByte × content bytes + InlineBudgetBase. A
-	// delimiter is a '[', a '<' that can open a tag, or a run of '*', '_',
-	// '~' or '`'.
+	// delimiter is a '[' or a run of '*', '_', '~' or '`'.
 	// goldmark's work on an unmatched delimiter can reach the end of its
 	// paragraph, so this product is what bounds the time.
 	InlineBudgetPerByte = 32
@@ -62,7 +61,10 @@ func maxHTML(n int) int {
 // prescan is the cheap, linear look at the source before goldmark parses
 // it, for what would be expensive during parsing itself: container markers
 // stacked on one line ("> > > …", "- - - … a") and tables whose rows
-// goldmark pads to the header's width. It over-estimates (a line that
+// goldmark pads to the header's width. (Nesting by indentation alone needs
+// input that grows with the square of the depth, so the exact check on the
+// block tree is soon enough for it; indentation counts here only at a
+// level per four columns, the widest usual indent.) It over-estimates (a line that
 // merely looks like a table row counts as one) so that nothing it lets
 // through is expensive to parse; the checks on the parsed tree are exact.
 // It returns a client-safe message if src is over a bound, or "".
@@ -78,7 +80,7 @@ func prescan(src []byte) string {
 		}
 		indent, markers, text := containerPrefix(line)
 		text = bytes.TrimSpace(text)
-		if markers > 0 && markers+indent/2 > MaxDepth && !isThematicBreak(line) {
+		if markers > 0 && markers+indent/4 > MaxDepth && !isThematicBreak(line) {
 			return msgTooDeep
 		}
 		switch {
@@ -190,21 +192,15 @@ func delimiterRowCells(text []byte) int {
 }
 
 // delimiters counts what can open inline markup goldmark must match: each
-// '[', each '<' that can open a tag or autolink (followed by a letter, '/',
-// '!' or '?'; "a < b" cannot), and each run of '*', '_', '~' or '`'. prev
-// is the byte before text.
+// '[', and each run of '*', '_', '~' or '`'. ('<' opens only autolinks,
+// which end at the first space: raw HTML is not parsed.) prev is the byte
+// before text.
 func delimiters(text []byte, prev byte) (int, byte) {
 	n := 0
-	for i, c := range text {
+	for _, c := range text {
 		switch c {
 		case '[':
 			n++
-		case '<':
-			if i+1 < len(text) {
-				if d := text[i+1] | 0x20; (d >= 'a' && d <= 'z') || d == '/' || d == '!' || d == '?' {
-					n++
-				}
-			}
 		case '*', '_', '~', '`':
 			if c != prev {
 				n++

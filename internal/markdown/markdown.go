@@ -35,6 +35,11 @@ type Renderer struct {
 func New() *Renderer {
 	return &Renderer{
 		md: goldmark.New(
+			goldmark.WithParser(parser.NewParser(
+				parser.WithBlockParsers(parser.DefaultBlockParsers()...),
+				parser.WithInlineParsers(inlineParsers()...),
+				parser.WithParagraphTransformers(parser.DefaultParagraphTransformers()...),
+			)),
 			goldmark.WithExtensions(extension.Table, extension.Strikethrough),
 			// Ahead of goldmark's own HTML renderer (priority 1000).
 			goldmark.WithRendererOptions(renderer.WithNodeRenderers(util.Prioritized(rawHTMLAsText{}, 100))),
@@ -45,6 +50,18 @@ func New() *Renderer {
 			parser.WithParagraphTransformers(util.Prioritized(extension.NewTableParagraphTransformer(), 200)),
 		),
 		policy: policy(),
+	}
+}
+
+// inlineParsers are goldmark's defaults but the one for raw HTML: it is
+// shown as text anyway, and on "<a" followed by a long run of words it
+// took time that grew with the square of the paragraph.
+func inlineParsers() []util.PrioritizedValue {
+	return []util.PrioritizedValue{
+		util.Prioritized(parser.NewCodeSpanParser(), 100),
+		util.Prioritized(parser.NewLinkParser(), 200),
+		util.Prioritized(parser.NewAutoLinkParser(), 300),
+		util.Prioritized(parser.NewEmphasisParser(), 500),
 	}
 }
 

@@ -62,7 +62,7 @@ func BenchmarkRenderWorst(b *testing.B) {
 		make func(n int) string
 	}{
 		{"Prose", func(int) string { return prose(benchSize) }},
-		{"FormattedProse", func(int) string { return formattedProse(benchSize/200)[:benchSize] }},
+		{"FormattedProse", func(int) string { return formattedProse(benchSize / 200)[:benchSize] }},
 		// Each '[' opens a label whose "(" then scans to the end of the
 		// paragraph: cubic in goldmark.
 		{"EmptyLinks", func(n int) string { return padded(strings.Repeat("[](", n)) }},

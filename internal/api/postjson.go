@@ -115,6 +115,12 @@ func (c *encodedPosts) writePosts(w http.ResponseWriter, posts []blog.Post) {
 		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "Internal Server Error"})
 		return
 	}
+	writeEncodedPosts(w, parts)
+}
+
+// writeEncodedPosts writes posts already encoded by encode as a JSON
+// array, as writePosts does.
+func writeEncodedPosts(w http.ResponseWriter, parts [][]byte) {
 	buf := pageBuffers.Get().(*[]byte)
 	b := append((*buf)[:0], '[')
 	for i, p := range parts {

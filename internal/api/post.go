@@ -42,10 +42,22 @@ func (d *Deps) handleListPosts() http.Handler {
 			d.writeError(w, r, err)
 			return
 		}
+		posts, cut := feedPage(posts)
+		parts, err := d.encoded.encode(posts)
+		if err != nil {
+			d.writeError(w, r, err)
+			return
+		}
+		if n := fitEncoded(parts); n < len(parts) {
+			parts, posts, cut = parts[:n], posts[:n], true
+		}
+		if cut {
+			next = blog.CursorAfter(posts[len(posts)-1])
+		}
 		if next != nil {
 			w.Header().Set("Link", "<"+d.nextURL(page.Limit, next)+`>; rel="next"`)
 		}
-		d.encoded.writePosts(w, posts)
+		writeEncodedPosts(w, parts)
 	})
 }
 
@@ -107,6 +119,21 @@ func (d *Deps) handleUpdatePost() authedHandler {
 			d.writeError(w, r, err)
 			return
 		}
+		// Existence and permission first: validating and rendering up to
+		// 100,000 characters is the expensive part of an edit, and a
+		// request for a missing post or someone else's must cost no more
+		// than this read. The store checks again in the update's own
+		// transaction, so an author change in between is still caught.
+		id := r.PathValue("id")
+		current, err := d.Store.PostByID(r.Context(), id)
+		if err == nil && !who.user.CanEdit(current) {
+			err = blog.Errorf(blog.EFORBIDDEN, "You may only change your own posts")
+		}
+		if err != nil {
+			d.refused(r, err)
+			d.writeError(w, r, err)
+			return
+		}
 		if err := patch.Clean(); err != nil {
 			d.writeError(w, r, err)
 			return
@@ -120,7 +147,7 @@ func (d *Deps) handleUpdatePost() authedHandler {
 			}
 			u.ContentHTML = &html
 		}
-		p, err := d.Store.UpdatePost(r.Context(), who.user, r.PathValue("id"), u)
+		p, err := d.Store.UpdatePost(r.Context(), who.user, id, u)
 		if err != nil {
 			d.refused(r, err)
 			d.writeError(w, r, err)

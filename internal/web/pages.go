@@ -171,7 +171,7 @@ func (d *Deps) handleWrite() http.Handler {
 		}
 		html, err := d.Markdown.Render(in.Content)
 		if err != nil {
-			d.internalError(w, r, err)
+			d.formError(w, r, "write", form, err) // a rendering limit is a 400
 			return
 		}
 		p, err := d.Store.CreatePost(r.Context(), blog.NewPost{AuthorID: currentUser(r).ID, Title: in.Title, Content: in.Content, ContentHTML: html})
@@ -201,19 +201,31 @@ func (d *Deps) handleEditForm() http.Handler {
 func (d *Deps) handleEdit() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
+		// Existence and permission before validating or rendering the
+		// content: a refused edit costs one read, not a render. The store
+		// checks authorship again in the same transaction as the update;
+		// a refusal there also comes back as EFORBIDDEN.
+		current, err := d.Store.PostByID(r.Context(), id)
+		if err != nil {
+			d.storeError(w, r, err)
+			return
+		}
+		if !currentUser(r).CanEdit(current) {
+			d.forbidden(w, r)
+			return
+		}
 		title, content := r.PostFormValue("title"), r.PostFormValue("content")
+		form := formData{PostID: id, Title: title, Content: content}
 		patch := blog.PostPatch{Title: &title, Content: &content}
 		if err := patch.Clean(); err != nil {
-			d.formError(w, r, "write", formData{PostID: id, Title: title, Content: content}, err)
+			d.formError(w, r, "write", form, err)
 			return
 		}
 		html, err := d.Markdown.Render(*patch.Content)
 		if err != nil {
-			d.internalError(w, r, err)
+			d.formError(w, r, "write", form, err) // a rendering limit is a 400
 			return
 		}
-		// The store checks authorship in the same transaction as the
-		// update; a refusal comes back as EFORBIDDEN.
 		_, err = d.Store.UpdatePost(r.Context(), *currentUser(r), id, blog.PostUpdate{Title: patch.Title, Content: patch.Content, ContentHTML: &html})
 		if err != nil {
 			d.storeError(w, r, err)

@@ -686,3 +686,53 @@ func TestSessionStoreHoldsOnlyHashes(t *testing.T) {
 		t.Fatalf("the session is not stored under the hash of its token: %v", err)
 	}
 }
+
+// costlyTable is a table of 100 columns and 1,000 rows of "|": 2.4 KB that
+// goldmark padded to 3.1 MB of HTML.
+var costlyTable = strings.Repeat("|a", 100) + "|\n" + strings.Repeat("|-", 100) + "|\n" + strings.Repeat("|\n", 1000)
+
+// TestCostlyContentRefused: content over a rendering limit is shown back in
+// the form with the reason (400), not stored and not a 500.
+func TestCostlyContentRefused(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	b := newBrowser(t, srv)
+	b.register("alice")
+	for _, content := range []string{costlyTable, strings.Repeat(">", 50_000)} {
+		p := b.submit("/write", "/write", url.Values{"title": {"Costly"}, "content": {content}})
+		wantStatus(t, p, http.StatusBadRequest)
+		if !strings.Contains(p.body, "Content has too many table cells") && !strings.Contains(p.body, "Content is nested too deeply") {
+			t.Fatalf("form does not say why: %.300s", p.body)
+		}
+	}
+	if countPosts(t, srv) != 0 {
+		t.Fatal("costly content stored")
+	}
+	id := b.write("Honest", "An honest post.")
+	p := b.submit("/post/"+id+"/edit", "/post/"+id+"/edit", url.Values{"title": {"Honest"}, "content": {costlyTable}})
+	wantStatus(t, p, http.StatusBadRequest)
+	if got, err := srv.Store.PostByID(t.Context(), id); err != nil || got.Content != "An honest post." {
+		t.Fatalf("post after refused edit: %+v %v", got, err)
+	}
+}
+
+// TestEditRefusedBeforeRender: the edit form's POST checks that the post
+// exists and is the user's before it validates or renders the content.
+// The content would fail a rendering limit (400); 403 and 404 show that
+// rendering never began.
+func TestEditRefusedBeforeRender(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	alice := newBrowser(t, srv)
+	alice.register("alice")
+	id := alice.write("Alice's post", "Written by Alice alone.")
+	mallory := newBrowser(t, srv)
+	mallory.register("mallory")
+	token := mallory.token("/write")
+	for _, content := range []string{costlyTable, strings.Repeat("c", blog.ContentMax+1)} {
+		form := url.Values{"_csrf": {token}, "title": {"Defaced"}, "content": {content}}
+		wantStatus(t, mallory.post("/post/"+id+"/edit", form, nil), http.StatusForbidden)
+		wantStatus(t, mallory.post("/post/"+blog.NewID()+"/edit", form, nil), http.StatusNotFound)
+	}
+	if got, err := srv.Store.PostByID(t.Context(), id); err != nil || got.Title != "Alice's post" {
+		t.Fatalf("post after refused attempts: %+v %v", got, err)
+	}
+}

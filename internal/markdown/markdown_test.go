@@ -75,6 +75,14 @@ func TestExcerpt(t *testing.T) {
 		{"RawHTMLAsText", "<img src=x onerror=alert(2)>", "<img src=x onerror=alert(2)>"},
 		{"Cut", strings.Repeat("word ", 100), strings.TrimSpace(strings.Repeat("word ", 40)) + "…"},
 	}
+	t.Run("ReadsOnlyTheStart", func(t *testing.T) {
+		// A post stored before the rendering limits: megabytes of empty
+		// cells, then text. Only the first ExcerptScanBytes are read.
+		html := "<p>start</p>" + strings.Repeat("<td></td>", 2*ExcerptScanBytes/9) + "<p>late text</p>"
+		if got := Excerpt(html, 200); got != "start" {
+			t.Fatalf("Excerpt = %q, want %q", got, "start")
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := Excerpt(render(tt.src), 200); got != tt.want {

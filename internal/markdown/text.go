@@ -10,7 +10,15 @@ import (
 // Excerpt returns the first n characters of the text of rendered HTML (as
 // made by Render), on one line, with "…" when it was cut: what a reader
 // sees of the post, without Markdown punctuation or tags.
+//
+// It reads at most the first ExcerptScanBytes of the HTML, so a page of
+// excerpts costs the same however large (or however old, from before the
+// rendering limits) its posts are: HTML with no text, such as a table of
+// empty cells, would otherwise be read to its end for nothing.
 func Excerpt(rendered string, n int) string {
+	if len(rendered) > ExcerptScanBytes {
+		rendered = rendered[:ExcerptScanBytes]
+	}
 	var b strings.Builder
 	z := html.NewTokenizer(strings.NewReader(rendered))
 	count := 0
@@ -55,6 +63,9 @@ func Excerpt(rendered string, n int) string {
 	}
 	return s
 }
+
+// ExcerptScanBytes is how much of a post's HTML Excerpt reads.
+const ExcerptScanBytes = 64 << 10
 
 var blockTags = map[string]bool{
 	"p": true, "br": true, "hr": true, "li": true, "ul": true, "ol": true, "pre": true, "blockquote": true,

@@ -315,6 +315,7 @@ func mutationsFor(rt route) []mutation {
 	} else {
 		ms = append(ms, jsonMutations...)
 	}
+	ms = append(ms, markdownMutations...)
 	ms = append(ms, queryMutations...)
 	ms = append(ms, pathMutations...)
 	ms = append(ms, headerMutations...)
@@ -386,6 +387,39 @@ func fieldMutations(web bool) []fieldMutation {
 		appendForm("bad-escape", "%ZZ", true),
 		appendForm("semicolon", ";x=1", true),
 		appendForm("huge-3MiB", strings.Repeat("a", 3<<20), true),
+	}
+}
+
+// markdownMutations are post contents that are valid text but would cost
+// far more to render than to send: each is refused with a 400 before it is
+// rendered in full (see internal/markdown's limits).
+var markdownMutations = []mutation{
+	// 2.4 KB that goldmark padded to 3.1 MB of HTML.
+	content("table-bomb-100x1000", strings.Repeat("|a", 100)+"|\n"+strings.Repeat("|-", 100)+"|\n"+strings.Repeat("|\n", 1000)),
+	content("list-nesting-50000", strings.Repeat("- ", 49_999)+"a"),
+	content("ordered-list-nesting-30000", strings.Repeat("1. ", 30_000)+"a"),
+	content("quote-nesting-50000", strings.Repeat(">", 50_000)),
+	content("bracket-run-50000", strings.Repeat("[", 50_000)),
+	content("empty-link-run-16000", strings.Repeat("[](", 16_000)),
+	content("image-run-8000", strings.Repeat("![](", 8_000)),
+	content("emphasis-run-20000", strings.Repeat("a* ", 20_000)),
+	content("underscore-run-25000", strings.Repeat("_a", 25_000)),
+	content("reference-repeated", "[a]: https://example.com/"+strings.Repeat("x", 2000)+"\n\n"+strings.Repeat("[a]\n\n", 5000)),
+}
+
+// content replaces the "content" field of the routes that have one.
+func content(name, value string) mutation {
+	return mutation{
+		name: "body.content/markdown-" + name,
+		only: hasField("content"),
+		apply: func(c *caseReq, rt route) {
+			for i := range c.fields {
+				if c.fields[i].name == "content" {
+					c.fields[i].value = value
+				}
+			}
+		},
+		expect: always(want400),
 	}
 }
 

@@ -12,7 +12,8 @@ import (
 
 // FuzzRender: whatever Markdown an author writes, the HTML has no event
 // handler attribute, no script or other active element, and no link
-// outside http, https, mailto and relative URLs.
+// outside http, https, mailto and relative URLs; and it is refused as too
+// costly to render or is within the bound on HTML size.
 func FuzzRender(f *testing.F) {
 	for _, s := range []string{
 		"**bold** [x](https://example.com)",
@@ -41,6 +42,9 @@ func FuzzRender(f *testing.F) {
 		}
 		if err != nil {
 			t.Fatal(err)
+		}
+		if len(out) > maxHTML(len(src)) {
+			t.Fatalf("Render(%d bytes) = %d bytes of HTML, over the bound", len(src), len(out))
 		}
 		z := html.NewTokenizer(strings.NewReader(out))
 		for {

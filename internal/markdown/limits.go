@@ -48,7 +48,7 @@ const (
 var (
 	msgTooDeep      = fmt.Sprintf("Content is nested too deeply (at most %d levels of lists and quotes)", MaxDepth)
 	msgTooManyCells = fmt.Sprintf("Content has too many table cells (at most %d)", MaxTableCells)
-	msgInline       = "Content has too much inline markup (links, emphasis, code, HTML) in long paragraphs: split them into shorter paragraphs"
+	msgInline       = "Content has too much inline markup (links, emphasis, code) in long paragraphs: split them into shorter paragraphs"
 	msgLinks        = "Content repeats long links too often"
 	msgTooLarge     = "Content renders to too much HTML"
 )

@@ -17,6 +17,15 @@ import (
 const (
 	// MaxDepth is how deeply lists and block quotes may nest.
 	MaxDepth = 16
+	// MaxBlocksPerByte and MaxBlocksBase bound the block nodes (list
+	// items, quotes, paragraphs, table cells, …): at most one per
+	// MaxBlocksPerByte bytes of content, plus MaxBlocksBase. Each costs
+	// far more to parse, render and sanitise than a byte of prose, and
+	// stacking them ("- - - … a" on every line) was the slowest input
+	// left within the other bounds. An honest list of one-letter items
+	// ("- a") is at the limit.
+	MaxBlocksPerByte = 2
+	MaxBlocksBase    = 1000
 	// MaxTableCells is the number of cells all tables of a post may have,
 	// counting the empty cells goldmark adds to pad short rows.
 	MaxTableCells = 10_000
@@ -46,11 +55,12 @@ const (
 
 // The messages a client sees, as the "msg" of a field error on "content".
 var (
-	msgTooDeep      = fmt.Sprintf("Content is nested too deeply (at most %d levels of lists and quotes)", MaxDepth)
-	msgTooManyCells = fmt.Sprintf("Content has too many table cells (at most %d)", MaxTableCells)
-	msgInline       = "Content has too much inline markup (links, emphasis, code) in long paragraphs: split them into shorter paragraphs"
-	msgLinks        = "Content repeats long links too often"
-	msgTooLarge     = "Content renders to too much HTML"
+	msgTooDeep       = fmt.Sprintf("Content is nested too deeply (at most %d levels of lists and quotes)", MaxDepth)
+	msgTooManyCells  = fmt.Sprintf("Content has too many table cells (at most %d)", MaxTableCells)
+	msgTooManyBlocks = "Content has too many blocks (list items, quotes, paragraphs, table cells) for its length"
+	msgInline        = "Content has too much inline markup (links, emphasis, code) in long paragraphs: split them into shorter paragraphs"
+	msgLinks         = "Content repeats long links too often"
+	msgTooLarge      = "Content renders to too much HTML"
 )
 
 // maxHTML is the largest rendered HTML allowed for content of n bytes.
@@ -212,12 +222,18 @@ func delimiters(text []byte, prev byte) (int, byte) {
 }
 
 // checkBlocks checks the tree of block-level nodes (parsed without inline
-// markup): nesting depth, table cells, and the inline work each paragraph,
-// heading and table cell will cost.
+// markup): their number, nesting depth, table cells, and the inline work
+// each paragraph, heading and table cell will cost.
 func checkBlocks(doc ast.Node, src []byte) string {
-	cells, inlineCost := 0, 0
+	cells, inlineCost, blocks := 0, 0, 0
+	maxBlocks := len(src)/MaxBlocksPerByte + MaxBlocksBase
 	var walk func(n ast.Node, depth int) string
 	walk = func(n ast.Node, depth int) string {
+		if n.Type() == ast.TypeBlock {
+			if blocks++; blocks > maxBlocks {
+				return msgTooManyBlocks
+			}
+		}
 		switch n.Kind() {
 		case ast.KindBlockquote, ast.KindList:
 			depth++

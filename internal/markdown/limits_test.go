@@ -72,8 +72,12 @@ func TestRenderLimits(t *testing.T) {
 		{"EmphasisRun", strings.Repeat("a* ", 20_000), "inline markup"},
 		{"UnderscoreRun", strings.Repeat("_a", 25_000), "inline markup"},
 		{"StrikeRun", strings.Repeat("~a", 25_000), "inline markup"},
-		// Each level opens and closes a <blockquote>: 35 bytes, 860 of HTML.
-		{"QuoteStacks", strings.Repeat(strings.Repeat(">", MaxDepth)+"a\n\n", 2000), "too much HTML"},
+		// Each level opens and closes a <blockquote>: 19 bytes, 17 blocks.
+		{"QuoteStacks", strings.Repeat(strings.Repeat(">", MaxDepth)+"a\n\n", 2000), "too many blocks"},
+		{"MarkerStacks", strings.Repeat(strings.Repeat("- ", MaxDepth)+"a\n", 2000), "too many blocks"},
+		// The bound on HTML size ("too much HTML") is a backstop: no input
+		// found gets past the bounds above and still reaches it. FuzzRender
+		// checks that whatever is accepted is within it.
 		{"ReferenceRepeated", "[a]: https://example.com/" + strings.Repeat("x", 2000) + "\n\n" + strings.Repeat("[a]\n\n", 5000), "long links"},
 	}
 	for _, tt := range refused {
@@ -107,6 +111,8 @@ func TestRenderLimits(t *testing.T) {
 		{"FormattedProse", formattedProse(300)},
 		{"LongParagraph", strings.Repeat("A [link](https://example.com) in **bold** text. ", 60)},
 		{"CodeFull Of Brackets", "```go\n" + strings.Repeat("x := []map[string]*T{{a: <-ch}} // [[ ]] <<< ~~\n", 2000) + "```\n"},
+		{"ShortItems", strings.Repeat("- a\n", 10_000)},
+		{"ShortLines", strings.Repeat("a\n", 20_000)},
 		{"ReferenceUsedOften", "[docs]: https://example.com/docs\n\n" + strings.Repeat(strings.Repeat("See [docs] and [docs]. ", 20)+"\n\n", 50)},
 		// Raw HTML is not parsed (it is shown as text), so this is cheap.
 		{"TagOpenersThenText", strings.Repeat("<a ", 200) + strings.Repeat("word ", 19_000)},

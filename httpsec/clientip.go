@@ -319,7 +319,7 @@ func isTokenChar(c byte) bool {
 //
 // When X-Forwarded-Proto holds a list, the rightmost value is used: it is the
 // one the nearest (trusted) proxy added, while earlier values may come from
-// the client.
+// the client. The proto= parameter of Forwarded is not read.
 func (c *ClientIP) Scheme(r *http.Request) string {
 	if r.TLS != nil {
 		return "https"

@@ -37,7 +37,9 @@ type HostOptions struct {
 // Place it after SecureHeaders, so the 421 carries the headers, and before
 // anything that acts on or counts the request.
 func AllowedHosts(opts HostOptions) Middleware {
-	allowed := make(map[string]bool, len(opts.Hosts))
+	// Keyed by name and port apart, so a lookup builds no string.
+	type hostPort struct{ name, port string }
+	allowed := make(map[hostPort]bool, len(opts.Hosts))
 	for _, h := range opts.Hosts {
 		name, port, ok := splitHost(h)
 		if !ok {
@@ -46,7 +48,7 @@ func AllowedHosts(opts HostOptions) Middleware {
 		if opts.AnyPort {
 			port = ""
 		}
-		allowed[joinHost(name, port)] = true
+		allowed[hostPort{name, port}] = true
 	}
 	anyPort, loopback, skip := opts.AnyPort, opts.Loopback, opts.Skip
 	return func(next http.Handler) http.Handler {
@@ -59,7 +61,7 @@ func AllowedHosts(opts HostOptions) Middleware {
 			if ok && anyPort {
 				port = ""
 			}
-			if ok && (allowed[joinHost(name, port)] || loopback && isLoopbackName(name)) {
+			if ok && (allowed[hostPort{name, port}] || loopback && isLoopbackName(name)) {
 				next.ServeHTTP(w, r)
 				return
 			}
@@ -116,16 +118,6 @@ func validPort(p string) bool {
 		}
 	}
 	return true
-}
-
-func joinHost(name, port string) string {
-	if strings.Contains(name, ":") {
-		name = "[" + name + "]"
-	}
-	if port == "" {
-		return name
-	}
-	return name + ":" + port
 }
 
 // isLoopbackName reports localhost, a name under .localhost (RFC 6761

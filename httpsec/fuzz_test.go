@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
@@ -162,5 +163,52 @@ func FuzzParseTrustedProxies(f *testing.F) {
 				t.Fatalf("ParseTrustedProxies(%q) gave invalid %v", s, p)
 			}
 		}
+	})
+}
+
+// FuzzAllowedHosts: in the production setting, a request is served exactly
+// when its Host names the base host, spelled in any case, with or without
+// a trailing dot and the default (or an empty) port; in the development setting,
+// whatever is served is the base host or a loopback name. Never a panic.
+func FuzzAllowedHosts(f *testing.F) {
+	for _, s := range []string{"blog.example", "BLOG.example.:443", "blog.example:8443", "attacker.example", "blog.example.attacker.example",
+		"localhost:3000", "a.localhost", "127.0.0.9:1", "[::1]:80", "[::ffff:127.0.0.1]", "[::1", "::1", "blog.example:443:443", ":443", "", "[fe80::1%25eth0]:80"} {
+		f.Add(s)
+	}
+	ok := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	prod := AllowedHosts(HostOptions{Hosts: []string{"blog.example", "blog.example:443"}})(ok)
+	dev := AllowedHosts(HostOptions{Hosts: []string{"blog.example"}, AnyPort: true, Loopback: true})(ok)
+	served := func(h http.Handler, host string) bool {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Host = host
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec.Code != http.StatusMisdirectedRequest
+	}
+	f.Fuzz(func(t *testing.T, host string) {
+		lower := strings.ToLower(host)
+		want := false
+		for _, name := range []string{"blog.example", "blog.example."} {
+			// An empty port ("blog.example:") is the default one (RFC 3986).
+			want = want || lower == name || lower == name+":" || lower == name+":443"
+		}
+		if got := served(prod, host); got != want {
+			t.Fatalf("production, Host %q: served %v, want %v", host, got, want)
+		}
+		if !served(dev, host) {
+			return
+		}
+		name := lower
+		if i := strings.LastIndexByte(name, ':'); i >= 0 && !strings.HasSuffix(name, "]") {
+			name = name[:i]
+		}
+		name = strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(name, "["), "]"), ".")
+		if name == "blog.example" || name == "localhost" || strings.HasSuffix(name, ".localhost") {
+			return
+		}
+		if a, err := netip.ParseAddr(name); err == nil && a.Unmap().IsLoopback() {
+			return
+		}
+		t.Fatalf("development, Host %q served: neither the base host nor a loopback name", host)
 	})
 }

@@ -68,7 +68,8 @@ func TestClientIPAddr(t *testing.T) {
 		trusted string
 		remote  string
 		xff     []string
-		want    string // "" for the zero Addr
+		fwd     []string // Forwarded lines
+		want    string   // "" for the zero Addr
 	}{
 		{name: "no proxy", remote: "203.0.113.7:5000", want: "203.0.113.7"},
 		{name: "forged xff from untrusted peer ignored", trusted: trusted, remote: "203.0.113.7:5000", xff: []string{"1.2.3.4"}, want: "203.0.113.7"},
@@ -82,7 +83,39 @@ func TestClientIPAddr(t *testing.T) {
 		{name: "multiple header lines joined", trusted: trusted, remote: "10.0.0.2:443", xff: []string{"1.2.3.4", "198.51.100.9, 10.1.1.1"}, want: "198.51.100.9"},
 		{name: "multiple lines all trusted", trusted: trusted, remote: "10.0.0.2:443", xff: []string{"10.3.3.3", "10.2.2.2"}, want: "10.3.3.3"},
 		{name: "malformed entry stops walk", trusted: trusted, remote: "10.0.0.2:443", xff: []string{"198.51.100.9, garbage, 10.1.1.1"}, want: "10.1.1.1"},
-		{name: "malformed rightmost keeps peer", trusted: trusted, remote: "10.0.0.2:443", xff: []string{"198.51.100.9, 1.2.3.4:80"}, want: "10.0.0.2"},
+		{name: "malformed rightmost keeps peer", trusted: trusted, remote: "10.0.0.2:443", xff: []string{"198.51.100.9, 1.2.3.4/80"}, want: "10.0.0.2"},
+		// Proxies that write a port with the address: taking the entry for
+		// garbage made every client the proxy itself, sharing one bucket.
+		{name: "xff ipv4 with port", trusted: trusted, remote: "10.0.0.2:443", xff: []string{"198.51.100.9, 203.0.113.5:5678"}, want: "203.0.113.5"},
+		{name: "xff ipv6 bracketed with port", trusted: trusted, remote: "10.0.0.2:443", xff: []string{"[2001:db8::1]:443"}, want: "2001:db8::1"},
+		{name: "xff ipv6 bracketed", trusted: trusted, remote: "10.0.0.2:443", xff: []string{"[2001:db8::1]"}, want: "2001:db8::1"},
+		{name: "xff trusted hop with port skipped", trusted: trusted, remote: "10.0.0.2:443", xff: []string{"203.0.113.5:1234, 10.1.1.1:80"}, want: "203.0.113.5"},
+		{name: "xff ipv4-mapped with port", trusted: trusted, remote: "10.0.0.2:443", xff: []string{"[::ffff:203.0.113.5]:80"}, want: "203.0.113.5"},
+		{name: "xff ipv4 in brackets refused", trusted: trusted, remote: "10.0.0.2:443", xff: []string{"[203.0.113.5]:80"}, want: "10.0.0.2"},
+		{name: "xff unknown refused", trusted: trusted, remote: "10.0.0.2:443", xff: []string{"unknown"}, want: "10.0.0.2"},
+		{name: "xff port out of range refused", trusted: trusted, remote: "10.0.0.2:443", xff: []string{"203.0.113.5:70000"}, want: "10.0.0.2"},
+		// RFC 7239 Forwarded.
+		{name: "forwarded", trusted: trusted, remote: "10.0.0.2:443", fwd: []string{"for=192.0.2.60;proto=http;by=203.0.113.43"}, want: "192.0.2.60"},
+		{name: "forwarded quoted ipv6 with port", trusted: trusted, remote: "10.0.0.2:443", fwd: []string{`for="[2001:db8:cafe::17]:4711"`}, want: "2001:db8:cafe::17"},
+		{name: "forwarded quoted ipv4 with port", trusted: trusted, remote: "10.0.0.2:443", fwd: []string{`for="192.0.2.60:8080"`}, want: "192.0.2.60"},
+		{name: "forwarded name case-insensitive", trusted: trusted, remote: "10.0.0.2:443", fwd: []string{"For=192.0.2.60"}, want: "192.0.2.60"},
+		{name: "forwarded for not first", trusted: trusted, remote: "10.0.0.2:443", fwd: []string{"proto=https; FOR=192.0.2.60 ;by=10.0.0.2"}, want: "192.0.2.60"},
+		{name: "forwarded spoofed left element ignored", trusted: trusted, remote: "10.0.0.2:443", fwd: []string{"for=1.2.3.4, for=192.0.2.60"}, want: "192.0.2.60"},
+		{name: "forwarded trusted hops skipped", trusted: trusted, remote: "10.0.0.2:443", fwd: []string{"for=1.2.3.4, for=192.0.2.60", `for="10.1.1.1:80";proto=https`}, want: "192.0.2.60"},
+		{name: "forwarded quoted escapes", trusted: trusted, remote: "10.0.0.2:443", fwd: []string{`for="192.0.2.\60"`}, want: "192.0.2.60"},
+		{name: "forwarded empty elements skipped", trusted: trusted, remote: "10.0.0.2:443", fwd: []string{"for=192.0.2.60, ,"}, want: "192.0.2.60"},
+		{name: "forwarded unquoted ipv6 tolerated", trusted: trusted, remote: "10.0.0.2:443", fwd: []string{"for=2001:db8::1"}, want: "2001:db8::1"},
+		{name: "forwarded ipv4-mapped", trusted: trusted, remote: "10.0.0.2:443", fwd: []string{`for="[::ffff:192.0.2.60]"`}, want: "192.0.2.60"},
+		{name: "forwarded unknown is not an address", trusted: trusted, remote: "10.0.0.2:443", fwd: []string{"for=192.0.2.60, for=unknown"}, want: "10.0.0.2"},
+		{name: "forwarded obfuscated is not an address", trusted: trusted, remote: "10.0.0.2:443", fwd: []string{`for=192.0.2.60, for="_hidden:_port"`}, want: "10.0.0.2"},
+		{name: "forwarded element without for stops walk", trusted: trusted, remote: "10.0.0.2:443", fwd: []string{"for=192.0.2.60, proto=https"}, want: "10.0.0.2"},
+		{name: "forwarded unknown left of client irrelevant", trusted: trusted, remote: "10.0.0.2:443", fwd: []string{"for=unknown, for=192.0.2.60"}, want: "192.0.2.60"},
+		{name: "forwarded unterminated quote ignored", trusted: trusted, remote: "10.0.0.2:443", fwd: []string{`for="1.2.3.4, for=192.0.2.60`}, want: "10.0.0.2"},
+		{name: "forwarded duplicate for ignored", trusted: trusted, remote: "10.0.0.2:443", fwd: []string{"for=192.0.2.60;for=1.2.3.4"}, want: "10.0.0.2"},
+		{name: "forwarded junk ignored", trusted: trusted, remote: "10.0.0.2:443", fwd: []string{"192.0.2.60"}, want: "10.0.0.2"},
+		{name: "forwarded from untrusted peer ignored", trusted: trusted, remote: "203.0.113.7:5000", fwd: []string{"for=1.2.3.4"}, want: "203.0.113.7"},
+		// Both headers: X-Forwarded-For wins, whatever Forwarded says.
+		{name: "xff wins over forwarded", trusted: trusted, remote: "10.0.0.2:443", xff: []string{"198.51.100.9"}, fwd: []string{"for=1.2.3.4"}, want: "198.51.100.9"},
 		{name: "empty entry stops walk", trusted: trusted, remote: "10.0.0.2:443", xff: []string{"198.51.100.9,,10.1.1.1"}, want: "10.1.1.1"},
 		{name: "malformed entry left of client irrelevant", trusted: trusted, remote: "10.0.0.2:443", xff: []string{"garbage, 198.51.100.9"}, want: "198.51.100.9"},
 		{name: "ipv4-mapped peer", remote: "[::ffff:203.0.113.7]:5000", want: "203.0.113.7"},
@@ -102,6 +135,9 @@ func TestClientIPAddr(t *testing.T) {
 			r.RemoteAddr = tt.remote
 			for _, v := range tt.xff {
 				r.Header.Add("X-Forwarded-For", v)
+			}
+			for _, v := range tt.fwd {
+				r.Header.Add("Forwarded", v)
 			}
 			got := c.Addr(r)
 			if tt.want == "" {

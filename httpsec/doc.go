@@ -9,8 +9,10 @@
 //   - [SecureHeaders] sets helmet 8's default response headers
 //     (Content-Security-Policy, X-Frame-Options and friends) and optionally
 //     Strict-Transport-Security.
-//   - [ClientIP] works out who the client is, believing X-Forwarded-For and
-//     X-Forwarded-Proto only from trusted proxies; [RateKey] turns that
+//   - [AllowedHosts] answers 421 to requests for host names the server
+//     doesn't serve, against DNS rebinding.
+//   - [ClientIP] works out who the client is, believing X-Forwarded-For (or
+//     Forwarded) and X-Forwarded-Proto only from trusted proxies; [RateKey] turns that
 //     address into a rate-limit key that groups IPv6 subscribers by /56.
 //   - [Limiter] is the rate-limit store seam; [MemoryLimiter] is a bounded,
 //     sharded, fixed-window in-memory store and [RateLimit] is the middleware
@@ -27,6 +29,7 @@
 //		RequestID(),          // first, so every log line (even a panic's) has an ID
 //		Recover(onPanic),     // catches panics from everything inside it
 //		SecureHeaders(opts),  // before the limiter, so 429s carry the headers too
+//		AllowedHosts(hosts),  // after SecureHeaders, so 421s carry them; before anything that counts
 //		RateLimit(rlOpts),    // refuse floods before any real work is done
 //	)
 //

@@ -19,17 +19,26 @@ const memShardCount = 32
 // million clients at well under 150 bytes each.
 const defaultMaxKeys = 1 << 20
 
+// evictSample is how many keys are looked at to pick the one to forget when
+// a shard is full: enough that the least recently seen of them is nearly
+// always among the least recently seen of the shard, few enough to be cheap.
+const evictSample = 8
+
 // MemoryOptions configures NewMemoryLimiter.
 type MemoryOptions struct {
-	MaxKeys int              // at most this many keys tracked at once; 0 → 1<<20
+	// MaxKeys bounds how many keys are tracked at once; 0 → 1<<20. It is
+	// shared evenly among the shards, so the real bound is MaxKeys rounded
+	// up to a multiple of 32.
+	MaxKeys int
 	Now     func() time.Time // clock for tests; nil → time.Now
 }
 
 // memEntry is one key's window. It is kept small on purpose (16 bytes) since
-// there is one per tracked client.
+// there is one per tracked client; seen fits in what would be padding.
 type memEntry struct {
 	start int64  // window start, nanoseconds since the limiter's epoch
 	count uint32 // hits in the window, saturating
+	seen  uint32 // the shard's tick at the key's last hit, to find the least recently seen
 }
 
 // hit counts one request, starting a fresh window if none is running.
@@ -50,22 +59,23 @@ type memShard struct {
 	genStart int64 // when cur became the current generation
 	cur      map[string]memEntry
 	prev     map[string]memEntry
-	_        [32]byte // pads the shard to a cache line so shards don't false-share
+	// tick counts hits in the shard; an entry's age is tick-seen, which
+	// stays right across wrap-around since unsigned subtraction is modular.
+	tick uint32
+	_    [28]byte // pads the shard to a cache line so shards don't false-share
 }
 
 // rotate advances the generations when at least a window has passed since
 // the last rotation. Every entry in prev was last hit before cur began, so
 // by the time cur is a window old all of prev's windows have ended and prev
 // can go. If two windows have passed, cur's entries have ended too.
-// It returns how many keys were forgotten. The caller holds s.mu.
-func (s *memShard) rotate(now, window int64) (dropped int) {
+// The caller holds s.mu.
+func (s *memShard) rotate(now, window int64) {
 	age := now - s.genStart
 	if age < window {
-		return 0
+		return
 	}
-	dropped = len(s.prev)
 	if age/window >= 2 {
-		dropped += len(s.cur)
 		s.prev = nil
 	} else {
 		s.prev = s.cur
@@ -74,8 +84,37 @@ func (s *memShard) rotate(now, window int64) (dropped int) {
 	// the point is to give memory back after a flood.
 	s.cur = make(map[string]memEntry)
 	s.genStart = now
-	return dropped
 }
+
+// evict forgets the least recently seen of a few keys, making room for a
+// new one. Keys in prev go first: none of them was seen since cur began, so
+// each is older than every key in cur. Within a generation, ranging over a
+// map starts at a random place, which makes the first few keys a random
+// sample. The caller holds s.mu.
+func (s *memShard) evict() {
+	m := s.prev
+	if len(m) == 0 {
+		m = s.cur
+	}
+	var (
+		victim string
+		oldest uint32
+		n      int
+	)
+	for k, e := range m {
+		if age := s.tick - e.seen; n == 0 || age > oldest {
+			victim, oldest = k, age
+		}
+		if n++; n == evictSample {
+			break
+		}
+	}
+	if n > 0 {
+		delete(m, victim)
+	}
+}
+
+func (s *memShard) len() int { return len(s.cur) + len(s.prev) }
 
 // MemoryLimiter is an in-memory fixed-window Limiter, like express-rate-limit's
 // memory store: a key's window starts at its first hit and lasts Rate.Window;
@@ -84,26 +123,25 @@ func (s *memShard) rotate(now, window int64) (dropped int) {
 // Memory is bounded. Keys live in two generations rotated every window, so a
 // key that stops sending is forgotten within two windows and memory returns
 // to baseline after a flood without a background goroutine: rotation happens
-// lazily on the next call. At most MaxKeys keys are tracked; once that many
-// are, hits from new keys are all counted in one shared overflow bucket with
-// the same rate, so a flood of distinct clients is itself rate limited while
-// clients already tracked keep their own counts. Keys are sharded by hash over
-// independently locked shards so concurrent requests rarely contend.
+// lazily on the next call. Keys are sharded by hash over independently locked
+// shards so concurrent requests rarely contend, and each shard tracks at most
+// its share of MaxKeys. A new key arriving at a full shard makes room by
+// forgetting the least recently seen key there (approximately: the oldest of
+// a small sample, keys unseen since the last rotation first). Unrelated
+// clients are never counted together: a forgotten client merely starts a
+// fresh window on its next request, and making the limiter forget a given
+// client takes as many other clients as MaxKeys within its window.
 //
 // The context arguments are ignored: nothing here blocks.
 type MemoryLimiter struct {
-	limit   int64
-	window  int64 // nanoseconds
-	maxKeys int64
-	now     func() time.Time
-	epoch   time.Time // times are kept as nanoseconds since this instant
-	seed    maphash.Seed
+	limit    int64
+	window   int64 // nanoseconds
+	perShard int   // keys tracked at most in each shard
+	now      func() time.Time
+	epoch    time.Time // times are kept as nanoseconds since this instant
+	seed     maphash.Seed
 
-	tracked   atomic.Int64 // keys in all shards, both generations
 	nextSweep atomic.Int64 // when every shard should next be offered a rotation
-
-	overflowMu sync.Mutex
-	overflow   memEntry
 
 	shards [memShardCount]memShard
 }
@@ -115,15 +153,16 @@ func NewMemoryLimiter(rate Rate, opts MemoryOptions) *MemoryLimiter {
 	if rate.Limit < 1 || rate.Window <= 0 {
 		panic("httpsec: NewMemoryLimiter: invalid rate " + rate.String())
 	}
-	l := &MemoryLimiter{
-		limit:   int64(rate.Limit),
-		window:  int64(rate.Window),
-		maxKeys: int64(opts.MaxKeys),
-		now:     opts.Now,
-		seed:    maphash.MakeSeed(),
+	maxKeys := opts.MaxKeys
+	if maxKeys <= 0 {
+		maxKeys = defaultMaxKeys
 	}
-	if l.maxKeys <= 0 {
-		l.maxKeys = defaultMaxKeys
+	l := &MemoryLimiter{
+		limit:    int64(rate.Limit),
+		window:   int64(rate.Window),
+		perShard: (maxKeys + memShardCount - 1) / memShardCount,
+		now:      opts.Now,
+		seed:     maphash.MakeSeed(),
 	}
 	if l.now == nil {
 		l.now = time.Now
@@ -157,10 +196,21 @@ func (l *MemoryLimiter) sweep(now int64) {
 	for i := range l.shards {
 		s := &l.shards[i]
 		s.mu.Lock()
-		dropped := s.rotate(now, l.window)
+		s.rotate(now, l.window)
 		s.mu.Unlock()
-		l.tracked.Add(-int64(dropped))
 	}
+}
+
+// tracked returns how many keys are tracked, for tests.
+func (l *MemoryLimiter) tracked() int {
+	n := 0
+	for i := range l.shards {
+		s := &l.shards[i]
+		s.mu.Lock()
+		n += s.len()
+		s.mu.Unlock()
+	}
+	return n
 }
 
 // Take counts one hit for key and reports whether it is within the limit.
@@ -169,93 +219,75 @@ func (l *MemoryLimiter) Take(_ context.Context, key string) (Decision, error) {
 	l.sweep(now)
 	s := l.shard(key)
 	s.mu.Lock()
-	if n := s.rotate(now, l.window); n > 0 {
-		l.tracked.Add(-int64(n))
-	}
+	s.rotate(now, l.window)
+	s.tick++
 	e, ok := s.cur[key]
 	if !ok {
 		if e, ok = s.prev[key]; ok {
 			delete(s.prev, key)
-		} else if l.tracked.Add(1) > l.maxKeys {
-			l.tracked.Add(-1)
-			s.mu.Unlock()
-			return l.takeOverflow(now), nil
+		} else {
+			if s.len() >= l.perShard {
+				s.evict()
+			}
+			// The map outlives the request; copying keeps it from
+			// pinning whatever larger buffer the caller's key was
+			// sliced from.
+			key = strings.Clone(key)
 		}
-		// The map outlives the request; copying keeps it from pinning
-		// whatever larger buffer the caller's key was sliced from.
-		key = strings.Clone(key)
 	}
 	e.hit(now, l.window)
+	e.seen = s.tick
 	s.cur[key] = e
 	s.mu.Unlock()
 	return l.decide(e, now, false), nil
 }
 
-func (l *MemoryLimiter) takeOverflow(now int64) Decision {
-	l.overflowMu.Lock()
-	l.overflow.hit(now, l.window)
-	e := l.overflow
-	l.overflowMu.Unlock()
-	return l.decide(e, now, false)
-}
-
 // Peek reports the key's state without counting a hit. Allowed says whether
-// a Take now would be allowed. A key that is not tracked while the limiter is
-// full reports the overflow bucket, since that is where its hits would go.
+// a Take now would be allowed.
 func (l *MemoryLimiter) Peek(_ context.Context, key string) (Decision, error) {
 	now := l.clock()
 	l.sweep(now)
 	s := l.shard(key)
 	s.mu.Lock()
-	if n := s.rotate(now, l.window); n > 0 {
-		l.tracked.Add(-int64(n))
-	}
+	s.rotate(now, l.window)
 	e, ok := s.cur[key]
 	if !ok {
-		e, ok = s.prev[key]
+		e = s.prev[key]
 	}
 	s.mu.Unlock()
-	if !ok && l.tracked.Load() >= l.maxKeys {
-		l.overflowMu.Lock()
-		e = l.overflow
-		l.overflowMu.Unlock()
-	}
 	return l.decide(e, now, true), nil
 }
 
-// Reset forgets the key's hits. It never resets the shared overflow bucket,
-// so forgetting one client can't lift the limit on a flood.
+// Reset forgets the key's hits.
 func (l *MemoryLimiter) Reset(_ context.Context, key string) error {
 	s := l.shard(key)
 	s.mu.Lock()
-	n := 0
-	if _, ok := s.cur[key]; ok {
-		delete(s.cur, key)
-		n++
-	}
-	if _, ok := s.prev[key]; ok {
-		delete(s.prev, key)
-		n++
-	}
+	delete(s.cur, key)
+	delete(s.prev, key)
 	s.mu.Unlock()
-	l.tracked.Add(-int64(n))
 	return nil
 }
 
-// Refund gives back one hit counted in the key's current window.
+// Refund gives back one hit counted in the key's current window. A key left
+// with no hit, or whose window has ended, is forgotten rather than kept at
+// zero: it would take a slot and tell nothing a fresh window wouldn't.
 func (l *MemoryLimiter) Refund(_ context.Context, key string) error {
 	now := l.clock()
 	s := l.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, m := range []map[string]memEntry{s.cur, s.prev} {
-		if e, ok := m[key]; ok {
-			if e.count > 0 && now-e.start < l.window {
-				e.count--
-				m[key] = e
-			}
-			return nil
+		e, ok := m[key]
+		if !ok {
+			continue
 		}
+		if e.count <= 1 || now-e.start >= l.window {
+			delete(m, key)
+		} else {
+			e.count--
+			m[key] = e
+		}
+		return nil
 	}
 	return nil
 }

@@ -179,78 +179,97 @@ func TestMemoryLimiter(t *testing.T) {
 	}
 }
 
-func TestMemoryLimiterOverflow(t *testing.T) {
+// sameShardKeys returns n distinct keys that l files in one shard, so a
+// test can fill that shard exactly.
+func sameShardKeys(l *MemoryLimiter, n int) []string {
+	var keys []string
+	want := l.shard("k0")
+	for i := 0; len(keys) < n; i++ {
+		if k := "k" + strconv.Itoa(i); l.shard(k) == want {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// TestMemoryLimiterFullNeverMerges: a limiter holding its maximum number of
+// keys still counts every client on its own. An attacker who fills it (one
+// request each from many addresses) must not make later clients share one
+// budget: for sign-in that would be 5 attempts per window for everyone.
+func TestMemoryLimiterFullNeverMerges(t *testing.T) {
+	const maxKeys = 64
+	clock := newFakeClock()
+	l := NewMemoryLimiter(Rate{Limit: 3, Window: time.Minute}, MemoryOptions{MaxKeys: maxKeys, Now: clock.Now})
+	ctx := context.Background()
+	for i := range 10 * maxKeys {
+		if _, err := l.Take(ctx, "flood"+strconv.Itoa(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := l.tracked(); n > maxKeys {
+		t.Fatalf("%d keys tracked, bound is %d", n, maxKeys)
+	}
+	for _, k := range []string{"alice", "bob", "carol", "dave"} {
+		for want := 2; want >= 0; want-- {
+			if d, err := l.Take(ctx, k); err != nil || d != allowed(want, time.Minute) {
+				t.Fatalf("%s after the flood: got %+v, %v; want %+v", k, d, err, allowed(want, time.Minute))
+			}
+		}
+		if d, err := l.Take(ctx, k); err != nil || d != refused(time.Minute) {
+			t.Fatalf("%s over the limit: got %+v, %v; want refused", k, d, err)
+		}
+	}
+	if n := l.tracked(); n > maxKeys {
+		t.Fatalf("%d keys tracked, bound is %d", n, maxKeys)
+	}
+}
+
+// TestMemoryLimiterEvictsLeastRecentlySeen: a new key arriving at a full
+// shard pushes out the key seen longest ago, not one still in use.
+func TestMemoryLimiterEvictsLeastRecentlySeen(t *testing.T) {
 	const win = time.Minute
+	fresh := Decision{Allowed: true, Limit: 3, Remaining: 3}
 	tests := []struct {
 		name  string
-		steps []step
+		steps func(k []string) []step
 	}{
 		{
-			name: "new keys share the overflow bucket",
-			steps: []step{
-				{op: "take", key: "a", want: allowed(2, win)},
-				{op: "take", key: "b", want: allowed(2, win)},
-				{op: "take", key: "c", want: allowed(2, win)}, // overflow bucket hit 1
-				{op: "take", key: "d", want: allowed(1, win)}, // hit 2
-				{op: "take", key: "e", want: allowed(0, win)}, // hit 3
-				{op: "take", key: "c", want: refused(win)},
-				{op: "peek", key: "f", want: refused(win)},
+			name: "within a generation",
+			steps: func(k []string) []step {
+				return []step{
+					{op: "take", key: k[0], want: allowed(2, win)},
+					{op: "take", key: k[1], want: allowed(2, win)},
+					{op: "take", key: k[0], want: allowed(1, win)},
+					{op: "take", key: k[2], want: allowed(2, win)}, // k[1] goes
+					{op: "peek", key: k[0], want: allowed(1, win)},
+					{op: "peek", key: k[1], want: fresh},
+					{op: "peek", key: k[2], want: allowed(2, win)},
+				}
 			},
 		},
 		{
-			name: "tracked keys are unaffected by a flood",
-			steps: []step{
-				{op: "take", key: "a", want: allowed(2, win)},
-				{op: "take", key: "b", want: allowed(2, win)},
-				{op: "take", key: "x1", want: allowed(2, win)},
-				{op: "take", key: "x2", want: allowed(1, win)},
-				{op: "take", key: "x3", want: allowed(0, win)},
-				{op: "take", key: "x4", want: refused(win)},
-				{op: "take", key: "a", want: allowed(1, win)},
-				{op: "take", key: "b", want: allowed(1, win)},
-			},
-		},
-		{
-			name: "reset does not lift the overflow bucket",
-			steps: []step{
-				{op: "take", key: "a", want: allowed(2, win)},
-				{op: "take", key: "b", want: allowed(2, win)},
-				{op: "take", key: "x1", want: allowed(2, win)},
-				{op: "take", key: "x2", want: allowed(1, win)},
-				{op: "take", key: "x3", want: allowed(0, win)},
-				{op: "reset", key: "x3"},
-				{op: "take", key: "x4", want: refused(win)},
-			},
-		},
-		{
-			name: "reset frees a slot",
-			steps: []step{
-				{op: "take", key: "a", want: allowed(2, win)},
-				{op: "take", key: "b", want: allowed(2, win)},
-				{op: "take", key: "x1", want: allowed(2, win)},
-				{op: "reset", key: "a"},
-				{op: "take", key: "x2", want: allowed(2, win)}, // tracked on its own again
-				{op: "take", key: "x2", want: allowed(1, win)},
-			},
-		},
-		{
-			name: "keys are tracked again after two windows",
-			steps: []step{
-				{op: "take", key: "a", want: allowed(2, win)},
-				{op: "take", key: "b", want: allowed(2, win)},
-				{op: "take", key: "x1", want: allowed(2, win)},
-				{advance: 2 * win, op: "take", key: "x2", want: allowed(2, win)},
-				{op: "take", key: "x3", want: allowed(2, win)},
-				{op: "take", key: "x4", want: allowed(2, win)}, // overflow again
-				{op: "take", key: "x5", want: allowed(1, win)},
+			name: "keys unseen since the last rotation go first",
+			steps: func(k []string) []step {
+				return []step{
+					{op: "take", key: k[0], want: allowed(2, win)},
+					{advance: 50 * time.Second, op: "take", key: k[1], want: allowed(2, win)},
+					{advance: 15 * time.Second, op: "take", key: k[1], want: allowed(1, 45*time.Second)}, // rotates
+					{op: "take", key: k[2], want: allowed(2, win)},                                       // k[0] goes
+					{op: "peek", key: k[0], want: fresh},
+					{op: "peek", key: k[1], want: allowed(1, 45*time.Second)},
+				}
 			},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := newFakeClock()
-			l := NewMemoryLimiter(Rate{Limit: 3, Window: time.Minute}, MemoryOptions{MaxKeys: 2, Now: clock.Now})
-			runSteps(t, l, clock, tt.steps)
+			// 64 keys over 32 shards: two per shard.
+			l := NewMemoryLimiter(Rate{Limit: 3, Window: win}, MemoryOptions{MaxKeys: 64, Now: clock.Now})
+			runSteps(t, l, clock, tt.steps(sameShardKeys(l, 3)))
+			if n := l.shard("k0").len(); n != 2 {
+				t.Errorf("shard holds %d keys, want 2", n)
+			}
 		})
 	}
 }
@@ -259,7 +278,7 @@ func TestMemoryLimiterRotationForgets(t *testing.T) {
 	tests := []struct {
 		name        string
 		advances    []time.Duration // each followed by one Take on an unrelated key
-		wantTracked int64
+		wantTracked int
 	}{
 		{name: "within the window", advances: []time.Duration{30 * time.Second}, wantTracked: 101},
 		{name: "one window keeps previous generation", advances: []time.Duration{time.Minute}, wantTracked: 101},
@@ -282,7 +301,7 @@ func TestMemoryLimiterRotationForgets(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if got := l.tracked.Load(); got != tt.wantTracked {
+			if got := l.tracked(); got != tt.wantTracked {
 				t.Errorf("tracked = %d, want %d", got, tt.wantTracked)
 			}
 		})
@@ -398,7 +417,7 @@ func fillLimiter(tb testing.TB, n int) (perKey float64, retained int64) {
 		}
 	}
 	full := heapAfterGC()
-	if got := l.tracked.Load(); got != int64(n) {
+	if got := l.tracked(); got != n {
 		tb.Fatalf("tracked %d keys, want %d", got, n)
 	}
 	// Two windows, each followed by a request, rotate the keys out.
@@ -458,6 +477,25 @@ func BenchmarkMemoryLimiterTake(b *testing.B) {
 	})
 }
 
+// BenchmarkMemoryLimiterTakeFull: every hit is a new client at a full
+// limiter, so each one evicts (the cost of a flood of distinct addresses).
+func BenchmarkMemoryLimiterTakeFull(b *testing.B) {
+	l := NewMemoryLimiter(Rate{Limit: 1 << 30, Window: time.Hour}, MemoryOptions{MaxKeys: 4096})
+	ctx := context.Background()
+	keys := make([]string, 1<<16)
+	for i := range keys {
+		keys[i] = ipKey(i)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := l.Take(ctx, keys[i&(len(keys)-1)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
 func BenchmarkMemoryLimiterMillionKeys(b *testing.B) {
 	const n = 1_000_000
 	var perKey float64
@@ -507,4 +545,36 @@ func TestMemoryLimiterRefund(t *testing.T) {
 			t.Fatal("extra refunds bought extra hits")
 		}
 	})
+}
+
+// TestMemoryLimiterRefundForgets: a key refunded back to no hits (a sign-in
+// answered 503, say) is dropped, not kept at zero taking a slot; a key with
+// hits left keeps them.
+func TestMemoryLimiterRefundForgets(t *testing.T) {
+	ctx := context.Background()
+	clock := newFakeClock()
+	l := NewMemoryLimiter(Rate{Limit: 3, Window: time.Minute}, MemoryOptions{Now: clock.Now})
+	for _, k := range []string{"once", "twice", "twice", "stale"} {
+		if _, err := l.Take(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, k := range []string{"once", "twice"} {
+		if err := l.Refund(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := l.tracked(); n != 2 {
+		t.Fatalf("%d keys tracked after refunding one to zero, want 2", n)
+	}
+	if d, _ := l.Peek(ctx, "twice"); d != allowed(2, time.Minute) {
+		t.Fatalf("twice: %+v, want one hit left", d)
+	}
+	clock.Advance(time.Minute)
+	if err := l.Refund(ctx, "stale"); err != nil {
+		t.Fatal(err)
+	}
+	if n := l.tracked(); n != 1 {
+		t.Fatalf("%d keys tracked after refunding an ended window, want 1", n)
+	}
 }

@@ -249,3 +249,39 @@ func TestRateLimitSkip(t *testing.T) {
 		t.Fatal("skipping one path changed the limit of others")
 	}
 }
+
+// TestRateLimitBehindProxyWithPorts: behind a trusted proxy that writes the
+// client's port with its address, each client keeps its own count. Taking
+// such entries for garbage made every client the proxy, so one client
+// using up the limit refused everyone.
+func TestRateLimitBehindProxyWithPorts(t *testing.T) {
+	rate := Rate{Limit: 2, Window: time.Minute}
+	clientIP := NewClientIP(mustPrefixes(t, "10.0.0.0/8"))
+	h := RateLimit(RateLimitOptions{
+		Limiter: NewMemoryLimiter(rate, MemoryOptions{}), Rate: rate,
+		Key: func(r *http.Request) string { return RateKey(clientIP.Addr(r)) },
+	})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	via := func(header, value string) int {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = "10.0.0.2:40000"
+		r.Header.Set(header, value)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		return rec.Code
+	}
+	for i, want := range []int{200, 200, 429} {
+		if got := via("X-Forwarded-For", "203.0.113.5:1111"); got != want {
+			t.Fatalf("first client, request %d: %d, want %d", i+1, got, want)
+		}
+	}
+	for _, tt := range []struct{ header, value string }{
+		{"X-Forwarded-For", "203.0.113.6:2222"},
+		{"X-Forwarded-For", "[2001:db8::6]:443"},
+		{"Forwarded", `for="[2001:db8:1::7]:4711";proto=https`},
+		{"Forwarded", "for=198.51.100.8"},
+	} {
+		if got := via(tt.header, tt.value); got != http.StatusOK {
+			t.Fatalf("another client (%s: %s) refused with %d after the first used up its limit", tt.header, tt.value, got)
+		}
+	}
+}

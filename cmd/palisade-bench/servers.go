@@ -158,7 +158,9 @@ func startPalisade(ctx context.Context, bin, dataDir, tmp string) (*server, erro
 		"PALISADE_ADDR="+addr,
 		// Production requires an https origin; TLS would end at a proxy, so
 		// plain HTTP on loopback is what Palisade sees in production too.
-		"PALISADE_BASE_URL=https://bench.example",
+		// The origin names the listen address because production answers
+		// only for the base URL's host, and the load clients send that.
+		"PALISADE_BASE_URL=https://"+addr,
 		"PALISADE_DATA_DIR="+dataDir,
 		"PALISADE_JWT_SECRET="+newSecret(),
 		"PALISADE_SESSION_SECRET="+newSecret(),

@@ -133,7 +133,7 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	}
 	defer conn.Close()
 	body := `{"username":"alice","password":"correct horse battery staple"}`
-	fmt.Fprintf(conn, "POST /auth/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body))
+	fmt.Fprintf(conn, "POST /auth/register HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body))
 	time.Sleep(100 * time.Millisecond) // headers are in; the body is not
 	stopped := make(chan error, 1)
 	go func() { stopped <- stop() }()

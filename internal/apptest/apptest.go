@@ -98,7 +98,15 @@ func StartWithHasher(t testing.TB, env map[string]string, hasher *auth.Hasher) *
 	}
 	s := &Server{Store: store, Redis: rdb, Logs: &LogBuffer{}, Config: cfg, hasher: hasher, sw: &switchHandler{}}
 	s.SwapStore(t, store)
-	s.Server = httptest.NewServer(s.sw)
+	s.Server = httptest.NewUnstartedServer(s.sw)
+	if cfg.Production() {
+		// Production answers only for PALISADE_BASE_URL's host, and the
+		// test server listens on 127.0.0.1: requests addressed to the
+		// listener are handed on as if to the base URL's host, as a reverse
+		// proxy would. Any other Host header arrives unchanged.
+		s.sw.listenHost, s.sw.baseHost = s.Listener.Addr().String(), cfg.BaseURL.Host
+	}
+	s.Server.Start()
 	t.Cleanup(s.Server.Close)
 	return s
 }
@@ -116,9 +124,15 @@ func (s *Server) SwapStore(t testing.TB, store blog.Store) {
 
 // switchHandler lets a test replace the application between requests
 // without a data race.
-type switchHandler struct{ h atomic.Pointer[http.Handler] }
+type switchHandler struct {
+	h                    atomic.Pointer[http.Handler]
+	listenHost, baseHost string // set before the server starts; see StartWithHasher
+}
 
 func (s *switchHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.listenHost != "" && r.Host == s.listenHost {
+		r.Host = s.baseHost
+	}
 	(*s.h.Load()).ServeHTTP(w, r)
 }
 

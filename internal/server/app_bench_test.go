@@ -95,6 +95,7 @@ func BenchmarkApp(b *testing.B) {
 					body = strings.NewReader(bc.body)
 				}
 				req := httptest.NewRequest(bc.method, bc.target, body)
+				req.Host = "bench.example" // production answers only for the base URL's host
 				req.RemoteAddr = "203.0.113.7:1234"
 				if bc.body != "" {
 					req.Header.Set("Content-Type", "application/json")

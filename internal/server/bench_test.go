@@ -20,7 +20,7 @@ func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (w *discardWriter) WriteHeader(int)             {}
 
 // BenchmarkSecurityChain is the security middleware of every request
-// (request ID, access log, recovery, headers, CORS, rate limit) around a
+// (request ID, access log, recovery, headers, host check, rate limit) around a
 // trivial handler, against the same handler bare.
 func BenchmarkSecurityChain(b *testing.B) {
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
@@ -35,6 +35,7 @@ func BenchmarkSecurityChain(b *testing.B) {
 		{"AccessLog", logging.Middleware(log, clientIP)},
 		{"Recover", httpsec.Recover(func(w http.ResponseWriter, r *http.Request, v any, stack []byte) {})},
 		{"SecureHeaders", httpsec.SecureHeaders(httpsec.HeaderOptions{CSP: httpsec.APICSP, HSTS: true})},
+		{"AllowedHosts", httpsec.AllowedHosts(httpsec.HostOptions{Hosts: []string{"blog.example", "blog.example:443"}})},
 		{"RateLimit", httpsec.RateLimit(httpsec.RateLimitOptions{
 			Limiter: limiter, Rate: httpsec.Rate{Limit: 1 << 30, Window: 15 * 60e9},
 			Key: func(r *http.Request) string { return httpsec.RateKey(clientIP.Addr(r)) },
@@ -61,6 +62,7 @@ func BenchmarkSecurityChain(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			req := httptest.NewRequest(http.MethodGet, "/ok", nil)
 			req.RemoteAddr = "203.0.113.7:1234"
+			req.Host = "blog.example"
 			b.ReportAllocs()
 			for b.Loop() {
 				bc.h.ServeHTTP(&discardWriter{h: make(http.Header)}, req)

@@ -39,10 +39,14 @@ type Deps struct {
 //  2. Access log: outside Recover and the rate limiter, so a 500 from a
 //     panic and every 429 are logged like any response.
 //  3. Recover: a panic becomes a logged 500 with a request ID.
-//  4. SecureHeaders: on every response, errors and 429s included.
-//  5. CORS: before the limiter, so a 429 carries the CORS headers a
+//  4. SecureHeaders: on every response, errors, 421s and 429s included.
+//  5. AllowedHosts: a request for a host name that isn't ours (DNS
+//     rebinding) gets a 421 before CORS, the limiter or any handler: it is
+//     for no one here, and counting it would spend the budget of the
+//     victim whose browser sent it.
+//  6. CORS: before the limiter, so a 429 carries the CORS headers a
 //     browser needs to show it to the calling page.
-//  6. RateLimit: before routing, so unknown routes (scanners) count too.
+//  7. RateLimit: before routing, so unknown routes (scanners) count too.
 func NewHandler(d Deps) http.Handler {
 	mux := http.NewServeMux()
 	api.Routes(mux, d.API)
@@ -51,6 +55,17 @@ func NewHandler(d Deps) http.Handler {
 		mux.Handle("GET /metrics", d.Metrics.Handler())
 	}
 	apiNotFound := api.NotFound(mux)
+	// "OPTIONS *" asks about the server rather than a resource. net/http
+	// would answer it itself, outside this chain and so without the
+	// security headers; New turns that off so it arrives here instead.
+	routes := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.RequestURI == "*" && r.Method == http.MethodOptions {
+			w.Header().Set("Content-Length", "0")
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if wantsHTML(r) {
 			d.Web.WriteError(w, r, http.StatusNotFound, "There is no page at this address.")
@@ -60,11 +75,12 @@ func NewHandler(d Deps) http.Handler {
 	}))
 
 	cfg := d.Config
-	return httpsec.Chain(mux,
+	return httpsec.Chain(routes,
 		httpsec.RequestID(),
 		logging.Middleware(d.Log, d.API.ClientIP),
 		httpsec.Recover(d.onPanic),
 		httpsec.SecureHeaders(httpsec.HeaderOptions{CSP: httpsec.APICSP, HSTS: cfg.Production()}),
+		httpsec.AllowedHosts(hostOptions(cfg)),
 		corsMiddleware(cfg.CORSOrigins),
 		httpsec.RateLimit(httpsec.RateLimitOptions{
 			Limiter: d.Limiter,
@@ -95,6 +111,35 @@ func NewHandler(d Deps) http.Handler {
 
 // unlimited are the paths the general rate limit does not count.
 var unlimited = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}
+
+// anyHost are the paths answered whatever the Host header: load balancers
+// probe health by address, and scrapers reach each instance by address.
+// What they answer (alive or not, which dependency is down, counters) is
+// of no use to a rebinding page.
+var anyHost = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}
+
+// hostOptions are the Host headers answered. In production, only the host
+// of PALISADE_BASE_URL, and its port if that isn't the scheme's default. In
+// development also the loopback names, and any port, since test and dev
+// servers listen on whatever port is free.
+func hostOptions(cfg *config.Config) httpsec.HostOptions {
+	base := cfg.BaseURL
+	opts := httpsec.HostOptions{Skip: func(r *http.Request) bool { return anyHost[r.URL.Path] }}
+	if !cfg.Production() {
+		opts.Hosts, opts.AnyPort, opts.Loopback = []string{base.Host}, true, true
+		return opts
+	}
+	defaultPort := map[string]string{"http": "80", "https": "443"}[base.Scheme]
+	switch port := base.Port(); port {
+	case "":
+		opts.Hosts = []string{base.Host, base.Host + ":" + defaultPort}
+	case defaultPort:
+		opts.Hosts = []string{strings.TrimSuffix(base.Host, ":"+port), base.Host}
+	default:
+		opts.Hosts = []string{base.Host}
+	}
+	return opts
+}
 
 // onPanic logs a recovered panic with its stack and answers a 500 that
 // shows only the request ID: a page to a browser, JSON to anyone else.
@@ -154,16 +199,18 @@ const (
 	ShutdownTimeout   = 20 * time.Second
 )
 
-// New returns an *http.Server with Palisade's time-outs.
+// New returns an *http.Server with Palisade's time-outs. Every request
+// reaches h, "OPTIONS *" included, so it gets h's security headers.
 func New(h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: ReadHeaderTimeout,
-		ReadTimeout:       ReadTimeout,
-		WriteTimeout:      WriteTimeout,
-		IdleTimeout:       IdleTimeout,
-		MaxHeaderBytes:    MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		Handler:                      h,
+		DisableGeneralOptionsHandler: true,
+		ReadHeaderTimeout:            ReadHeaderTimeout,
+		ReadTimeout:                  ReadTimeout,
+		WriteTimeout:                 WriteTimeout,
+		IdleTimeout:                  IdleTimeout,
+		MaxHeaderBytes:               MaxHeaderBytes,
+		ErrorLog:                     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 }
 

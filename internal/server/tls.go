@@ -160,10 +160,11 @@ func RedirectHandler(base *url.URL) http.Handler {
 // NewRedirect returns the plain-HTTP server of PALISADE_HTTP_REDIRECT_ADDR:
 // server.New's time-outs and limits around RedirectHandler(base), which
 // answers every request, "OPTIONS *" included.
+//
+// It answers any Host header: a redirect to the configured host reveals
+// nothing, so a DNS-rebinding page gains nothing from it.
 func NewRedirect(base *url.URL, log *slog.Logger) *http.Server {
-	srv := New(RedirectHandler(base), log)
-	srv.DisableGeneralOptionsHandler = true
-	return srv
+	return New(RedirectHandler(base), log)
 }
 
 // DefaultReloadInterval is how often, at most, CertReloader looks at its

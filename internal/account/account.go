@@ -18,10 +18,21 @@ import (
 	"github.com/palisade-blog/palisade/internal/logging"
 )
 
+// Hasher is the password hashing Service needs; *auth.Hasher implements
+// it. An interface so that tests can count the hashes a sign-in costs.
+type Hasher interface {
+	Hash(ctx context.Context, password string) (string, error)
+	Verify(ctx context.Context, password, encoded string) (bool, error)
+	// VerifyDummy costs what Verify does and always fails: the hash an
+	// unknown user's sign-in spends so its timing matches a wrong password.
+	VerifyDummy(ctx context.Context, password string) error
+	NeedsRehash(encoded string) bool
+}
+
 // Service registers and signs in users.
 type Service struct {
 	Store   blog.Store
-	Hasher  *auth.Hasher
+	Hasher  Hasher
 	Limiter httpsec.Limiter // failed sign-ins, per client and per account
 	Log     *slog.Logger
 }
@@ -70,7 +81,15 @@ func (s *Service) SignIn(ctx context.Context, client string, cr blog.Credentials
 	u, err := s.checkPassword(ctx, cr)
 	switch {
 	case errors.Is(err, ErrBadCredentials):
-		logging.Security(ctx, s.Log, "login.failure", slog.String("username", truncate(cr.Username, blog.UsernameMax)))
+		// The name is logged only when it is an account's: people type
+		// their password into the username field, and what they typed
+		// must not be kept. The account's own spelling is logged, not the
+		// client's.
+		if u.ID != "" {
+			logging.Security(ctx, s.Log, "login.failure", slog.String("username", u.Username), slog.String("user", u.ID))
+		} else {
+			logging.Security(ctx, s.Log, "login.failure", slog.Bool("known_account", false))
+		}
 		return blog.User{}, err
 	case err != nil:
 		// Our failure, not the client's guess: it does not count.
@@ -121,7 +140,9 @@ func (s *Service) takeAttempt(ctx context.Context, clientKey, accountKey string)
 
 // checkPassword returns the user whose credentials these are, or
 // ErrBadCredentials. An unknown or disabled account costs the same hash as
-// a wrong password, so timing does not reveal which it was.
+// a wrong password, so timing does not reveal which it was. With
+// ErrBadCredentials the user is returned too when the account exists (for
+// the log only), and is zero when it does not.
 func (s *Service) checkPassword(ctx context.Context, cr blog.Credentials) (blog.User, error) {
 	if len(cr.Password) > 4*blog.PasswordMax {
 		// Far over any valid length: refuse without hashing megabytes.
@@ -153,7 +174,7 @@ func (s *Service) checkPassword(ctx context.Context, cr blog.Credentials) (blog.
 		return blog.User{}, err
 	}
 	if !ok || u.Disabled {
-		return blog.User{}, ErrBadCredentials
+		return u, ErrBadCredentials
 	}
 	if s.Hasher.NeedsRehash(hash) {
 		// Parameters were raised since this hash was made: upgrade it now,
@@ -172,11 +193,4 @@ func (s *Service) checkPassword(ctx context.Context, cr blog.Credentials) (blog.
 func hashKey(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:16])
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }

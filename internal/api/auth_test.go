@@ -362,6 +362,27 @@ func TestLoginBruteForce(t *testing.T) {
 	})
 }
 
+// TestLoginCredentialStuffing: one client trying a leaked password on many
+// accounts never reaches an account's limit; the client's limit stops it.
+func TestLoginCredentialStuffing(t *testing.T) {
+	ts := newServer(t, map[string]string{"PALISADE_LOGIN_RATE_LIMIT": "3/15m"})
+	names := []string{"alice", "bob", "carol", "dave"}
+	for _, name := range names {
+		ts.register(t, name)
+	}
+	try := func(user, pw string) *response {
+		return ts.post(t, "/auth/login", "", map[string]string{"username": user, "password": pw})
+	}
+	for _, name := range names[:3] {
+		wantStatus(t, try(name, "a leaked password"), http.StatusUnauthorized)
+	}
+	r := try(names[3], "a leaked password")
+	wantStatus(t, r, http.StatusTooManyRequests)
+	if r.header.Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
+}
+
 func TestLoginThrottlePerAccount(t *testing.T) {
 	// Per-client limit high, per-account low: guesses spread over many
 	// clients (a botnet) still lock the one account.

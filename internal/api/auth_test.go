@@ -74,6 +74,33 @@ func TestRegister(t *testing.T) {
 	}
 }
 
+// TestRegisterLookAlike: a name that looks like an existing one ("aIice",
+// with a capital i, beside "alice") is refused with the same 409 as a
+// taken name, which does not say which name it resembles.
+func TestRegisterLookAlike(t *testing.T) {
+	ts := newServer(t, nil)
+	ts.register(t, "alice")
+	ts.register(t, "mallory")
+	taken := ts.post(t, "/auth/register", "", map[string]string{"username": "ALICE", "password": testPassword})
+	wantStatus(t, taken, http.StatusConflict)
+	for _, name := range []string{"aIice", "AIice", "a1ice", "rnallory"} {
+		t.Run(name, func(t *testing.T) {
+			r := ts.post(t, "/auth/register", "", map[string]string{"username": name, "password": testPassword})
+			wantStatus(t, r, http.StatusConflict)
+			if string(r.body) != string(taken.body) {
+				t.Fatalf("look-alike answer %s differs from the taken-name answer %s", r.body, taken.body)
+			}
+			if _, err := ts.Store.UserByUsername(t.Context(), name); blog.ErrorCode(err) != blog.ENOTFOUND {
+				t.Fatalf("refused look-alike stored (%v)", err)
+			}
+		})
+	}
+	t.Run("Honest", func(t *testing.T) {
+		r := ts.post(t, "/auth/register", "", map[string]string{"username": "alicia", "password": testPassword})
+		wantStatus(t, r, http.StatusCreated)
+	})
+}
+
 func TestLoginLogoutMe(t *testing.T) {
 	ts := newServer(t, nil)
 	id := ts.register(t, "alice")

@@ -428,3 +428,50 @@ func TestOpenUnreachable(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestLegacyLookAlikesKeepWorking: accounts from before look-alikes were
+// refused get their skeleton at start-up; an old look-alike pair does not
+// stop the server starting, both accounts keep working, and the older
+// one's skeleton blocks new look-alikes.
+func TestLegacyLookAlikesKeepWorking(t *testing.T) {
+	ctx := context.Background()
+	url := mongotest.Database(t)
+	s, err := mongo.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, err := s.CreateUser(ctx, blog.NewUser{Username: "alice", PasswordHash: "h1", Role: blog.RoleUser})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	// As the database was before: no skeletons or their index, and a
+	// look-alike pair.
+	users := rawDB(t, url).Collection("users")
+	if err := users.Indexes().DropOne(ctx, "usernameSkeleton_unique"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := users.UpdateMany(ctx, bson.M{}, bson.M{"$unset": bson.M{"usernameSkeleton": ""}}); err != nil {
+		t.Fatal(err)
+	}
+	lookAlikeID := blog.NewID()
+	if _, err := users.InsertOne(ctx, bson.M{"_id": lookAlikeID, "username": "aIice", "usernameKey": "aiice", "passwordHash": "h2",
+		"role": "user", "disabled": false, "tokenVersion": int64(0), "createdAt": alice.CreatedAt.UnixMicro() + 1}); err != nil {
+		t.Fatal(err)
+	}
+
+	s = open(t, url)
+	for name, id := range map[string]string{"alice": alice.ID, "aIice": lookAlikeID} {
+		if u, _, err := s.Credentials(ctx, name); err != nil || u.ID != id {
+			t.Fatalf("%s after start-up = %+v, %v", name, u, err)
+		}
+	}
+	_, err = s.CreateUser(ctx, blog.NewUser{Username: "a1ice", PasswordHash: "x", Role: blog.RoleUser})
+	wantCode(t, err, blog.ECONFLICT)
+	if _, err := s.CreateUser(ctx, blog.NewUser{Username: "alicia", PasswordHash: "x", Role: blog.RoleUser}); err != nil {
+		t.Fatal(err)
+	}
+	// A second start with the pair still there is as good as the first.
+	open(t, url)
+}

@@ -22,6 +22,7 @@ type Opener func(t *testing.T) blog.Store
 // Run runs the whole contract suite.
 func Run(t *testing.T, open Opener) {
 	t.Run("Users", func(t *testing.T) { testUsers(t, open) })
+	t.Run("LookAlikeUsernames", func(t *testing.T) { testLookAlikes(t, open) })
 	t.Run("Posts", func(t *testing.T) { testPosts(t, open) })
 	t.Run("Pagination", func(t *testing.T) { testPagination(t, open) })
 	t.Run("Authorization", func(t *testing.T) { testAuthorization(t, open) })
@@ -147,6 +148,69 @@ func testUsers(t *testing.T, open Opener) {
 		}
 		if u.TokenVersion != dave.TokenVersion+1 {
 			t.Fatalf("password change kept token version %d", u.TokenVersion)
+		}
+	})
+}
+
+// testLookAlikes: a username whose confusable skeleton matches an existing
+// one is refused like a taken one, by the store itself, so that two
+// look-alikes registered at the same moment can't both get in.
+func testLookAlikes(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t)
+	alice := mustUser(t, s, "alice", blog.RoleUser)
+	mustUser(t, s, "mallory", blog.RoleUser)
+	for _, name := range []string{"aIice", "AIice", "rnallory", "RNALLORY"} {
+		t.Run(name, func(t *testing.T) {
+			_, err := s.CreateUser(ctx, blog.NewUser{Username: name, PasswordHash: "x", Role: blog.RoleUser})
+			wantCode(t, err, blog.ECONFLICT)
+			if err.Error() != blog.ErrUsernameTaken.Error() {
+				t.Fatalf("error = %v, want the same answer as for a taken name", err)
+			}
+			if _, err := s.UserByUsername(ctx, name); blog.ErrorCode(err) != blog.ENOTFOUND {
+				t.Fatalf("refused look-alike %q stored (%v)", name, err)
+			}
+		})
+	}
+	t.Run("DifferentNamesStillWelcome", func(t *testing.T) {
+		for _, name := range []string{"alicia", "al1ce", "malory"} {
+			mustUser(t, s, name, blog.RoleUser)
+		}
+		if u, err := s.UserByUsername(ctx, "alice"); err != nil || u.ID != alice.ID {
+			t.Fatalf("alice = %+v, %v", u, err)
+		}
+	})
+	t.Run("Concurrent", func(t *testing.T) {
+		names := []string{"bobby", "b0bby", "BOBBY", "B0BBY", "bobbY", "b0bbY"}
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			created []string
+			errs    []error
+		)
+		start := make(chan struct{})
+		for _, name := range names {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				_, err := s.CreateUser(ctx, blog.NewUser{Username: name, PasswordHash: "x", Role: blog.RoleUser})
+				mu.Lock()
+				defer mu.Unlock()
+				if err == nil {
+					created = append(created, name)
+				} else if blog.ErrorCode(err) != blog.ECONFLICT {
+					errs = append(errs, err)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if len(errs) > 0 {
+			t.Fatalf("unexpected errors: %v", errs)
+		}
+		if len(created) != 1 {
+			t.Fatalf("look-alikes registered at once: %q, want exactly one", created)
 		}
 	})
 }

@@ -93,14 +93,17 @@ func (s *Service) SignIn(ctx context.Context, client string, cr blog.Credentials
 		return blog.User{}, err
 	case err != nil:
 		// Our failure, not the client's guess: it does not count.
-		s.Limiter.Refund(ctx, clientKey)
-		s.Limiter.Refund(ctx, accountKey)
+		s.giveBack(ctx, clientKey)
+		s.giveBack(ctx, accountKey)
 		return blog.User{}, err
 	}
 	// Success: the attempt is given back to the client and the account's
 	// failures are forgotten.
-	s.Limiter.Refund(ctx, clientKey)
-	s.Limiter.Reset(ctx, accountKey)
+	s.giveBack(ctx, clientKey)
+	if err := s.Limiter.Reset(ctx, accountKey); err != nil {
+		// The account's failures then run out with their window instead.
+		s.Log.WarnContext(ctx, "sign-in limiter reset failed", "error", err)
+	}
 	logging.SetUser(ctx, u.ID)
 	logging.Security(ctx, s.Log, "login.success")
 	return u, nil
@@ -125,17 +128,25 @@ func (s *Service) takeAttempt(ctx context.Context, clientKey, accountKey string)
 	}
 	d, err = s.Limiter.Take(ctx, accountKey)
 	if err != nil {
-		s.Limiter.Refund(ctx, clientKey)
+		s.giveBack(ctx, clientKey)
 		s.Log.ErrorContext(ctx, "sign-in limiter unavailable", "error", err)
 		return unavailable
 	}
 	if !d.Allowed {
 		// The guess was never tried, so it does not use up the client's
 		// budget: one locked account must not lock out a shared NAT.
-		s.Limiter.Refund(ctx, clientKey)
+		s.giveBack(ctx, clientKey)
 		return throttled(d, "account")
 	}
 	return nil
+}
+
+// giveBack refunds an attempt that turned out not to count. If the limiter
+// can't be reached the attempt stays counted, which errs on the safe side.
+func (s *Service) giveBack(ctx context.Context, key string) {
+	if err := s.Limiter.Refund(ctx, key); err != nil {
+		s.Log.WarnContext(ctx, "sign-in limiter refund failed", "error", err)
+	}
 }
 
 // checkPassword returns the user whose credentials these are, or

@@ -18,10 +18,21 @@ import (
 	"github.com/palisade-blog/palisade/internal/logging"
 )
 
+// Hasher is the password hashing Service needs; *auth.Hasher implements
+// it. An interface so that tests can count the hashes a sign-in costs.
+type Hasher interface {
+	Hash(ctx context.Context, password string) (string, error)
+	Verify(ctx context.Context, password, encoded string) (bool, error)
+	// VerifyDummy costs what Verify does and always fails: the hash an
+	// unknown user's sign-in spends so its timing matches a wrong password.
+	VerifyDummy(ctx context.Context, password string) error
+	NeedsRehash(encoded string) bool
+}
+
 // Service registers and signs in users.
 type Service struct {
 	Store   blog.Store
-	Hasher  *auth.Hasher
+	Hasher  Hasher
 	Limiter httpsec.Limiter // failed sign-ins, per client and per account
 	Log     *slog.Logger
 }
@@ -70,18 +81,29 @@ func (s *Service) SignIn(ctx context.Context, client string, cr blog.Credentials
 	u, err := s.checkPassword(ctx, cr)
 	switch {
 	case errors.Is(err, ErrBadCredentials):
-		logging.Security(ctx, s.Log, "login.failure", slog.String("username", truncate(cr.Username, blog.UsernameMax)))
+		// The name is logged only when it is an account's: people type
+		// their password into the username field, and what they typed
+		// must not be kept. The account's own spelling is logged, not the
+		// client's.
+		if u.ID != "" {
+			logging.Security(ctx, s.Log, "login.failure", slog.String("username", u.Username), slog.String("user", u.ID))
+		} else {
+			logging.Security(ctx, s.Log, "login.failure", slog.Bool("known_account", false))
+		}
 		return blog.User{}, err
 	case err != nil:
 		// Our failure, not the client's guess: it does not count.
-		s.Limiter.Refund(ctx, clientKey)
-		s.Limiter.Refund(ctx, accountKey)
+		s.giveBack(ctx, clientKey)
+		s.giveBack(ctx, accountKey)
 		return blog.User{}, err
 	}
 	// Success: the attempt is given back to the client and the account's
 	// failures are forgotten.
-	s.Limiter.Refund(ctx, clientKey)
-	s.Limiter.Reset(ctx, accountKey)
+	s.giveBack(ctx, clientKey)
+	if err := s.Limiter.Reset(ctx, accountKey); err != nil {
+		// The account's failures then run out with their window instead.
+		s.Log.WarnContext(ctx, "sign-in limiter reset failed", "error", err)
+	}
 	logging.SetUser(ctx, u.ID)
 	logging.Security(ctx, s.Log, "login.success")
 	return u, nil
@@ -106,22 +128,32 @@ func (s *Service) takeAttempt(ctx context.Context, clientKey, accountKey string)
 	}
 	d, err = s.Limiter.Take(ctx, accountKey)
 	if err != nil {
-		s.Limiter.Refund(ctx, clientKey)
+		s.giveBack(ctx, clientKey)
 		s.Log.ErrorContext(ctx, "sign-in limiter unavailable", "error", err)
 		return unavailable
 	}
 	if !d.Allowed {
 		// The guess was never tried, so it does not use up the client's
 		// budget: one locked account must not lock out a shared NAT.
-		s.Limiter.Refund(ctx, clientKey)
+		s.giveBack(ctx, clientKey)
 		return throttled(d, "account")
 	}
 	return nil
 }
 
+// giveBack refunds an attempt that turned out not to count. If the limiter
+// can't be reached the attempt stays counted, which errs on the safe side.
+func (s *Service) giveBack(ctx context.Context, key string) {
+	if err := s.Limiter.Refund(ctx, key); err != nil {
+		s.Log.WarnContext(ctx, "sign-in limiter refund failed", "error", err)
+	}
+}
+
 // checkPassword returns the user whose credentials these are, or
 // ErrBadCredentials. An unknown or disabled account costs the same hash as
-// a wrong password, so timing does not reveal which it was.
+// a wrong password, so timing does not reveal which it was. With
+// ErrBadCredentials the user is returned too when the account exists (for
+// the log only), and is zero when it does not.
 func (s *Service) checkPassword(ctx context.Context, cr blog.Credentials) (blog.User, error) {
 	if len(cr.Password) > 4*blog.PasswordMax {
 		// Far over any valid length: refuse without hashing megabytes.
@@ -153,7 +185,7 @@ func (s *Service) checkPassword(ctx context.Context, cr blog.Credentials) (blog.
 		return blog.User{}, err
 	}
 	if !ok || u.Disabled {
-		return blog.User{}, ErrBadCredentials
+		return u, ErrBadCredentials
 	}
 	if s.Hasher.NeedsRehash(hash) {
 		// Parameters were raised since this hash was made: upgrade it now,
@@ -172,11 +204,4 @@ func (s *Service) checkPassword(ctx context.Context, cr blog.Credentials) (blog.
 func hashKey(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:16])
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }

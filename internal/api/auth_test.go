@@ -74,6 +74,33 @@ func TestRegister(t *testing.T) {
 	}
 }
 
+// TestRegisterLookAlike: a name that looks like an existing one ("aIice",
+// with a capital i, beside "alice") is refused with the same 409 as a
+// taken name, which does not say which name it resembles.
+func TestRegisterLookAlike(t *testing.T) {
+	ts := newServer(t, nil)
+	ts.register(t, "alice")
+	ts.register(t, "mallory")
+	taken := ts.post(t, "/auth/register", "", map[string]string{"username": "ALICE", "password": testPassword})
+	wantStatus(t, taken, http.StatusConflict)
+	for _, name := range []string{"aIice", "AIice", "a1ice", "rnallory"} {
+		t.Run(name, func(t *testing.T) {
+			r := ts.post(t, "/auth/register", "", map[string]string{"username": name, "password": testPassword})
+			wantStatus(t, r, http.StatusConflict)
+			if string(r.body) != string(taken.body) {
+				t.Fatalf("look-alike answer %s differs from the taken-name answer %s", r.body, taken.body)
+			}
+			if _, err := ts.Store.UserByUsername(t.Context(), name); blog.ErrorCode(err) != blog.ENOTFOUND {
+				t.Fatalf("refused look-alike stored (%v)", err)
+			}
+		})
+	}
+	t.Run("Honest", func(t *testing.T) {
+		r := ts.post(t, "/auth/register", "", map[string]string{"username": "alicia", "password": testPassword})
+		wantStatus(t, r, http.StatusCreated)
+	})
+}
+
 func TestLoginLogoutMe(t *testing.T) {
 	ts := newServer(t, nil)
 	id := ts.register(t, "alice")
@@ -126,9 +153,9 @@ func TestAuthenticationRequired(t *testing.T) {
 	if !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer") {
 		t.Fatal("no WWW-Authenticate: Bearer")
 	}
-	page, _, _ := ts.Store.ListPosts(t.Context(), blog.Page{Limit: 1})
-	if len(page) != 0 {
-		t.Fatal("unauthenticated post stored")
+	page, _, err := ts.Store.ListPosts(t.Context(), blog.Page{Limit: 1})
+	if err != nil || len(page) != 0 {
+		t.Fatalf("unauthenticated post stored (%v)", err)
 	}
 }
 
@@ -180,7 +207,7 @@ func TestForgedTokens(t *testing.T) {
 		{"WrongIssuer", forge(t, jwt.SigningMethodHS256, secret, with(func(c jwt.MapClaims) { c["iss"] = "https://evil.example" }))},
 		{"WrongAudience", forge(t, jwt.SigningMethodHS256, secret, with(func(c jwt.MapClaims) { c["aud"] = "other-service" }))},
 		{"OtherUser", forge(t, jwt.SigningMethodHS256, secret, with(func(c jwt.MapClaims) { c["sub"] = blog.NewID() }))},
-		{"OldTokenVersion", forge(t, jwt.SigningMethodHS256, secret, with(func(c jwt.MapClaims) { c["ver"] = -1 }))},
+		{"NegativeTokenVersion", forge(t, jwt.SigningMethodHS256, secret, with(func(c jwt.MapClaims) { c["ver"] = -1 }))},
 		{"TamperedPayload", parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(raw), `"sub":"`, `"sub":"x`, 1))) + "." + parts[2]},
 		{"Garbage", "not.a.token"},
 	}
@@ -225,11 +252,78 @@ func TestDisabledUserTokensRevoked(t *testing.T) {
 	wantStatus(t, r, http.StatusUnauthorized)
 }
 
+// TestStaleTokenVersionRefused: a token that is valid in every other way
+// (our key, fresh times, a real user, the version that user really had
+// earlier) is refused only because the user's token version moved on.
+func TestStaleTokenVersionRefused(t *testing.T) {
+	ts := newServer(t, nil)
+	id := ts.register(t, "alice")
+	_, hash, err := ts.Store.Credentials(t.Context(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.Store.SetPasswordHash(t.Context(), id, hash, true); err != nil {
+		t.Fatal(err)
+	}
+	u, err := ts.Store.UserByID(t.Context(), id)
+	if err != nil || u.TokenVersion < 1 {
+		t.Fatalf("after the bump: %+v, %v", u, err)
+	}
+	honest := ts.login(t, "alice")
+	raw, err := base64.RawURLEncoding.DecodeString(strings.Split(honest, ".")[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims jwt.MapClaims
+	if err := json.Unmarshal(raw, &claims); err != nil {
+		t.Fatal(err)
+	}
+	if claims["ver"] != float64(u.TokenVersion) {
+		t.Fatalf("honest token ver = %v, want %d", claims["ver"], u.TokenVersion)
+	}
+	claims["ver"] = u.TokenVersion - 1
+	claims["jti"] = base64.RawURLEncoding.EncodeToString([]byte("another-token-id"))
+	stale := forge(t, jwt.SigningMethodHS256, []byte(testSecret), claims)
+
+	wantStatus(t, ts.get(t, "/users/me", honest), http.StatusOK)
+	r := ts.get(t, "/users/me", stale)
+	wantStatus(t, r, http.StatusUnauthorized)
+	if !strings.Contains(ts.Logs.String(), `"reason":"superseded"`) {
+		t.Fatalf("the stale token was not refused for its version:\n%s", ts.Logs.String())
+	}
+}
+
+// TestDisabledFlagAloneRefusesToken: the disabled flag shuts the account
+// out by itself, not only through the token version that DisableUser also
+// bumps (a store, migration or admin tool could set the flag alone).
+func TestDisabledFlagAloneRefusesToken(t *testing.T) {
+	ts := newServer(t, nil)
+	id := ts.register(t, "alice")
+	token := ts.login(t, "alice")
+	ts.register(t, "bob")
+	other := ts.login(t, "bob")
+	wantStatus(t, ts.get(t, "/users/me", token), http.StatusOK)
+	before, err := ts.Store.UserByID(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.DisableOnly(t, id)
+	after, err := ts.Store.UserByID(t.Context(), id)
+	if err != nil || !after.Disabled || after.TokenVersion != before.TokenVersion {
+		t.Fatalf("after a flag-only disable: %+v, %v", after, err)
+	}
+	wantStatus(t, ts.get(t, "/users/me", token), http.StatusUnauthorized)
+	wantStatus(t, ts.get(t, "/users/me", other), http.StatusOK)
+}
+
 func TestPasswordChangeRevokesTokens(t *testing.T) {
 	ts := newServer(t, nil)
 	id := ts.register(t, "alice")
 	token := ts.login(t, "alice")
-	_, hash, _ := ts.Store.Credentials(t.Context(), "alice")
+	_, hash, err := ts.Store.Credentials(t.Context(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := ts.Store.SetPasswordHash(t.Context(), id, hash, true); err != nil {
 		t.Fatal(err)
 	}
@@ -295,6 +389,27 @@ func TestLoginBruteForce(t *testing.T) {
 	})
 }
 
+// TestLoginCredentialStuffing: one client trying a leaked password on many
+// accounts never reaches an account's limit; the client's limit stops it.
+func TestLoginCredentialStuffing(t *testing.T) {
+	ts := newServer(t, map[string]string{"PALISADE_LOGIN_RATE_LIMIT": "3/15m"})
+	names := []string{"alice", "bob", "carol", "dave"}
+	for _, name := range names {
+		ts.register(t, name)
+	}
+	try := func(user, pw string) *response {
+		return ts.post(t, "/auth/login", "", map[string]string{"username": user, "password": pw})
+	}
+	for _, name := range names[:3] {
+		wantStatus(t, try(name, "a leaked password"), http.StatusUnauthorized)
+	}
+	r := try(names[3], "a leaked password")
+	wantStatus(t, r, http.StatusTooManyRequests)
+	if r.header.Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
+}
+
 func TestLoginThrottlePerAccount(t *testing.T) {
 	// Per-client limit high, per-account low: guesses spread over many
 	// clients (a botnet) still lock the one account.
@@ -326,7 +441,10 @@ func TestLoginWithDefaultArgon2Params(t *testing.T) {
 	ts := newServerWithDefaultHasher(t)
 	ts.register(t, "alice")
 	wantStatus(t, ts.get(t, "/users/me", ts.login(t, "alice")), http.StatusOK)
-	_, hash, _ := ts.Store.Credentials(t.Context(), "alice")
+	_, hash, err := ts.Store.Credentials(t.Context(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !strings.HasPrefix(hash, "$argon2id$v=19$m=19456,t=2,p=1$") {
 		t.Fatalf("stored hash %q is not argon2id with OWASP's parameters", hash)
 	}

@@ -61,9 +61,9 @@ func TestStrictBodies(t *testing.T) {
 		})
 	}
 	t.Run("NothingStored", func(t *testing.T) {
-		page, _, _ := ts.Store.ListPosts(t.Context(), blog.Page{Limit: 10})
-		if len(page) != 0 {
-			t.Fatalf("%d posts stored from bad bodies", len(page))
+		page, _, err := ts.Store.ListPosts(t.Context(), blog.Page{Limit: 10})
+		if err != nil || len(page) != 0 {
+			t.Fatalf("%d posts stored from bad bodies (%v)", len(page), err)
 		}
 	})
 	t.Run("HonestWithCharset", func(t *testing.T) {

@@ -30,7 +30,10 @@ func TestSecretsNeverLogged(t *testing.T) {
 	ts.get(t, "/users/me", token)
 
 	logs := ts.Logs.String()
-	_, hash, _ := ts.Store.Credentials(context.Background(), "alice")
+	_, hash, err := ts.Store.Credentials(context.Background(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, secret := range map[string]string{
 		"password":        testPassword,
 		"wrong password":  wrongPassword,

@@ -99,7 +99,10 @@ func TestValidationMessages(t *testing.T) {
 		// 200 three-byte characters are 600 bytes but a valid title.
 		ts.createPost(t, token, strings.Repeat("界", 200), "Long enough content")
 	})
-	page, _, _ := ts.Store.ListPosts(t.Context(), blog.Page{Limit: 100})
+	page, _, err := ts.Store.ListPosts(t.Context(), blog.Page{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(page) != 1 {
 		t.Fatalf("%d posts stored, want only the valid one", len(page))
 	}
@@ -171,7 +174,10 @@ func TestXSSStoredVerbatimEncodedOnOutput(t *testing.T) {
 	content := `<img src=x onerror=alert(2)> and Tom & Jerry's "quotes"`
 	p := ts.createPost(t, token, title, content)
 
-	stored, _ := ts.Store.PostByID(t.Context(), p.ID)
+	stored, err := ts.Store.PostByID(t.Context(), p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if stored.Title != title || stored.Content != content {
 		t.Fatalf("stored %q / %q, want them verbatim", stored.Title, stored.Content)
 	}
@@ -207,8 +213,8 @@ func TestSQLMetacharacters(t *testing.T) {
 	for i, s := range evil {
 		t.Run(fmt.Sprint("Body", i), func(t *testing.T) {
 			p := ts.createPost(t, token, s, s+" (content)")
-			got, _ := ts.Store.PostByID(t.Context(), p.ID)
-			if got.Title != s {
+			got, err := ts.Store.PostByID(t.Context(), p.ID)
+			if err != nil || got.Title != s {
 				t.Fatalf("stored %q, want %q", got.Title, s)
 			}
 		})
@@ -229,8 +235,8 @@ func TestSQLMetacharacters(t *testing.T) {
 	if err != nil || u.Role != blog.RoleUser {
 		t.Fatalf("alice after injection attempts: %+v, %v", u, err)
 	}
-	page, _, _ := ts.Store.ListPosts(t.Context(), blog.Page{Limit: 100})
-	if len(page) != len(evil) {
+	page, _, err := ts.Store.ListPosts(t.Context(), blog.Page{Limit: 100})
+	if err != nil || len(page) != len(evil) {
 		t.Fatalf("%d posts, want %d", len(page), len(evil))
 	}
 }

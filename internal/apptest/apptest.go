@@ -6,6 +6,7 @@ package apptest
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"io"
 	"log/slog"
 	"net/http"
@@ -153,4 +154,27 @@ func (b *LogBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// DisableOnly marks the user disabled directly in the SQLite database,
+// without bumping the token version as blog.UserStore.DisableUser does, so
+// a test can prove that the disabled flag alone shuts the account out.
+// Skips under PostgreSQL or MongoDB, which tests select explicitly.
+func (s *Server) DisableOnly(t testing.TB, userID string) {
+	t.Helper()
+	if s.Config.UsesPostgres() || s.Config.UsesMongo() {
+		t.Skip("DisableOnly writes to the SQLite file")
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(s.Config.DataDir, "palisade.db")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	res, err := db.ExecContext(context.Background(), `UPDATE users SET disabled = 1 WHERE id = ?`, userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		t.Fatalf("disable %s: %d rows, %v", userID, n, err)
+	}
 }

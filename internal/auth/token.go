@@ -178,8 +178,10 @@ func (t *Tokens) Issue(userID string, version int) (string, Claims, error) {
 // Verify checks token and returns its claims. It accepts only HS256 signed
 // with our secret, and requires exp, iat, iss (matching), aud (matching), sub,
 // jti and ver; exp and iat are judged with a few seconds' leeway for clock
-// skew, so a token issued in the future is refused. Every failure wraps
-// ErrInvalidToken.
+// skew, so a token issued in the future is refused. Beyond that it accepts
+// only the exact shape Issue writes (see checkShape): no other header
+// parameter or claim, each claim of its type, and a lifetime no longer than
+// the configured TTL. Every failure wraps ErrInvalidToken.
 func (t *Tokens) Verify(token string) (Claims, error) {
 	if len(token) > maxTokenLen {
 		return Claims{}, &tokenError{reason: reasonTooLong, cause: jwt.ErrTokenMalformed}
@@ -187,6 +189,9 @@ func (t *Tokens) Verify(token string) (Claims, error) {
 	var tc tokenClaims
 	_, err := t.parser.ParseWithClaims(token, &tc, t.key)
 	if err != nil {
+		return Claims{}, newTokenError(err)
+	}
+	if err := t.checkShape(token); err != nil {
 		return Claims{}, newTokenError(err)
 	}
 	return Claims{

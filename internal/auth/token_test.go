@@ -9,6 +9,7 @@ import (
 	"errors"
 	"hash"
 	"maps"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -48,7 +49,7 @@ func testTokens(t testing.TB) (*Tokens, *time.Time) {
 func honestClaims() map[string]any {
 	return map[string]any{
 		"iss": testIss,
-		"aud": testAud,
+		"aud": []any{testAud},
 		"sub": "user-42",
 		"jti": "AAAAAAAAAAAAAAAAAAAAAA",
 		"ver": 3,
@@ -316,6 +317,96 @@ func TestVerifyRefusesAttacks(t *testing.T) {
 	})
 }
 
+// foreignShapes are tokens signed with testSecret whose only fault is a
+// shape Issue never writes.
+func foreignShapes() map[string]string {
+	honest := honestClaims()
+	signed := func(header, claims map[string]any) string { return mint(header, claims, sha256.New, testSecret) }
+	withHeader := func(k string, v any) string { return signed(with(hs256, k, v), honest) }
+	claim := func(k string, v any) string { return signed(hs256, with(honest, k, v)) }
+	return map[string]string{
+		"exp a century ahead":         claim("exp", testNow.AddDate(100, 0, 0).Unix()),
+		"exp a day ahead":             claim("exp", testNow.Add(24*time.Hour).Unix()),
+		"exp as a string":             claim("exp", strconv.FormatInt(testNow.Add(time.Minute).Unix(), 10)),
+		"exp fractional":              claim("exp", float64(testNow.Add(time.Minute).Unix())+0.5),
+		"exp with exponent":           signed(hs256, with(honest, "exp", json.RawMessage("1.7000009e9"))),
+		"iat as a string":             claim("iat", strconv.FormatInt(testNow.Unix(), 10)),
+		"iat fractional":              claim("iat", float64(testNow.Unix())+0.25),
+		"crit header":                 withHeader("crit", []string{"exp"}),
+		"kid header":                  withHeader("kid", "key-1"),
+		"jku header":                  withHeader("jku", "https://evil.example/jwks.json"),
+		"typ other":                   withHeader("typ", "at+jwt"),
+		"typ lower case":              withHeader("typ", "jwt"),
+		"no typ":                      signed(without(hs256, "typ"), honest),
+		"nbf claim":                   claim("nbf", testNow.Unix()),
+		"role claim":                  claim("role", "admin"),
+		"aud as a bare string":        claim("aud", testAud),
+		"aud with two entries":        claim("aud", []any{testAud, "other-api"}),
+		"iss not a string":            claim("iss", []any{testIss}),
+		"sub not a string":            claim("sub", 42),
+		"sub overlong":                claim("sub", strings.Repeat("u", 65)),
+		"jti not ours":                claim("jti", "my-own-token-id"),
+		"ver as exponent":             signed(hs256, with(honest, "ver", json.RawMessage("3e0"))),
+		"ver as 3.0":                  signed(hs256, with(honest, "ver", json.RawMessage("3.0"))),
+		"duplicate sub":               dupClaim(`"sub":"admin",`),
+		"duplicate header alg":        mintRaw(`{"alg":"HS256","alg":"HS256","typ":"JWT"}`, honest),
+		"header with trailing data":   mintRaw(`{"alg":"HS256","typ":"JWT"} {}`, honest),
+		"header not an object":        mintRaw(`["HS256"]`, honest),
+		"header with unicode escapes": mintRaw(`{"alg":"HS256","typ":"JWT","crit":["exp"]}`, honest),
+	}
+}
+
+// dupClaim mints the honest claims with extra JSON text before them.
+func dupClaim(extra string) string {
+	claims, err := json.Marshal(honestClaims())
+	if err != nil {
+		panic(err)
+	}
+	input := b64url(hs256) + "." + b64url([]byte("{"+extra+string(claims[1:])))
+	m := hmac.New(sha256.New, testSecret)
+	m.Write([]byte(input))
+	return input + "." + b64url(m.Sum(nil))
+}
+
+// mintRaw mints with a header written by hand.
+func mintRaw(header string, claims map[string]any) string {
+	input := b64url([]byte(header)) + "." + b64url(claims)
+	m := hmac.New(sha256.New, testSecret)
+	m.Write([]byte(input))
+	return input + "." + b64url(m.Sum(nil))
+}
+
+// TestVerifyRefusesForeignShapes: a token signed with our key but of a
+// shape Issue never makes is refused, beside the honest token.
+func TestVerifyRefusesForeignShapes(t *testing.T) {
+	tk, _ := testTokens(t)
+	if _, err := tk.Verify(mint(hs256, honestClaims(), sha256.New, testSecret)); err != nil {
+		t.Fatalf("control token refused: %v", err)
+	}
+	tok, _, err := tk.Issue("user-42", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tk.Verify(tok); err != nil {
+		t.Fatalf("issued token refused: %v", err)
+	}
+	for name, tok := range foreignShapes() {
+		t.Run(name, func(t *testing.T) {
+			checkRefused(t, tk, tok)
+		})
+	}
+	t.Run("lifetime within the TTL and leeway", func(t *testing.T) {
+		c := with(honestClaims(), "exp", testNow.Add(15*time.Minute+leeway).Unix())
+		if _, err := tk.Verify(mint(hs256, c, sha256.New, testSecret)); err != nil {
+			t.Fatalf("refused: %v", err)
+		}
+		c = with(honestClaims(), "exp", testNow.Add(15*time.Minute+leeway+time.Second).Unix())
+		if err := checkRefused(t, tk, mint(hs256, c, sha256.New, testSecret)); !strings.Contains(err.Error(), string(errLifetime)) {
+			t.Fatalf("error = %v, want %q", err, errLifetime)
+		}
+	})
+}
+
 func TestNewTokens(t *testing.T) {
 	base := TokenConfig{Secret: testSecret, Issuer: testIss, Audience: testAud}
 	t.Run("valid", func(t *testing.T) {
@@ -397,7 +488,7 @@ func allowedTokenMessages() map[string]bool {
 	for _, r := range fallbackReasons {
 		add(r.reason)
 	}
-	for _, ce := range []claimError{errMissingSub, errMissingJTI, errMissingVer, errNegativeVer, errMissingIAT, errExpBeforeIAT} {
+	for _, ce := range []claimError{errMissingSub, errMissingJTI, errMissingVer, errNegativeVer, errMissingIAT, errExpBeforeIAT, errHeaderShape, errClaimsShape, errLifetime} {
 		add(string(ce))
 	}
 	add(reasonTooLong)
@@ -426,6 +517,11 @@ func FuzzVerify(f *testing.F) {
 	f.Add(mint(map[string]any{"alg": "HS512"}, honest, sha512.New, testSecret))
 	f.Add("")
 	f.Add("a.b.c")
+	// Well-signed tokens of a shape Issue never makes (see
+	// TestVerifyRefusesForeignShapes).
+	for _, tok := range foreignShapes() {
+		f.Add(tok)
+	}
 
 	f.Fuzz(func(t *testing.T, tok string) {
 		c, err := tk.Verify(tok)

@@ -14,8 +14,10 @@ type NewUser struct {
 
 // UserStore keeps accounts.
 type UserStore interface {
-	// CreateUser stores a new account. Returns ECONFLICT if the username is
-	// taken (case-insensitively).
+	// CreateUser stores a new account. Returns ErrUsernameTaken (ECONFLICT)
+	// if the username is taken case-insensitively or another account has
+	// its UsernameSkeleton; the store enforces both with unique indexes, so
+	// two look-alikes registered at once can't both succeed.
 	CreateUser(ctx context.Context, u NewUser) (User, error)
 	// UserByID returns the account. Returns ENOTFOUND if there is none.
 	UserByID(ctx context.Context, id string) (User, error)

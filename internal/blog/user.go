@@ -4,6 +4,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/mtibben/confusables"
 )
 
 // Role says what a user may do beyond their own posts.
@@ -50,6 +52,23 @@ type Credentials struct {
 // UsernameKey returns the form of a username used for uniqueness and
 // look-ups: usernames are compared case-insensitively.
 func UsernameKey(username string) string { return strings.ToLower(username) }
+
+// ErrUsernameTaken is a store's answer when a new account's name is taken
+// in any case or is a look-alike of one (same UsernameSkeleton). One answer
+// for both: it does not say which existing name the new one resembles.
+var ErrUsernameTaken = Errorf(ECONFLICT, "Username is taken, or looks too much like one that is")
+
+// UsernameSkeleton returns the form of a username used to refuse look-alikes:
+// two names with the same skeleton may not both be registered, so "aIice"
+// (capital i) cannot sit beside "alice", nor "rnallory" beside "mallory" or
+// "b0b" beside "bob". It is the confusable skeleton of Unicode TR39 (from
+// Unicode's confusables.txt), made case-insensitive like usernames: the
+// skeleton is lower-cased and taken again, so that a look-alike of any
+// spelling is caught ("Mary" and "rnary" share "rnary"). Lower-casing
+// first instead would lose the capital I that looks like an l.
+func UsernameSkeleton(username string) string {
+	return confusables.Skeleton(strings.ToLower(confusables.Skeleton(username)))
+}
 
 // ValidUsername reports whether s is 3–32 characters of [A-Za-z0-9_].
 func ValidUsername(s string) bool {

@@ -321,3 +321,42 @@ func TestUserCanEdit(t *testing.T) {
 		})
 	}
 }
+
+func TestUsernameSkeleton(t *testing.T) {
+	lookAlikes := [][2]string{
+		{"alice", "aIice"},      // capital i for l
+		{"alice", "AIice"},      // and with another first letter case
+		{"Alice", "aIice"},      // names are case-insensitive
+		{"paypal", "paypa1"},    // digit one for l
+		{"bob", "b0b"},          // digit zero for o
+		{"BOB", "b0b"},          // zero for capital O
+		{"mallory", "rnallory"}, // r n for m
+		{"Mary", "rnary"},
+		{"william", "wiIIiam"},
+		{"alice", "ALICE"}, // same key, so the same account anyway
+	}
+	for _, p := range lookAlikes {
+		if a, b := UsernameSkeleton(p[0]), UsernameSkeleton(p[1]); a != b && UsernameKey(p[0]) != UsernameKey(p[1]) {
+			t.Errorf("%q (%q) and %q (%q) should be refused as look-alikes", p[0], a, p[1], b)
+		}
+	}
+	distinct := [][2]string{
+		{"alice", "alicia"},
+		{"bob", "rob"},
+		{"al1ce", "alice"}, // 1 looks like l, not i
+		{"dave", "eve"},
+		{"user_1", "user_2"},
+	}
+	for _, p := range distinct {
+		if UsernameSkeleton(p[0]) == UsernameSkeleton(p[1]) {
+			t.Errorf("%q and %q share the skeleton %q", p[0], p[1], UsernameSkeleton(p[0]))
+		}
+	}
+	// Every valid username's skeleton is short and ASCII, fit for an
+	// indexed column.
+	for _, name := range []string{"mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm", "MMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMM"} {
+		if s := UsernameSkeleton(name); len(s) != 64 {
+			t.Errorf("skeleton of %q is %d bytes", name, len(s))
+		}
+	}
+}

@@ -220,8 +220,8 @@ func TestHostileStringsAreLiteral(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if data, found, _ := s.FindSession(ctx, "victim"); !found || string(data) != "victim-data" {
-			t.Fatal("deleting hostile keys removed another session")
+		if data, found, err := s.FindSession(ctx, "victim"); err != nil || !found || string(data) != "victim-data" {
+			t.Fatalf("deleting hostile keys removed another session: %v", err)
 		}
 		for _, h := range hostile {
 			if err := s.SaveSession(ctx, h, []byte(h), exp); err != nil {
@@ -233,8 +233,8 @@ func TestHostileStringsAreLiteral(t *testing.T) {
 				t.Fatalf("FindSession(%q) = %q, %v, %v", h, data, found, err)
 			}
 		}
-		if data, _, _ := s.FindSession(ctx, "victim"); string(data) != "victim-data" {
-			t.Fatalf("victim session overwritten: %q", data)
+		if data, _, err := s.FindSession(ctx, "victim"); err != nil || string(data) != "victim-data" {
+			t.Fatalf("victim session overwritten: %q, %v", data, err)
 		}
 	})
 
@@ -248,8 +248,8 @@ func TestHostileStringsAreLiteral(t *testing.T) {
 				t.Fatalf("TokenRevoked(%q) = %v, %v", h, revoked, err)
 			}
 		}
-		if revoked, _ := s.TokenRevoked(ctx, "some-other-jti"); revoked {
-			t.Fatal("an unrevoked token is revoked")
+		if revoked, err := s.TokenRevoked(ctx, "some-other-jti"); err != nil || revoked {
+			t.Fatalf("an unrevoked token is revoked: %v", err)
 		}
 	})
 
@@ -428,3 +428,50 @@ func TestOpenUnreachable(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestLegacyLookAlikesKeepWorking: accounts from before look-alikes were
+// refused get their skeleton at start-up; an old look-alike pair does not
+// stop the server starting, both accounts keep working, and the older
+// one's skeleton blocks new look-alikes.
+func TestLegacyLookAlikesKeepWorking(t *testing.T) {
+	ctx := context.Background()
+	url := mongotest.Database(t)
+	s, err := mongo.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, err := s.CreateUser(ctx, blog.NewUser{Username: "alice", PasswordHash: "h1", Role: blog.RoleUser})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	// As the database was before: no skeletons or their index, and a
+	// look-alike pair.
+	users := rawDB(t, url).Collection("users")
+	if err := users.Indexes().DropOne(ctx, "usernameSkeleton_unique"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := users.UpdateMany(ctx, bson.M{}, bson.M{"$unset": bson.M{"usernameSkeleton": ""}}); err != nil {
+		t.Fatal(err)
+	}
+	lookAlikeID := blog.NewID()
+	if _, err := users.InsertOne(ctx, bson.M{"_id": lookAlikeID, "username": "aIice", "usernameKey": "aiice", "passwordHash": "h2",
+		"role": "user", "disabled": false, "tokenVersion": int64(0), "createdAt": alice.CreatedAt.UnixMicro() + 1}); err != nil {
+		t.Fatal(err)
+	}
+
+	s = open(t, url)
+	for name, id := range map[string]string{"alice": alice.ID, "aIice": lookAlikeID} {
+		if u, _, err := s.Credentials(ctx, name); err != nil || u.ID != id {
+			t.Fatalf("%s after start-up = %+v, %v", name, u, err)
+		}
+	}
+	_, err = s.CreateUser(ctx, blog.NewUser{Username: "a1ice", PasswordHash: "x", Role: blog.RoleUser})
+	wantCode(t, err, blog.ECONFLICT)
+	if _, err := s.CreateUser(ctx, blog.NewUser{Username: "alicia", PasswordHash: "x", Role: blog.RoleUser}); err != nil {
+		t.Fatal(err)
+	}
+	// A second start with the pair still there is as good as the first.
+	open(t, url)
+}

@@ -13,6 +13,7 @@ import (
 // that exists with the same name and keys does nothing.
 const (
 	indexUsername    = "usernameKey_unique"
+	indexSkeleton    = "usernameSkeleton_unique"
 	indexFeed        = "createdAt_-1__id_-1"
 	indexAuthor      = "author_1"
 	indexRevokedTTL  = "expiresAt_ttl"
@@ -29,14 +30,16 @@ var validators = map[string]bson.M{
 		"bsonType": "object",
 		"required": bson.A{"_id", "username", "usernameKey", "passwordHash", "role", "disabled", "tokenVersion", "createdAt"},
 		"properties": bson.M{
-			"_id":          bson.M{"bsonType": "string"},
-			"username":     bson.M{"bsonType": "string"},
-			"usernameKey":  bson.M{"bsonType": "string"},
-			"passwordHash": bson.M{"bsonType": "string"},
-			"role":         bson.M{"enum": bson.A{"user", "admin"}},
-			"disabled":     bson.M{"bsonType": "bool"},
-			"tokenVersion": bson.M{"bsonType": bson.A{"int", "long"}, "minimum": 0},
-			"createdAt":    bson.M{"bsonType": "long"},
+			"_id":         bson.M{"bsonType": "string"},
+			"username":    bson.M{"bsonType": "string"},
+			"usernameKey": bson.M{"bsonType": "string"},
+			// Not required: accounts from before it get theirs at start-up.
+			"usernameSkeleton": bson.M{"bsonType": "string"},
+			"passwordHash":     bson.M{"bsonType": "string"},
+			"role":             bson.M{"enum": bson.A{"user", "admin"}},
+			"disabled":         bson.M{"bsonType": "bool"},
+			"tokenVersion":     bson.M{"bsonType": bson.A{"int", "long"}, "minimum": 0},
+			"createdAt":        bson.M{"bsonType": "long"},
 		},
 	},
 	postsColl: {
@@ -84,6 +87,12 @@ func (s *Store) ensureSchema(ctx context.Context) error {
 	}
 	s.features.SchemaValidation = validated
 
+	// Every account needs a usernameSkeleton before its unique index can
+	// be built (documents without one would all collide as null).
+	if err := s.placeholderSkeletons(ctx); err != nil {
+		return err
+	}
+
 	// One index per createIndexes command: FerretDB 1.24 drops the
 	// connection (a panic in its handler) when one command asks for
 	// several indexes that all exist already, as on every restart.
@@ -95,6 +104,11 @@ func (s *Store) ensureSchema(ctx context.Context) error {
 		{s.users, mongo.IndexModel{
 			Keys:    bson.D{{Key: "usernameKey", Value: 1}},
 			Options: options.Index().SetName(indexUsername).SetUnique(true),
+		}},
+		// No two look-alike usernames (blog.UsernameSkeleton).
+		{s.users, mongo.IndexModel{
+			Keys:    bson.D{{Key: "usernameSkeleton", Value: 1}},
+			Options: options.Index().SetName(indexSkeleton).SetUnique(true),
 		}},
 		// The feed: newest first, ties broken by _id, matching ListPosts's
 		// sort and keyset filter exactly.
@@ -111,6 +125,9 @@ func (s *Store) ensureSchema(ctx context.Context) error {
 		if _, err := ix.coll.Indexes().CreateOne(ctx, ix.model); err != nil {
 			return fmt.Errorf("create index on %s: %w", ix.coll.Name(), unavailable(err))
 		}
+	}
+	if err := s.fillSkeletons(ctx); err != nil {
+		return err
 	}
 
 	ttlRevoked, err := ensureTTL(ctx, s.revocations, "expiresAt", indexRevokedTTL, indexRevoked)

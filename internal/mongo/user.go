@@ -15,14 +15,17 @@ import (
 
 // userDoc is a document of the users collection.
 type userDoc struct {
-	ID           string `bson:"_id"`
-	Username     string `bson:"username"`
-	UsernameKey  string `bson:"usernameKey"`
-	PasswordHash string `bson:"passwordHash"`
-	Role         string `bson:"role"`
-	Disabled     bool   `bson:"disabled"`
-	TokenVersion int64  `bson:"tokenVersion"`
-	CreatedAt    int64  `bson:"createdAt"` // Unix microseconds
+	ID          string `bson:"_id"`
+	Username    string `bson:"username"`
+	UsernameKey string `bson:"usernameKey"`
+	// UsernameSkeleton is blog.UsernameSkeleton(Username), unique; see
+	// fillSkeletons for accounts from before it.
+	UsernameSkeleton string `bson:"usernameSkeleton"`
+	PasswordHash     string `bson:"passwordHash"`
+	Role             string `bson:"role"`
+	Disabled         bool   `bson:"disabled"`
+	TokenVersion     int64  `bson:"tokenVersion"`
+	CreatedAt        int64  `bson:"createdAt"` // Unix microseconds
 }
 
 func (d userDoc) user() blog.User {
@@ -48,24 +51,25 @@ func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
 var errUserNotFound = blog.Errorf(blog.ENOTFOUND, "User not found")
 
-// CreateUser implements blog.UserStore. The unique index on usernameKey
-// makes a taken username (in any case) a duplicate key error, even when two
-// sign-ups race.
+// CreateUser implements blog.UserStore. The unique indexes on usernameKey
+// and usernameSkeleton make a taken username (in any case) or a look-alike
+// of one a duplicate key error, even when two sign-ups race.
 func (s *Store) CreateUser(ctx context.Context, nu blog.NewUser) (blog.User, error) {
 	if !nu.Role.Valid() {
 		return blog.User{}, blog.Errorf(blog.EINVALID, "Invalid role")
 	}
 	d := userDoc{
-		ID:           blog.NewID(),
-		Username:     nu.Username,
-		UsernameKey:  blog.UsernameKey(nu.Username),
-		PasswordHash: nu.PasswordHash,
-		Role:         string(nu.Role),
-		CreatedAt:    micros(blog.Now()),
+		ID:               blog.NewID(),
+		Username:         nu.Username,
+		UsernameKey:      blog.UsernameKey(nu.Username),
+		UsernameSkeleton: blog.UsernameSkeleton(nu.Username),
+		PasswordHash:     nu.PasswordHash,
+		Role:             string(nu.Role),
+		CreatedAt:        micros(blog.Now()),
 	}
 	_, err := s.users.InsertOne(ctx, d)
 	if mongo.IsDuplicateKeyError(err) {
-		return blog.User{}, blog.Errorf(blog.ECONFLICT, "Username is already taken")
+		return blog.User{}, blog.ErrUsernameTaken
 	}
 	if err != nil {
 		return blog.User{}, fmt.Errorf("create user: %w", unavailable(err))

@@ -53,6 +53,12 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) (int, error) {
 			applied++
 		}
 	}
+	// Then the username skeletons that SQL can't compute. Old look-alike
+	// pairs are left as they are (see fillSkeletons): they must not stop
+	// the server from starting.
+	if _, err := fillSkeletons(ctx, conn.Conn()); err != nil {
+		return applied, err
+	}
 	return applied, nil
 }
 

@@ -20,10 +20,11 @@ func (s *Store) CreateUser(ctx context.Context, nu blog.NewUser) (blog.User, err
 	}
 	u := blog.User{ID: blog.NewID(), Username: nu.Username, Role: nu.Role, CreatedAt: blog.Now()}
 	_, err := s.pool.Exec(ctx,
-		`INSERT INTO users (id, username, username_key, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		u.ID, u.Username, blog.UsernameKey(u.Username), nu.PasswordHash, string(u.Role), u.CreatedAt)
+		`INSERT INTO users (id, username, username_key, username_skeleton, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		u.ID, u.Username, blog.UsernameKey(u.Username), blog.UsernameSkeleton(u.Username), nu.PasswordHash, string(u.Role), u.CreatedAt)
 	if isUniqueViolation(err) {
-		return blog.User{}, blog.Errorf(blog.ECONFLICT, "Username is already taken")
+		// The same name in any case, or a look-alike of one.
+		return blog.User{}, blog.ErrUsernameTaken
 	}
 	if err != nil {
 		return blog.User{}, fmt.Errorf("create user: %w", unavailable(err))

@@ -13,7 +13,8 @@ import (
 var migrationFiles embed.FS
 
 // migrate applies every embedded migration that the database lacks, each in
-// its own transaction, and returns how many it applied. The writer pool has
+// its own transaction, and returns how many it applied. It then fills in
+// the username skeletons that SQL can't compute. The writer pool has
 // a single connection and BEGIN IMMEDIATE takes the write lock, so two
 // processes starting at once apply each migration once.
 func migrate(ctx context.Context, db *sql.DB) (int, error) {
@@ -36,6 +37,11 @@ func migrate(ctx context.Context, db *sql.DB) (int, error) {
 		if done {
 			applied++
 		}
+	}
+	// Old look-alike pairs are left as they are (see fillSkeletons): they
+	// must not stop the server from starting.
+	if _, err := fillSkeletons(ctx, db); err != nil {
+		return applied, err
 	}
 	return applied, nil
 }

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"io"
 	"os"
 	"path/filepath"
@@ -69,5 +70,57 @@ func TestNewDatabasePageSize(t *testing.T) {
 	// The page size is bytes 16–17 of the header, big-endian.
 	if got := int(header[16])<<8 | int(header[17]); got != 16384 {
 		t.Errorf("page size = %d, want 16384", got)
+	}
+}
+
+// TestLegacyLookAlikesKeepWorking: accounts from before look-alikes were
+// refused get their skeleton at start-up; an old look-alike pair does not
+// stop the server starting, both accounts keep working, and the older
+// one's skeleton blocks new look-alikes.
+func TestLegacyLookAlikesKeepWorking(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "palisade.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, err := s.CreateUser(ctx, blog.NewUser{Username: "alice", PasswordHash: "h1", Role: blog.RoleUser})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	// As the database was before: no skeletons, and a look-alike pair.
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `UPDATE users SET username_skeleton = NULL`); err != nil {
+		t.Fatal(err)
+	}
+	lookAlikeID := blog.NewID()
+	if _, err := db.ExecContext(ctx, `INSERT INTO users (id, username, username_key, password_hash, role, created_at) VALUES (?, 'aIice', 'aiice', 'h2', 'user', ?)`,
+		lookAlikeID, alice.CreatedAt.UnixMicro()+1); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("start-up with an old look-alike pair: %v", err)
+	}
+	defer s.Close()
+	for name, id := range map[string]string{"alice": alice.ID, "aIice": lookAlikeID} {
+		if u, _, err := s.Credentials(ctx, name); err != nil || u.ID != id {
+			t.Fatalf("%s after start-up = %+v, %v", name, u, err)
+		}
+	}
+	if _, err := s.CreateUser(ctx, blog.NewUser{Username: "a1ice", PasswordHash: "x", Role: blog.RoleUser}); blog.ErrorCode(err) != blog.ECONFLICT {
+		t.Fatalf("new look-alike after the back-fill: %v, want a conflict", err)
+	}
+	if _, err := s.CreateUser(ctx, blog.NewUser{Username: "alicia", PasswordHash: "x", Role: blog.RoleUser}); err != nil {
+		t.Fatal(err)
 	}
 }

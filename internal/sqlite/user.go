@@ -27,10 +27,11 @@ func (s *Store) CreateUser(ctx context.Context, nu blog.NewUser) (blog.User, err
 		CreatedAt: blog.Now(),
 	}
 	_, err := s.write.ExecContext(ctx,
-		`INSERT INTO users (id, username, username_key, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Username, blog.UsernameKey(u.Username), nu.PasswordHash, string(u.Role), u.CreatedAt.UnixMicro())
+		`INSERT INTO users (id, username, username_key, username_skeleton, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Username, blog.UsernameKey(u.Username), blog.UsernameSkeleton(u.Username), nu.PasswordHash, string(u.Role), u.CreatedAt.UnixMicro())
 	if isUniqueViolation(err) {
-		return blog.User{}, blog.Errorf(blog.ECONFLICT, "Username is already taken")
+		// The same name in any case, or a look-alike of one.
+		return blog.User{}, blog.ErrUsernameTaken
 	}
 	if err != nil {
 		return blog.User{}, fmt.Errorf("create user: %w", err)

@@ -22,6 +22,7 @@ type Opener func(t *testing.T) blog.Store
 // Run runs the whole contract suite.
 func Run(t *testing.T, open Opener) {
 	t.Run("Users", func(t *testing.T) { testUsers(t, open) })
+	t.Run("LookAlikeUsernames", func(t *testing.T) { testLookAlikes(t, open) })
 	t.Run("Posts", func(t *testing.T) { testPosts(t, open) })
 	t.Run("Pagination", func(t *testing.T) { testPagination(t, open) })
 	t.Run("Authorization", func(t *testing.T) { testAuthorization(t, open) })
@@ -105,7 +106,10 @@ func testUsers(t *testing.T, open Opener) {
 			t.Fatal(err)
 		}
 		wantCode(t, s.SetRole(ctx, bob.ID, "superuser"), blog.EINVALID)
-		got, _ := s.UserByID(ctx, bob.ID)
+		got, err := s.UserByID(ctx, bob.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if got.Role != blog.RoleAdmin {
 			t.Fatalf("role = %q, want admin", got.Role)
 		}
@@ -115,7 +119,10 @@ func testUsers(t *testing.T, open Opener) {
 		if err := s.DisableUser(ctx, carol.ID); err != nil {
 			t.Fatal(err)
 		}
-		got, _ := s.UserByID(ctx, carol.ID)
+		got, err := s.UserByID(ctx, carol.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if !got.Disabled || got.TokenVersion != carol.TokenVersion+1 {
 			t.Fatalf("after disable: %+v", got)
 		}
@@ -125,16 +132,85 @@ func testUsers(t *testing.T, open Opener) {
 		if err := s.SetPasswordHash(ctx, dave.ID, "new-hash", false); err != nil {
 			t.Fatal(err)
 		}
-		u, hash, _ := s.Credentials(ctx, "dave")
+		u, hash, err := s.Credentials(ctx, "dave")
+		if err != nil {
+			t.Fatal(err)
+		}
 		if hash != "new-hash" || u.TokenVersion != dave.TokenVersion {
 			t.Fatalf("after rehash: %q, version %d", hash, u.TokenVersion)
 		}
 		if err := s.SetPasswordHash(ctx, dave.ID, "newer-hash", true); err != nil {
 			t.Fatal(err)
 		}
-		u, _, _ = s.Credentials(ctx, "dave")
+		u, _, err = s.Credentials(ctx, "dave")
+		if err != nil {
+			t.Fatal(err)
+		}
 		if u.TokenVersion != dave.TokenVersion+1 {
 			t.Fatalf("password change kept token version %d", u.TokenVersion)
+		}
+	})
+}
+
+// testLookAlikes: a username whose confusable skeleton matches an existing
+// one is refused like a taken one, by the store itself, so that two
+// look-alikes registered at the same moment can't both get in.
+func testLookAlikes(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t)
+	alice := mustUser(t, s, "alice", blog.RoleUser)
+	mustUser(t, s, "mallory", blog.RoleUser)
+	for _, name := range []string{"aIice", "AIice", "rnallory", "RNALLORY"} {
+		t.Run(name, func(t *testing.T) {
+			_, err := s.CreateUser(ctx, blog.NewUser{Username: name, PasswordHash: "x", Role: blog.RoleUser})
+			wantCode(t, err, blog.ECONFLICT)
+			if err.Error() != blog.ErrUsernameTaken.Error() {
+				t.Fatalf("error = %v, want the same answer as for a taken name", err)
+			}
+			if _, err := s.UserByUsername(ctx, name); blog.ErrorCode(err) != blog.ENOTFOUND {
+				t.Fatalf("refused look-alike %q stored (%v)", name, err)
+			}
+		})
+	}
+	t.Run("DifferentNamesStillWelcome", func(t *testing.T) {
+		for _, name := range []string{"alicia", "al1ce", "malory"} {
+			mustUser(t, s, name, blog.RoleUser)
+		}
+		if u, err := s.UserByUsername(ctx, "alice"); err != nil || u.ID != alice.ID {
+			t.Fatalf("alice = %+v, %v", u, err)
+		}
+	})
+	t.Run("Concurrent", func(t *testing.T) {
+		names := []string{"bobby", "b0bby", "BOBBY", "B0BBY", "bobbY", "b0bbY"}
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			created []string
+			errs    []error
+		)
+		start := make(chan struct{})
+		for _, name := range names {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				_, err := s.CreateUser(ctx, blog.NewUser{Username: name, PasswordHash: "x", Role: blog.RoleUser})
+				mu.Lock()
+				defer mu.Unlock()
+				if err == nil {
+					created = append(created, name)
+				} else if blog.ErrorCode(err) != blog.ECONFLICT {
+					errs = append(errs, err)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if len(errs) > 0 {
+			t.Fatalf("unexpected errors: %v", errs)
+		}
+		if len(created) != 1 {
+			t.Fatalf("look-alikes registered at once: %q, want exactly one", created)
 		}
 	})
 }
@@ -178,8 +254,8 @@ func testPosts(t *testing.T, open Opener) {
 		if up.Title != "Renamed" || up.Content != p.Content || up.ContentHTML != p.ContentHTML || !up.UpdatedAt.After(p.UpdatedAt) || !up.CreatedAt.Equal(p.CreatedAt) {
 			t.Fatalf("updated = %+v", up)
 		}
-		stored, _ := s.PostByID(ctx, p.ID)
-		if stored != up {
+		stored, err := s.PostByID(ctx, p.ID)
+		if err != nil || stored != up {
 			t.Fatalf("stored = %+v\nwant %+v", stored, up)
 		}
 	})
@@ -296,8 +372,8 @@ func testAuthorization(t *testing.T, open Opener) {
 	t.Run("OtherUserCannotEdit", func(t *testing.T) {
 		_, err := s.UpdatePost(ctx, mallory, p.ID, blog.PostUpdate{Title: ptr("pwned")})
 		wantCode(t, err, blog.EFORBIDDEN)
-		if got, _ := s.PostByID(ctx, p.ID); got != p {
-			t.Fatalf("post changed by a refused edit: %+v", got)
+		if got, err := s.PostByID(ctx, p.ID); err != nil || got != p {
+			t.Fatalf("post changed by a refused edit: %+v, %v", got, err)
 		}
 	})
 	t.Run("OtherUserCannotDelete", func(t *testing.T) {
@@ -382,11 +458,11 @@ func testRevocations(t *testing.T, open Opener) {
 	if err := s.PruneRevocations(ctx, now); err != nil {
 		t.Fatal(err)
 	}
-	if revoked, _ := s.TokenRevoked(ctx, "jti-old"); revoked {
-		t.Fatal("expired revocation kept after prune")
+	if revoked, err := s.TokenRevoked(ctx, "jti-old"); err != nil || revoked {
+		t.Fatalf("expired revocation kept after prune: %v, %v", revoked, err)
 	}
-	if revoked, _ := s.TokenRevoked(ctx, "jti-1"); !revoked {
-		t.Fatal("live revocation lost in prune")
+	if revoked, err := s.TokenRevoked(ctx, "jti-1"); err != nil || !revoked {
+		t.Fatalf("live revocation lost in prune: %v, %v", revoked, err)
 	}
 }
 
@@ -407,20 +483,20 @@ func testSessions(t *testing.T, open Opener) {
 		if err := s.SaveSession(ctx, "k1", []byte("two"), now.Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
-		if data, _, _ := s.FindSession(ctx, "k1"); string(data) != "two" {
-			t.Fatalf("replaced session = %q", data)
+		if data, found := mustFindSession(t, s, "k1"); !found || string(data) != "two" {
+			t.Fatalf("replaced session = %q, %v", data, found)
 		}
 	})
 	t.Run("ExpiredNotFound", func(t *testing.T) {
-		s.SaveSession(ctx, "old", []byte("x"), now.Add(-time.Second))
-		if _, found, _ := s.FindSession(ctx, "old"); found {
+		mustSaveSession(t, s, "old", []byte("x"), now.Add(-time.Second))
+		if _, found := mustFindSession(t, s, "old"); found {
 			t.Fatal("expired session found")
 		}
 	})
 	t.Run("BinaryData", func(t *testing.T) {
 		data := []byte{0, 1, 2, 255, '\'', '"'}
-		s.SaveSession(ctx, "bin", data, now.Add(time.Hour))
-		if got, _, _ := s.FindSession(ctx, "bin"); string(got) != string(data) {
+		mustSaveSession(t, s, "bin", data, now.Add(time.Hour))
+		if got, found := mustFindSession(t, s, "bin"); !found || string(got) != string(data) {
 			t.Fatalf("binary data = %v", got)
 		}
 	})
@@ -428,7 +504,7 @@ func testSessions(t *testing.T, open Opener) {
 		if err := s.DeleteSession(ctx, "k1"); err != nil {
 			t.Fatal(err)
 		}
-		if _, found, _ := s.FindSession(ctx, "k1"); found {
+		if _, found := mustFindSession(t, s, "k1"); found {
 			t.Fatal("deleted session found")
 		}
 		if err := s.DeleteSession(ctx, "k1"); err != nil {
@@ -436,12 +512,22 @@ func testSessions(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("Prune", func(t *testing.T) {
-		s.SaveSession(ctx, "live", []byte("x"), now.Add(time.Hour))
-		if err := s.PruneSessions(ctx, now); err != nil {
+		// FindSession hides an expired session whether or not it is still
+		// stored, so a prune that did nothing would go unseen. Instead the
+		// prune is run as of a moment in the future: a session that is
+		// live now but expired by then must be gone, and one that outlives
+		// that moment must stay.
+		cutoff := now.Add(2 * time.Hour)
+		mustSaveSession(t, s, "live", []byte("x"), cutoff.Add(time.Hour))
+		mustSaveSession(t, s, "ends-before-cutoff", []byte("x"), now.Add(time.Hour))
+		if err := s.PruneSessions(ctx, cutoff); err != nil {
 			t.Fatal(err)
 		}
-		if _, found, _ := s.FindSession(ctx, "live"); !found {
+		if _, found := mustFindSession(t, s, "live"); !found {
 			t.Fatal("live session pruned")
+		}
+		if _, found := mustFindSession(t, s, "ends-before-cutoff"); found {
+			t.Fatal("a session expired as of the prune survived it")
 		}
 	})
 }
@@ -477,3 +563,21 @@ func testConcurrentWrites(t *testing.T, open Opener) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// mustFindSession looks key up and fails the test on a store error, so that
+// an erroring store is never read as "no such session".
+func mustFindSession(t *testing.T, s blog.Store, key string) ([]byte, bool) {
+	t.Helper()
+	data, found, err := s.FindSession(context.Background(), key)
+	if err != nil {
+		t.Fatalf("find session %q: %v", key, err)
+	}
+	return data, found
+}
+
+func mustSaveSession(t *testing.T, s blog.Store, key string, data []byte, expiry time.Time) {
+	t.Helper()
+	if err := s.SaveSession(context.Background(), key, data, expiry); err != nil {
+		t.Fatalf("save session %q: %v", key, err)
+	}
+}

@@ -435,7 +435,7 @@ func TestBrowserScreenshots(t *testing.T) {
 		// Skip link, brand, then Write.
 		b.do(t, "press Tab twice more", chromedp.KeyEvent(kb.Tab+kb.Tab))
 		if got := chromeEval[string](t, b, `document.activeElement.textContent.trim()`); got != "Write" {
-			t.Logf("focused element after three Tabs: %q, want Write", got)
+			t.Errorf("focused element after three Tabs: %q, want Write", got)
 		}
 		shoot(t, "focus-nav-desktop.png", false)
 	})

@@ -194,7 +194,10 @@ func TestHonestJourney(t *testing.T) {
 	t.Run("Edit", func(t *testing.T) {
 		p := b.submit("/post/"+id+"/edit", "/post/"+id+"/edit", url.Values{"title": {"Hello again"}, "content": {"Edited content here."}})
 		wantRedirect(t, p, "/post/"+id)
-		got, _ := srv.Store.PostByID(t.Context(), id)
+		got, err := srv.Store.PostByID(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if got.Title != "Hello again" || got.Content != "Edited content here." {
 			t.Fatalf("after edit: %+v", got)
 		}
@@ -489,6 +492,11 @@ func TestSessionsEndWhenAccountChanges(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		// The flag alone, without the token version bump that
+		// DisableUser also makes, must end the session.
+		{"DisabledFlagOnly", func(t *testing.T, id string) {
+			srv.DisableOnly(t, id)
+		}},
 		{"PasswordChanged", func(t *testing.T, id string) {
 			if err := srv.Store.SetPasswordHash(t.Context(), id, "new-hash", true); err != nil {
 				t.Fatal(err)
@@ -499,7 +507,10 @@ func TestSessionsEndWhenAccountChanges(t *testing.T) {
 			name := strings.ToLower(tc.name)
 			b := newBrowser(t, srv)
 			b.register(name)
-			u, _ := srv.Store.UserByUsername(t.Context(), name)
+			u, err := srv.Store.UserByUsername(t.Context(), name)
+			if err != nil {
+				t.Fatal(err)
+			}
 			tc.change(t, u.ID)
 			wantRedirect(t, b.get("/write"), "/login")
 			if !strings.Contains(srv.Logs.String(), `"event":"session.revoked"`) {
@@ -678,8 +689,8 @@ func TestSessionStoreHoldsOnlyHashes(t *testing.T) {
 	b := newBrowser(t, srv)
 	b.register("alice")
 	token := b.cookie("palisade_session").Value
-	if _, found, _ := srv.Store.FindSession(t.Context(), token); found {
-		t.Fatal("the session is stored under the cookie's own value")
+	if _, found, err := srv.Store.FindSession(t.Context(), token); err != nil || found {
+		t.Fatalf("the session is stored under the cookie's own value: %v, %v", found, err)
 	}
 	sum := sha256.Sum256([]byte(token))
 	if _, found, err := srv.Store.FindSession(t.Context(), hex.EncodeToString(sum[:])); err != nil || !found {

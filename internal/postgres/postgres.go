@@ -9,6 +9,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -48,11 +52,46 @@ func Migrate(ctx context.Context, url string) (int, error) {
 	return migrate(ctx, s.pool)
 }
 
-func open(ctx context.Context, url string) (*Store, error) {
+// DefaultConnectTimeout bounds each attempt to connect (TCP, TLS and the
+// start-up exchange) when the URL sets no connect_timeout. Without it, a
+// host that accepts the connection but never answers (a wrong port, a
+// proxy with nothing behind it) would hang start-up forever, silently.
+const DefaultConnectTimeout = 10 * time.Second
+
+// connectTimeout is DefaultConnectTimeout; tests shorten it.
+var connectTimeout = DefaultConnectTimeout
+
+// parseConfig parses url, applying the default connect time-out unless the
+// URL (or PGCONNECT_TIMEOUT) chose one: connect_timeout=0 still means
+// "wait forever" for an operator who asks for it.
+func parseConfig(url string) (*pgxpool.Config, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx's parse errors can quote the URL, password included.
 		return nil, errors.New("PALISADE_DATABASE_URL: not a valid postgres:// URL")
+	}
+	if !strings.Contains(url, "connect_timeout") && os.Getenv("PGCONNECT_TIMEOUT") == "" {
+		cfg.ConnConfig.ConnectTimeout = connectTimeout
+	}
+	return cfg, nil
+}
+
+// Target describes where url connects, for a log line before start-up
+// waits on it: host:port (never the user or password) and the connect
+// time-out (0: none). ok is false if url does not parse.
+func Target(url string) (addr string, timeout time.Duration, ok bool) {
+	cfg, err := parseConfig(url)
+	if err != nil {
+		return "", 0, false
+	}
+	cc := cfg.ConnConfig
+	return net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port))), cc.ConnectTimeout, true
+}
+
+func open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := parseConfig(url)
+	if err != nil {
+		return nil, err
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -60,7 +99,13 @@ func open(ctx context.Context, url string) (*Store, error) {
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("connect to postgres: %w", err)
+		cc := cfg.ConnConfig
+		addr := net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port)))
+		if (pgconn.Timeout(err) || errors.Is(err, context.DeadlineExceeded)) && ctx.Err() == nil {
+			return nil, fmt.Errorf("connect to postgres at %s: no answer within %s (is that host and port a PostgreSQL server? connect_timeout in the URL sets the wait): %w",
+				addr, cc.ConnectTimeout, err)
+		}
+		return nil, fmt.Errorf("connect to postgres at %s: %w", addr, err)
 	}
 	return &Store{pool: pool}, nil
 }

@@ -36,14 +36,26 @@ var _ blog.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database file at path and applies the
 // embedded migrations.
+//
+// Several instances may start at once on the same new file: one sets it
+// up and migrates it while the others wait for its locks (and retry, for
+// up to a minute, where SQLite refuses to wait), so none fails.
 func Open(ctx context.Context, path string) (*Store, error) {
-	s, err := open(path)
+	var s *Store
+	err := retryBusy(ctx, func() error {
+		var err error
+		s, err = open(path)
+		if err != nil {
+			return err
+		}
+		if _, err := migrate(ctx, s.write); err != nil {
+			s.Close()
+			return fmt.Errorf("migrate %s: %w", path, err)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	if _, err := migrate(ctx, s.write); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
 	return s, nil
 }
@@ -51,12 +63,20 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // Migrate applies the embedded migrations to the database at path and
 // returns how many were applied.
 func Migrate(ctx context.Context, path string) (int, error) {
-	s, err := open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer s.Close()
-	return migrate(ctx, s.write)
+	var n int
+	err := retryBusy(ctx, func() error {
+		s, err := open(path)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		// Each migration commits on its own: count those an attempt
+		// cut short by a lock applied too.
+		applied, err := migrate(ctx, s.write)
+		n += applied
+		return err
+	})
+	return n, err
 }
 
 func open(path string) (*Store, error) {
@@ -116,7 +136,9 @@ const pageSize = 16384
 // first page, so the connection string's pragmas, applied in alphabetical
 // order by the driver, would set it too late).
 func initFile(path string) error {
-	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath())
+	// Another instance starting at the same moment may be setting up the
+	// same file: wait for its lock like every other connection does.
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?_pragma=busy_timeout(5000)")
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,6 +25,9 @@ import (
 // Store is the PostgreSQL implementation of blog.Store.
 type Store struct {
 	pool *pgxpool.Pool
+	// fullAt is when a write last failed for lack of disk space (Unix
+	// nanoseconds), 0 once a write has succeeded since.
+	fullAt atomic.Int64
 }
 
 var _ blog.Store = (*Store)(nil)
@@ -115,6 +119,10 @@ func (s *Store) Ping(ctx context.Context) error {
 	if err := s.pool.Ping(ctx); err != nil {
 		return fmt.Errorf("ping postgres: %w", unavailable(err))
 	}
+	if at := s.fullAt.Load(); at != 0 && time.Since(time.Unix(0, at)) < fullHold {
+		return fmt.Errorf("ping postgres: %w: a write failed for lack of disk space %s ago",
+			errNoSpace, time.Since(time.Unix(0, at)).Round(time.Second))
+	}
 	return nil
 }
 
@@ -132,12 +140,35 @@ func (s *Store) withTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	}
 	defer tx.Rollback(ctx)
 	if err := fn(tx); err != nil {
-		return unavailable(err)
+		return s.wrote(err)
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", unavailable(err))
+		return fmt.Errorf("commit: %w", s.wrote(err))
 	}
-	return nil
+	return s.wrote(nil)
+}
+
+// errNoSpace is what a write that failed for lack of disk space on the
+// database server returns: a 507 with Retry-After, not a 500.
+var errNoSpace = blog.Errorf(blog.ENOSPACE, "The server is out of storage space, so nothing was saved. Please try again later")
+
+// fullHold is how long after a disk-full failure Ping keeps reporting it
+// (unless a write succeeds first). There is no way to ask the server for
+// its free space, so time stands in for a probe: readiness fails at once,
+// and traffic comes back to try again after a while.
+const fullHold = 30 * time.Second
+
+// wrote is unavailable for writes: it also records a disk-full failure,
+// which Ping then reports for fullHold, and clears it on success.
+func (s *Store) wrote(err error) error {
+	err = unavailable(err)
+	switch {
+	case err == nil:
+		s.fullAt.Store(0)
+	case blog.ErrorCode(err) == blog.ENOSPACE:
+		s.fullAt.Store(time.Now().UnixNano())
+	}
+	return err
 }
 
 // errUnavailable is what callers see while the database is unreachable:
@@ -164,6 +195,10 @@ func unavailable(err error) error {
 			// Class 08: connection exceptions; 57P01-57P03: the server is
 			// shutting down or starting up.
 			return fmt.Errorf("%w: %w", errUnavailable, err)
+		case pgErr.Code == "53100":
+			// disk_full: the server could not extend a file. Nothing was
+			// saved; the operator must free space.
+			return fmt.Errorf("%w: %w", errNoSpace, err)
 		case pgErr.Code == "22021":
 			// PostgreSQL text cannot hold NUL. Cleaned input never has
 			// one; anything else is the caller's mistake, not ours.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
@@ -30,6 +31,11 @@ type Store struct {
 	// every request cost about a tenth of the server's CPU under load.
 	stmts      sync.Map // string → *sql.Stmt, on the read pool
 	writeStmts sync.Map // the same on the writer (see writeStmt)
+
+	path string
+	// full is set while the last write failed for lack of disk space
+	// (see wrote); Ping reports it, so readiness does too.
+	full atomic.Bool
 }
 
 var _ blog.Store = (*Store)(nil)
@@ -115,7 +121,7 @@ func open(path string) (*Store, error) {
 	read.SetMaxIdleConns(n)
 	read.SetConnMaxIdleTime(0)
 
-	s := &Store{write: write, read: read}
+	s := &Store{write: write, read: read, path: path}
 	// Touch the writer first: it creates the file and switches it to WAL,
 	// which the read-only connections cannot do.
 	if err := s.write.Ping(); err != nil {
@@ -173,13 +179,22 @@ func dsn(path string, readOnly bool) string {
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 
-// Ping checks both pools.
+// Ping checks both pools and, after a write failed for lack of disk space,
+// that there is room again.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.read.PingContext(ctx); err != nil {
 		return fmt.Errorf("ping sqlite: %w", err)
 	}
 	if err := s.write.PingContext(ctx); err != nil {
 		return fmt.Errorf("ping sqlite: %w", err)
+	}
+	if s.full.Load() {
+		// The last write failed for lack of space: not ready until
+		// there is room again (or a write succeeds meanwhile).
+		if err := s.probeSpace(ctx); err != nil {
+			return fmt.Errorf("ping sqlite: %w", err)
+		}
+		s.full.Store(false)
 	}
 	return nil
 }
@@ -250,14 +265,14 @@ func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows
 func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return fmt.Errorf("begin: %w", s.wrote(err))
 	}
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		return err
+		return s.wrote(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return fmt.Errorf("commit: %w", s.wrote(err))
 	}
-	return nil
+	return s.wrote(nil)
 }

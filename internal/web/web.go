@@ -59,6 +59,11 @@ func New(d Deps) (*Deps, error) {
 	// A session store that fails (the database or Redis is down) is a
 	// dependency outage: a retryable 503 page, the cause in the log.
 	d.Sessions.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+		if blog.ErrorCode(err) == blog.ENOSPACE {
+			// Saving the session (signing in) needs disk space too.
+			d.noSpace(w, r, err)
+			return
+		}
 		d.Log.WarnContext(r.Context(), "session store unavailable", "requestId", httpsec.RequestIDFrom(r.Context()), "error", err)
 		w.Header().Set("Retry-After", "1")
 		d.pages.render(w, http.StatusServiceUnavailable, "error", &view{

@@ -28,7 +28,9 @@ const (
 func (s *Store) wrote(err error) error {
 	switch {
 	case err == nil:
-		s.full.Store(false)
+		if s.full.Load() { // read first: most writes find it clear
+			s.full.Store(false)
+		}
 	case primaryCode(err) == sqlite3.SQLITE_FULL:
 		s.full.Store(true)
 		return fmt.Errorf("%w: %w", errNoSpace, err)

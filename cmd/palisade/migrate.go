@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/palisade-blog/palisade/internal/logging"
 	"github.com/palisade-blog/palisade/internal/mongo"
 	"github.com/palisade-blog/palisade/internal/postgres"
 	"github.com/palisade-blog/palisade/internal/sqlite"
@@ -16,6 +17,7 @@ func migrateCmd(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	if cfg.UsesPostgres() {
+		logPostgresTarget(logging.New(stderr, cfg.LogLevel, cfg.LogFormat), cfg.DatabaseURL)
 		n, err := postgres.Migrate(ctx, cfg.DatabaseURL)
 		if err != nil {
 			return err

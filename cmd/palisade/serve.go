@@ -31,6 +31,7 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 // SQLite in the data directory.
 func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (blog.Store, error) {
 	if cfg.UsesPostgres() {
+		logPostgresTarget(log, cfg.DatabaseURL)
 		return postgres.Open(ctx, cfg.DatabaseURL)
 	}
 	if cfg.UsesMongo() {
@@ -50,6 +51,18 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (blog.
 		return nil, err
 	}
 	return sqlite.Open(ctx, cfg.SQLitePath())
+}
+
+// logPostgresTarget says what start-up is about to wait for, so that an
+// operator watching a silent start knows which host it is stuck on.
+func logPostgresTarget(log *slog.Logger, url string) {
+	if addr, timeout, ok := postgres.Target(url); ok {
+		wait := "no time-out (connect_timeout=0)"
+		if timeout > 0 {
+			wait = timeout.String() + " per attempt (connect_timeout in the URL changes it)"
+		}
+		log.Info("connecting to PostgreSQL", "addr", addr, "wait", wait)
+	}
 }
 
 // gcPercent is serve's default GOGC (see serve).

@@ -24,6 +24,7 @@ var statusOf = map[string]int{
 	blog.ENOTFOUND:     http.StatusNotFound,
 	blog.ECONFLICT:     http.StatusConflict,
 	blog.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	blog.ENOSPACE:      http.StatusInsufficientStorage,
 	blog.EINTERNAL:     http.StatusInternalServerError,
 }
 
@@ -65,6 +66,12 @@ func (d *Deps) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			slog.String("requestId", httpsec.RequestIDFrom(r.Context())), slog.String("path", r.URL.Path), slog.Any("error", err))
 		w.Header().Set("Retry-After", "1")
 	}
+	if status == http.StatusInsufficientStorage {
+		// The disk is full: nothing was saved. Logged once a minute, not
+		// once per request; readiness reports it meanwhile.
+		logging.NoSpace(r.Context(), d.Log, httpsec.RequestIDFrom(r.Context()), err)
+		w.Header().Set("Retry-After", NoSpaceRetryAfter)
+	}
 	if status == http.StatusUnauthorized {
 		// The tutorial's clients read the reason from "error":
 		// {"error": "Authentication required"}.
@@ -74,6 +81,10 @@ func (d *Deps) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	writeJSON(w, status, errorBody{Error: http.StatusText(status), Message: blog.ErrorMessage(err)})
 }
+
+// NoSpaceRetryAfter is the Retry-After of a 507: freeing disk space takes
+// an operator, so clients should not hammer a full server.
+const NoSpaceRetryAfter = "60"
 
 // writeInternal logs err and answers a generic 500 that names only the
 // request ID, so an operator can find the log line and an attacker learns

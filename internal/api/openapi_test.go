@@ -563,6 +563,19 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 		v.exchange(t, get("/readyz", ""), valid, http.StatusServiceUnavailable)
 	})
 
+	t.Run("DiskFull", func(t *testing.T) {
+		full := oaNewValidator(t, newServer(t, nil))
+		exerciseDiskFull(t, full)
+		for op, statuses := range full.seen {
+			if v.seen[op] == nil {
+				v.seen[op] = map[int]bool{}
+			}
+			for status := range statuses {
+				v.seen[op][status] = true
+			}
+		}
+	})
+
 	// Every documented answer was seen at least once, except those a
 	// healthy server cannot be made to give on demand (500, a busy hasher's
 	// 503) and 429, which every route documents and two tests above cover.

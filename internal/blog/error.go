@@ -14,6 +14,7 @@ const (
 	ENOTFOUND     = "not_found"    // the resource does not exist
 	EUNAUTHORIZED = "unauthorized" // no valid credentials
 	EUNAVAILABLE  = "unavailable"  // a dependency is down or overloaded; try later
+	ENOSPACE      = "no_space"     // the store is out of disk space; nothing was saved
 )
 
 // Error is a domain error whose Message is safe to show to the client.

@@ -9,6 +9,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -20,6 +25,9 @@ import (
 // Store is the PostgreSQL implementation of blog.Store.
 type Store struct {
 	pool *pgxpool.Pool
+	// fullAt is when a write last failed for lack of disk space (Unix
+	// nanoseconds), 0 once a write has succeeded since.
+	fullAt atomic.Int64
 }
 
 var _ blog.Store = (*Store)(nil)
@@ -48,11 +56,46 @@ func Migrate(ctx context.Context, url string) (int, error) {
 	return migrate(ctx, s.pool)
 }
 
-func open(ctx context.Context, url string) (*Store, error) {
+// DefaultConnectTimeout bounds each attempt to connect (TCP, TLS and the
+// start-up exchange) when the URL sets no connect_timeout. Without it, a
+// host that accepts the connection but never answers (a wrong port, a
+// proxy with nothing behind it) would hang start-up forever, silently.
+const DefaultConnectTimeout = 10 * time.Second
+
+// connectTimeout is DefaultConnectTimeout; tests shorten it.
+var connectTimeout = DefaultConnectTimeout
+
+// parseConfig parses url, applying the default connect time-out unless the
+// URL (or PGCONNECT_TIMEOUT) chose one: connect_timeout=0 still means
+// "wait forever" for an operator who asks for it.
+func parseConfig(url string) (*pgxpool.Config, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx's parse errors can quote the URL, password included.
 		return nil, errors.New("PALISADE_DATABASE_URL: not a valid postgres:// URL")
+	}
+	if !strings.Contains(url, "connect_timeout") && os.Getenv("PGCONNECT_TIMEOUT") == "" {
+		cfg.ConnConfig.ConnectTimeout = connectTimeout
+	}
+	return cfg, nil
+}
+
+// Target describes where url connects, for a log line before start-up
+// waits on it: host:port (never the user or password) and the connect
+// time-out (0: none). ok is false if url does not parse.
+func Target(url string) (addr string, timeout time.Duration, ok bool) {
+	cfg, err := parseConfig(url)
+	if err != nil {
+		return "", 0, false
+	}
+	cc := cfg.ConnConfig
+	return net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port))), cc.ConnectTimeout, true
+}
+
+func open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := parseConfig(url)
+	if err != nil {
+		return nil, err
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -60,7 +103,13 @@ func open(ctx context.Context, url string) (*Store, error) {
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("connect to postgres: %w", err)
+		cc := cfg.ConnConfig
+		addr := net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port)))
+		if (pgconn.Timeout(err) || errors.Is(err, context.DeadlineExceeded)) && ctx.Err() == nil {
+			return nil, fmt.Errorf("connect to postgres at %s: no answer within %s (is that host and port a PostgreSQL server? connect_timeout in the URL sets the wait): %w",
+				addr, cc.ConnectTimeout, err)
+		}
+		return nil, fmt.Errorf("connect to postgres at %s: %w", addr, err)
 	}
 	return &Store{pool: pool}, nil
 }
@@ -69,6 +118,10 @@ func open(ctx context.Context, url string) (*Store, error) {
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.pool.Ping(ctx); err != nil {
 		return fmt.Errorf("ping postgres: %w", unavailable(err))
+	}
+	if at := s.fullAt.Load(); at != 0 && time.Since(time.Unix(0, at)) < fullHold {
+		return fmt.Errorf("ping postgres: %w: a write failed for lack of disk space %s ago",
+			errNoSpace, time.Since(time.Unix(0, at)).Round(time.Second))
 	}
 	return nil
 }
@@ -87,12 +140,35 @@ func (s *Store) withTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	}
 	defer tx.Rollback(ctx)
 	if err := fn(tx); err != nil {
-		return unavailable(err)
+		return s.wrote(err)
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", unavailable(err))
+		return fmt.Errorf("commit: %w", s.wrote(err))
 	}
-	return nil
+	return s.wrote(nil)
+}
+
+// errNoSpace is what a write that failed for lack of disk space on the
+// database server returns: a 507 with Retry-After, not a 500.
+var errNoSpace = blog.Errorf(blog.ENOSPACE, "The server is out of storage space, so nothing was saved. Please try again later")
+
+// fullHold is how long after a disk-full failure Ping keeps reporting it
+// (unless a write succeeds first). There is no way to ask the server for
+// its free space, so time stands in for a probe: readiness fails at once,
+// and traffic comes back to try again after a while.
+const fullHold = 30 * time.Second
+
+// wrote is unavailable for writes: it also records a disk-full failure,
+// which Ping then reports for fullHold, and clears it on success.
+func (s *Store) wrote(err error) error {
+	err = unavailable(err)
+	switch {
+	case err == nil:
+		s.fullAt.Store(0)
+	case blog.ErrorCode(err) == blog.ENOSPACE:
+		s.fullAt.Store(time.Now().UnixNano())
+	}
+	return err
 }
 
 // errUnavailable is what callers see while the database is unreachable:
@@ -119,6 +195,10 @@ func unavailable(err error) error {
 			// Class 08: connection exceptions; 57P01-57P03: the server is
 			// shutting down or starting up.
 			return fmt.Errorf("%w: %w", errUnavailable, err)
+		case pgErr.Code == "53100":
+			// disk_full: the server could not extend a file. Nothing was
+			// saved; the operator must free space.
+			return fmt.Errorf("%w: %w", errNoSpace, err)
 		case pgErr.Code == "22021":
 			// PostgreSQL text cannot hold NUL. Cleaned input never has
 			// one; anything else is the caller's mistake, not ours.

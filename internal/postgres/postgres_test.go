@@ -2,9 +2,11 @@ package postgres_test
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,5 +121,70 @@ func TestLegacyLookAlikesKeepWorking(t *testing.T) {
 	}
 	if _, err := s.CreateUser(ctx, blog.NewUser{Username: "alicia", PasswordHash: "x", Role: blog.RoleUser}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestOpenSilentServerTimesOut points Open at a listener that accepts
+// connections and never answers (a wrong port, a proxy with nothing
+// behind it): start-up must give up after the connect time-out with an
+// error that says so, instead of hanging forever.
+func TestOpenSilentServerTimesOut(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c) // never read, never answered
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	defer postgres.SetConnectTimeout(500 * time.Millisecond)()
+
+	url := "postgres://palisade:hunter2-secret@" + ln.Addr().String() + "/test?sslmode=disable"
+	addr, timeout, ok := postgres.Target(url)
+	if !ok || addr != ln.Addr().String() || timeout != 500*time.Millisecond {
+		t.Errorf("Target = %q, %v, %v; want %q, 500ms", addr, timeout, ok, ln.Addr())
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := postgres.Open(context.Background(), url)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("opened a database that never answered")
+		}
+		msg := err.Error()
+		t.Logf("Open: %s", msg)
+		if !strings.Contains(msg, ln.Addr().String()) || !strings.Contains(msg, "no answer within") {
+			t.Errorf("error %q does not say which server did not answer", msg)
+		}
+		if strings.Contains(msg, "hunter2-secret") {
+			t.Errorf("error shows the password: %q", msg)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Open still waiting after a minute: start-up hangs on a silent server")
+	}
+
+	// The URL's own connect_timeout wins over the default.
+	if _, timeout, _ := postgres.Target(url + "&connect_timeout=42"); timeout != 42*time.Second {
+		t.Errorf("connect_timeout=42 gave %v", timeout)
 	}
 }

@@ -10,7 +10,7 @@ import (
 func (s *Store) RevokeToken(ctx context.Context, tokenID string, expiresAt time.Time) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO revoked_tokens (token_id, expires_at) VALUES ($1, $2) ON CONFLICT (token_id) DO NOTHING`, tokenID, expiresAt)
 	if err != nil {
-		return fmt.Errorf("revoke token: %w", unavailable(err))
+		return fmt.Errorf("revoke token: %w", s.wrote(err))
 	}
 	return nil
 }
@@ -27,7 +27,7 @@ func (s *Store) TokenRevoked(ctx context.Context, tokenID string) (bool, error) 
 // PruneRevocations implements blog.RevocationStore.
 func (s *Store) PruneRevocations(ctx context.Context, now time.Time) error {
 	if _, err := s.pool.Exec(ctx, `DELETE FROM revoked_tokens WHERE expires_at < $1`, now); err != nil {
-		return fmt.Errorf("prune revocations: %w", unavailable(err))
+		return fmt.Errorf("prune revocations: %w", s.wrote(err))
 	}
 	return nil
 }

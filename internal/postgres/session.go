@@ -27,7 +27,7 @@ func (s *Store) SaveSession(ctx context.Context, key string, data []byte, expiry
 	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (key, data, expiry) VALUES ($1, $2, $3)
 		ON CONFLICT (key) DO UPDATE SET data = excluded.data, expiry = excluded.expiry`, key, data, expiry)
 	if err != nil {
-		return fmt.Errorf("save session: %w", unavailable(err))
+		return fmt.Errorf("save session: %w", s.wrote(err))
 	}
 	return nil
 }
@@ -35,7 +35,7 @@ func (s *Store) SaveSession(ctx context.Context, key string, data []byte, expiry
 // DeleteSession implements blog.SessionStore.
 func (s *Store) DeleteSession(ctx context.Context, key string) error {
 	if _, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE key = $1`, key); err != nil {
-		return fmt.Errorf("delete session: %w", unavailable(err))
+		return fmt.Errorf("delete session: %w", s.wrote(err))
 	}
 	return nil
 }
@@ -43,7 +43,7 @@ func (s *Store) DeleteSession(ctx context.Context, key string) error {
 // PruneSessions implements blog.SessionStore.
 func (s *Store) PruneSessions(ctx context.Context, now time.Time) error {
 	if _, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE expiry <= $1`, now); err != nil {
-		return fmt.Errorf("prune sessions: %w", unavailable(err))
+		return fmt.Errorf("prune sessions: %w", s.wrote(err))
 	}
 	return nil
 }

@@ -27,7 +27,7 @@ func (s *Store) CreateUser(ctx context.Context, nu blog.NewUser) (blog.User, err
 		return blog.User{}, blog.ErrUsernameTaken
 	}
 	if err != nil {
-		return blog.User{}, fmt.Errorf("create user: %w", unavailable(err))
+		return blog.User{}, fmt.Errorf("create user: %w", s.wrote(err))
 	}
 	return u, nil
 }
@@ -69,7 +69,7 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string, revoke
 		bump = 1
 	}
 	tag, err := s.pool.Exec(ctx, `UPDATE users SET password_hash = $1, token_version = token_version + $2 WHERE id = $3`, hash, bump, userID)
-	return checkUpdated(tag, err, "set password hash")
+	return checkUpdated(tag, s.wrote(err), "set password hash")
 }
 
 // SetRole implements blog.UserStore.
@@ -78,13 +78,13 @@ func (s *Store) SetRole(ctx context.Context, userID string, role blog.Role) erro
 		return blog.Errorf(blog.EINVALID, "Invalid role")
 	}
 	tag, err := s.pool.Exec(ctx, `UPDATE users SET role = $1 WHERE id = $2`, string(role), userID)
-	return checkUpdated(tag, err, "set role")
+	return checkUpdated(tag, s.wrote(err), "set role")
 }
 
 // DisableUser implements blog.UserStore.
 func (s *Store) DisableUser(ctx context.Context, userID string) error {
 	tag, err := s.pool.Exec(ctx, `UPDATE users SET disabled = true, token_version = token_version + 1 WHERE id = $1`, userID)
-	return checkUpdated(tag, err, "disable user")
+	return checkUpdated(tag, s.wrote(err), "disable user")
 }
 
 func checkUpdated(tag pgconn.CommandTag, err error, what string) error {

@@ -98,7 +98,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Client, error) {
 	defer cancel()
 	if err := c.rdb.Ping(pctx).Err(); err != nil {
 		_ = c.rdb.Close()
-		return nil, c.wrap("open: ping "+ro.Addr, err)
+		return nil, c.newOpenError(ctx, ro, err)
 	}
 	return c, nil
 }

@@ -11,7 +11,7 @@ func (s *Store) RevokeToken(ctx context.Context, tokenID string, expiresAt time.
 	_, err := s.write.ExecContext(ctx,
 		`INSERT INTO revoked_tokens (token_id, expires_at) VALUES (?, ?) ON CONFLICT (token_id) DO NOTHING`,
 		tokenID, expiresAt.UnixMicro())
-	if err != nil {
+	if err := s.wrote(err); err != nil {
 		return fmt.Errorf("revoke token: %w", err)
 	}
 	return nil
@@ -29,7 +29,8 @@ func (s *Store) TokenRevoked(ctx context.Context, tokenID string) (bool, error) 
 
 // PruneRevocations implements blog.RevocationStore.
 func (s *Store) PruneRevocations(ctx context.Context, now time.Time) error {
-	if _, err := s.write.ExecContext(ctx, `DELETE FROM revoked_tokens WHERE expires_at < ?`, now.UnixMicro()); err != nil {
+	_, err := s.write.ExecContext(ctx, `DELETE FROM revoked_tokens WHERE expires_at < ?`, now.UnixMicro())
+	if err := s.wrote(err); err != nil {
 		return fmt.Errorf("prune revocations: %w", err)
 	}
 	return nil

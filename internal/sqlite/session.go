@@ -27,7 +27,7 @@ func (s *Store) SaveSession(ctx context.Context, key string, data []byte, expiry
 		`INSERT INTO sessions (key, data, expiry) VALUES (?, ?, ?)
 		 ON CONFLICT (key) DO UPDATE SET data = excluded.data, expiry = excluded.expiry`,
 		key, data, expiry.UnixMicro())
-	if err != nil {
+	if err := s.wrote(err); err != nil {
 		return fmt.Errorf("save session: %w", err)
 	}
 	return nil
@@ -35,7 +35,8 @@ func (s *Store) SaveSession(ctx context.Context, key string, data []byte, expiry
 
 // DeleteSession implements blog.SessionStore.
 func (s *Store) DeleteSession(ctx context.Context, key string) error {
-	if _, err := s.write.ExecContext(ctx, `DELETE FROM sessions WHERE key = ?`, key); err != nil {
+	_, err := s.write.ExecContext(ctx, `DELETE FROM sessions WHERE key = ?`, key)
+	if err := s.wrote(err); err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
@@ -43,7 +44,8 @@ func (s *Store) DeleteSession(ctx context.Context, key string) error {
 
 // PruneSessions implements blog.SessionStore.
 func (s *Store) PruneSessions(ctx context.Context, now time.Time) error {
-	if _, err := s.write.ExecContext(ctx, `DELETE FROM sessions WHERE expiry <= ?`, now.UnixMicro()); err != nil {
+	_, err := s.write.ExecContext(ctx, `DELETE FROM sessions WHERE expiry <= ?`, now.UnixMicro())
+	if err := s.wrote(err); err != nil {
 		return fmt.Errorf("prune sessions: %w", err)
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
@@ -30,20 +31,37 @@ type Store struct {
 	// every request cost about a tenth of the server's CPU under load.
 	stmts      sync.Map // string → *sql.Stmt, on the read pool
 	writeStmts sync.Map // the same on the writer (see writeStmt)
+
+	path string
+	// full is set while the last write failed for lack of disk space
+	// (see wrote); Ping reports it, so readiness does too.
+	full atomic.Bool
 }
 
 var _ blog.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database file at path and applies the
 // embedded migrations.
+//
+// Several instances may start at once on the same new file: one sets it
+// up and migrates it while the others wait for its locks (and retry, for
+// up to a minute, where SQLite refuses to wait), so none fails.
 func Open(ctx context.Context, path string) (*Store, error) {
-	s, err := open(path)
+	var s *Store
+	err := retryBusy(ctx, func() error {
+		var err error
+		s, err = open(path)
+		if err != nil {
+			return err
+		}
+		if _, err := migrate(ctx, s.write); err != nil {
+			s.Close()
+			return fmt.Errorf("migrate %s: %w", path, err)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	if _, err := migrate(ctx, s.write); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
 	return s, nil
 }
@@ -51,12 +69,20 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // Migrate applies the embedded migrations to the database at path and
 // returns how many were applied.
 func Migrate(ctx context.Context, path string) (int, error) {
-	s, err := open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer s.Close()
-	return migrate(ctx, s.write)
+	var n int
+	err := retryBusy(ctx, func() error {
+		s, err := open(path)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		// Each migration commits on its own: count those an attempt
+		// cut short by a lock applied too.
+		applied, err := migrate(ctx, s.write)
+		n += applied
+		return err
+	})
+	return n, err
 }
 
 func open(path string) (*Store, error) {
@@ -95,7 +121,7 @@ func open(path string) (*Store, error) {
 	read.SetMaxIdleConns(n)
 	read.SetConnMaxIdleTime(0)
 
-	s := &Store{write: write, read: read}
+	s := &Store{write: write, read: read, path: path}
 	// Touch the writer first: it creates the file and switches it to WAL,
 	// which the read-only connections cannot do.
 	if err := s.write.Ping(); err != nil {
@@ -116,7 +142,9 @@ const pageSize = 16384
 // first page, so the connection string's pragmas, applied in alphabetical
 // order by the driver, would set it too late).
 func initFile(path string) error {
-	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath())
+	// Another instance starting at the same moment may be setting up the
+	// same file: wait for its lock like every other connection does.
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?_pragma=busy_timeout(5000)")
 	if err != nil {
 		return err
 	}
@@ -151,13 +179,22 @@ func dsn(path string, readOnly bool) string {
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
 
-// Ping checks both pools.
+// Ping checks both pools and, after a write failed for lack of disk space,
+// that there is room again.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.read.PingContext(ctx); err != nil {
 		return fmt.Errorf("ping sqlite: %w", err)
 	}
 	if err := s.write.PingContext(ctx); err != nil {
 		return fmt.Errorf("ping sqlite: %w", err)
+	}
+	if s.full.Load() {
+		// The last write failed for lack of space: not ready until
+		// there is room again (or a write succeeds meanwhile).
+		if err := s.probeSpace(ctx); err != nil {
+			return fmt.Errorf("ping sqlite: %w", err)
+		}
+		s.full.Store(false)
 	}
 	return nil
 }
@@ -228,14 +265,14 @@ func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows
 func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return fmt.Errorf("begin: %w", s.wrote(err))
 	}
 	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		return err
+		return s.wrote(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return fmt.Errorf("commit: %w", s.wrote(err))
 	}
-	return nil
+	return s.wrote(nil)
 }

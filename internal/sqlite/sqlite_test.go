@@ -124,3 +124,40 @@ func TestLegacyLookAlikesKeepWorking(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestOpenConcurrentlyOnFreshDatabase starts several instances at the same
+// moment on a new database file, as two replicas of a service do: none may
+// fail because another is creating the file or migrating it, and each
+// migration is applied once.
+func TestOpenConcurrentlyOnFreshDatabase(t *testing.T) {
+	const instances, rounds = 4, 5
+	for round := range rounds {
+		path := filepath.Join(t.TempDir(), "palisade.db")
+		start := make(chan struct{})
+		errs := make(chan error, instances)
+		stores := make(chan *sqlite.Store, instances)
+		for range instances {
+			go func() {
+				<-start
+				s, err := sqlite.Open(context.Background(), path)
+				errs <- err
+				stores <- s
+			}()
+		}
+		close(start)
+		for range instances {
+			if err := <-errs; err != nil {
+				t.Errorf("round %d: Open: %v", round, err)
+			}
+			if s := <-stores; s != nil {
+				if err := s.Ping(context.Background()); err != nil {
+					t.Errorf("round %d: Ping: %v", round, err)
+				}
+				s.Close()
+			}
+		}
+		if n, err := sqlite.Migrate(context.Background(), path); err != nil || n != 0 {
+			t.Errorf("round %d: migrations left to apply after start-up: %d, %v", round, n, err)
+		}
+	}
+}

@@ -29,6 +29,7 @@ func (s *Store) CreateUser(ctx context.Context, nu blog.NewUser) (blog.User, err
 	_, err := s.write.ExecContext(ctx,
 		`INSERT INTO users (id, username, username_key, username_skeleton, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Username, blog.UsernameKey(u.Username), blog.UsernameSkeleton(u.Username), nu.PasswordHash, string(u.Role), u.CreatedAt.UnixMicro())
+	err = s.wrote(err)
 	if isUniqueViolation(err) {
 		// The same name in any case, or a look-alike of one.
 		return blog.User{}, blog.ErrUsernameTaken
@@ -80,7 +81,7 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string, revoke
 	}
 	res, err := s.write.ExecContext(ctx,
 		`UPDATE users SET password_hash = ?, token_version = token_version + ? WHERE id = ?`, hash, bump, userID)
-	return checkUpdated(res, err, "set password hash")
+	return checkUpdated(res, s.wrote(err), "set password hash")
 }
 
 // SetRole implements blog.UserStore.
@@ -89,14 +90,14 @@ func (s *Store) SetRole(ctx context.Context, userID string, role blog.Role) erro
 		return blog.Errorf(blog.EINVALID, "Invalid role")
 	}
 	res, err := s.write.ExecContext(ctx, `UPDATE users SET role = ? WHERE id = ?`, string(role), userID)
-	return checkUpdated(res, err, "set role")
+	return checkUpdated(res, s.wrote(err), "set role")
 }
 
 // DisableUser implements blog.UserStore.
 func (s *Store) DisableUser(ctx context.Context, userID string) error {
 	res, err := s.write.ExecContext(ctx,
 		`UPDATE users SET disabled = 1, token_version = token_version + 1 WHERE id = ?`, userID)
-	return checkUpdated(res, err, "disable user")
+	return checkUpdated(res, s.wrote(err), "disable user")
 }
 
 func checkUpdated(res sql.Result, err error, what string) error {

@@ -299,13 +299,16 @@ func (d *Deps) formError(w http.ResponseWriter, r *http.Request, page string, fo
 	d.render(w, r, status, page, form)
 }
 
-// storeError shows the page for a store error: 404, 403, or a logged 500.
+// storeError shows the page for a store error: 404, 403, 503 or 507 (the
+// disk is full), or a logged 500.
 func (d *Deps) storeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch blog.ErrorCode(err) {
 	case blog.ENOTFOUND:
 		d.WriteError(w, r, http.StatusNotFound, "There is no such post. It may have been deleted.")
 	case blog.EFORBIDDEN:
 		d.forbidden(w, r)
+	case blog.ENOSPACE:
+		d.noSpace(w, r, err)
 	case blog.EUNAVAILABLE:
 		d.Log.WarnContext(r.Context(), "dependency unavailable", "requestId", httpsec.RequestIDFrom(r.Context()), "error", err)
 		w.Header().Set("Retry-After", "1")
@@ -313,6 +316,15 @@ func (d *Deps) storeError(w http.ResponseWriter, r *http.Request, err error) {
 	default:
 		d.internalError(w, r, err)
 	}
+}
+
+// noSpace answers 507 when a write failed because the disk is full:
+// nothing was saved, and the visitor should come back later. The operator
+// hears of it once a minute, not once per request.
+func (d *Deps) noSpace(w http.ResponseWriter, r *http.Request, err error) {
+	logging.NoSpace(r.Context(), d.Log, httpsec.RequestIDFrom(r.Context()), err)
+	w.Header().Set("Retry-After", "60") // as the API's 507: freeing space takes an operator
+	d.WriteError(w, r, http.StatusInsufficientStorage, "The site cannot save anything right now: its storage is full. Nothing was changed. Please try again later.")
 }
 
 func (d *Deps) forbidden(w http.ResponseWriter, r *http.Request) {

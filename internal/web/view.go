@@ -29,7 +29,12 @@ func (d *Deps) render(w http.ResponseWriter, r *http.Request, status int, page s
 	v := &view{
 		RequestID: httpsec.RequestIDFrom(r.Context()),
 		Data:      data,
-		csrf:      func() string { return httpsec.MaskCSRFToken(d.csrfSecret(w, r)) },
+		csrf: func() string {
+			// A page with a token is one visitor's: no cache may keep it
+			// (the page is still being rendered, so headers can change).
+			w.Header().Set("Cache-Control", "no-store")
+			return httpsec.MaskCSRFToken(d.csrfSecret(w, r))
+		},
 	}
 	if u := currentUser(r); u != nil {
 		v.User = u

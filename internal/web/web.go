@@ -59,6 +59,11 @@ func New(d Deps) (*Deps, error) {
 	// A session store that fails (the database or Redis is down) is a
 	// dependency outage: a retryable 503 page, the cause in the log.
 	d.Sessions.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+		if blog.ErrorCode(err) == blog.ENOSPACE {
+			// Saving the session (signing in) needs disk space too.
+			d.noSpace(w, r, err)
+			return
+		}
 		d.Log.WarnContext(r.Context(), "session store unavailable", "requestId", httpsec.RequestIDFrom(r.Context()), "error", err)
 		w.Header().Set("Retry-After", "1")
 		d.pages.render(w, http.StatusServiceUnavailable, "error", &view{
@@ -99,15 +104,16 @@ func Routes(mux *http.ServeMux, d *Deps) {
 
 // site wraps a page, outermost first:
 //
-//  1. Sessions: load the session and save it (and its cookie) after.
-//  2. Current user: from the session, checked against the database so a
+//  1. No-store: a response that sets a cookie is never cached.
+//  2. Sessions: load the session and save it (and its cookie) after.
+//  3. Current user: from the session, checked against the database so a
 //     disabled account or a changed password ends every session at once.
 //     (Before the CSRF check, so its error page shows who is signed in.)
-//  3. CSRF: a state-changing request must come from our own origin
+//  4. CSRF: a state-changing request must come from our own origin
 //     (http.CrossOriginProtection: Sec-Fetch-Site, Origin) and carry the
 //     session's token, before any work is done for it.
 func (d *Deps) site(h http.Handler) http.Handler {
-	return d.Sessions.LoadAndSave(d.loadUser(d.checkCSRF(h)))
+	return noStore(d.Sessions.LoadAndSave(d.loadUser(d.checkCSRF(h))))
 }
 
 func (d *Deps) checkCSRF(next http.Handler) http.Handler {

@@ -1,0 +1,59 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/palisade-blog/palisade/internal/apptest"
+)
+
+// TestTokenPagesNotStored checks that no page carrying a CSRF token or
+// setting a cookie can be kept by a browser's or a proxy's cache: a stored
+// copy would hand one visitor's token (or cookie) to the next.
+func TestTokenPagesNotStored(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	wantNoStore := func(t *testing.T, what string, p *page) {
+		t.Helper()
+		if cc := p.header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("%s: Cache-Control %q, want no-store (Set-Cookie %q)", what, cc, p.header.Values("Set-Cookie"))
+		}
+	}
+
+	anon := newBrowser(t, srv)
+	for _, path := range []string{"/login", "/register"} {
+		p := anon.get(path)
+		wantStatus(t, p, http.StatusOK)
+		if !strings.Contains(p.body, `name="_csrf"`) {
+			t.Fatalf("%s has no CSRF field", path)
+		}
+		wantNoStore(t, "anonymous "+path, p)
+	}
+	// A failed form comes back with a token too.
+	p := anon.submit("/login", "/login", url.Values{"username": {"nobody"}, "password": {"wrong password here"}})
+	wantStatus(t, p, http.StatusUnauthorized)
+	wantNoStore(t, "failed sign-in", p)
+
+	// The home page of a visitor who is not signed in has neither a token
+	// nor a cookie: it stays cacheable.
+	if cc := newBrowser(t, srv).get("/").header.Get("Cache-Control"); cc == "no-store" {
+		t.Errorf("anonymous home page: Cache-Control %q, want cacheable", cc)
+	}
+
+	b := newBrowser(t, srv)
+	b.register("alice")
+	id := b.write("Cache test", "A post to edit and delete.")
+	for _, path := range []string{"/", "/write", "/post/" + id, "/post/" + id + "/edit", "/post/" + id + "/delete"} {
+		p := b.get(path)
+		wantStatus(t, p, http.StatusOK)
+		wantNoStore(t, "signed-in "+path, p)
+	}
+	// Signing in and out set the session cookie on a redirect.
+	p = b.post("/logout", url.Values{"_csrf": {b.token("/write")}}, nil)
+	wantRedirect(t, p, "/")
+	wantNoStore(t, "sign-out redirect", p)
+	p = b.submit("/login", "/login", url.Values{"username": {"alice"}, "password": {apptest.Password}})
+	wantRedirect(t, p, "/")
+	wantNoStore(t, "sign-in redirect", p)
+}

@@ -1,0 +1,53 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/palisade-blog/palisade/internal/apptest"
+)
+
+// TestDiskFullPage fills the database for real (SQLite's page limit): a
+// post written on the website gets a 507 page with Retry-After, not a 500,
+// nothing is stored, and the post goes through once there is room.
+func TestDiskFullPage(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	store, ok := srv.Store.(interface {
+		SetMaxPages(ctx context.Context, n int64) error
+	})
+	if !ok {
+		t.Fatalf("the test server's store (%T) cannot be filled", srv.Store)
+	}
+	b := newBrowser(t, srv)
+	b.register("alice")
+	form := url.Values{"title": {"No room"}, "content": {strings.Repeat("Every page needs room. ", 3000)}}
+	// The form page first: loading it must not need space.
+	token := b.token("/write")
+
+	if err := store.SetMaxPages(t.Context(), 1); err != nil { // its current size
+		t.Fatal(err)
+	}
+	form.Set("_csrf", token)
+	p := b.post("/write", form, nil)
+	wantStatus(t, p, http.StatusInsufficientStorage)
+	if p.header.Get("Retry-After") == "" || !strings.Contains(p.body, "storage is full") {
+		t.Errorf("507 page: Retry-After %q\n%s", p.header.Get("Retry-After"), p.body)
+	}
+	if strings.Contains(p.body, "SQLITE") {
+		t.Errorf("507 page shows the driver's error:\n%s", p.body)
+	}
+	if n := countPosts(t, srv); n != 0 {
+		t.Fatalf("%d posts stored by a write that failed", n)
+	}
+
+	if err := store.SetMaxPages(t.Context(), 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, b.post("/write", form, nil), http.StatusSeeOther)
+	if n := countPosts(t, srv); n != 1 {
+		t.Fatalf("%d posts after room was made, want 1", n)
+	}
+}

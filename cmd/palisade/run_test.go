@@ -152,7 +152,7 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 }
 
 func TestProductionRefusesToStartWithoutSecrets(t *testing.T) {
-	strong := strings.Repeat("k", 40)
+	strong := apptest.NewSecret()
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -316,8 +316,8 @@ func TestServeHTTPS(t *testing.T) {
 	env := map[string]string{
 		"PALISADE_ENV":                "production",
 		"PALISADE_DATA_DIR":           dir,
-		"PALISADE_JWT_SECRET":         strings.Repeat("j", 40),
-		"PALISADE_SESSION_SECRET":     strings.Repeat("s", 40),
+		"PALISADE_JWT_SECRET":         apptest.NewSecret(),
+		"PALISADE_SESSION_SECRET":     apptest.NewSecret(),
 		"PALISADE_TLS_CERT":           certFile,
 		"PALISADE_TLS_KEY":            keyFile,
 		"PALISADE_HTTP_REDIRECT_ADDR": redirectAddr,

@@ -387,7 +387,7 @@ func TestSessionCookie(t *testing.T) {
 	t.Run("Production", func(t *testing.T) {
 		csrf, session := setCookies(t, apptest.Start(t, map[string]string{
 			"PALISADE_ENV": "production", "PALISADE_BASE_URL": "https://blog.example",
-			"PALISADE_SESSION_SECRET": strings.Repeat("s", 32),
+			"PALISADE_SESSION_SECRET": apptest.NewSecret(),
 		}))
 		check(t, session, []string{"__Host-palisade_session=", "HttpOnly", "SameSite=Strict", "Path=/"}, true)
 		check(t, csrf, []string{"__Host-palisade_csrf=", "HttpOnly", "SameSite=Strict", "Path=/"}, true)

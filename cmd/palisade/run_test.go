@@ -34,7 +34,14 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+// envOf is m in os.Environ's form, for run.
+func envOf(m map[string]string) []string {
+	var environ []string
+	for k, v := range m {
+		environ = append(environ, k+"="+v)
+	}
+	return environ
+}
 
 // startServe runs `palisade serve` in-process and waits until it answers.
 func startServe(t *testing.T, addr string, env map[string]string) (base string, stop func() error, logs *lockedBuffer) {

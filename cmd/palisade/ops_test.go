@@ -19,6 +19,7 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/palisade-blog/palisade/internal/apptest"
+	"github.com/palisade-blog/palisade/internal/testcert"
 )
 
 // TestMain lets a test run the real main in a child process (the test
@@ -289,5 +290,36 @@ func TestUserCreatePasswordAtTerminal(t *testing.T) {
 	}
 	if strings.Contains(screen.String(), "passphrase") {
 		t.Fatalf("the password was echoed: %q", screen)
+	}
+}
+
+// TestProductionRefusesExpiredCertificate: in production an expired
+// certificate stops start-up with one line that says EXPIRED; development
+// serves it (with an ERROR line).
+func TestProductionRefusesExpiredCertificate(t *testing.T) {
+	dir := t.TempDir()
+	certPEM, keyPEM := testcert.PairUntil(t, 7, time.Now().Add(-24*time.Hour))
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, certPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	env := map[string]string{
+		"PALISADE_ENV": "production", "PALISADE_BASE_URL": "https://" + addr, "PALISADE_DATA_DIR": dir,
+		"PALISADE_JWT_SECRET": apptest.NewSecret(), "PALISADE_SESSION_SECRET": apptest.NewSecret(),
+		"PALISADE_TLS_CERT": certFile, "PALISADE_TLS_KEY": keyFile, "PALISADE_LOG_FORMAT": "json",
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	logs := &lockedBuffer{}
+	err := run(ctx, []string{"serve", "--addr", addr}, envOf(env), nil, io.Discard, logs)
+	if err == nil || !strings.Contains(err.Error(), "PALISADE_TLS_CERT") || !strings.Contains(err.Error(), "EXPIRED") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("err = %v, want one line saying the certificate EXPIRED", err)
+	}
+	if !strings.Contains(logs.String(), `"level":"ERROR","msg":"TLS certificate EXPIRED`) {
+		t.Fatalf("no ERROR line:\n%s", logs)
 	}
 }

@@ -76,6 +76,14 @@ func serve(ctx context.Context, args []string, env environment, stdout, stderr i
 		if err != nil {
 			return fmt.Errorf("PALISADE_TLS_CERT, PALISADE_TLS_KEY: %w", err)
 		}
+		// In production an expired certificate is an outage that looks
+		// like a running server: refuse it, loudly. Development serves it
+		// (old self-signed certificates are common there), with the ERROR
+		// line the reloader has logged.
+		if cfg.Production() && certs.Expired() {
+			return fmt.Errorf("PALISADE_TLS_CERT: %s EXPIRED on %s; renew it before starting in production",
+				cfg.TLSCert, certs.Certificate().Leaf.NotAfter.UTC().Format(time.RFC3339))
+		}
 	}
 
 	store, err := openStore(ctx, cfg, log)

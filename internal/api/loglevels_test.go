@@ -6,14 +6,17 @@ import (
 	"testing"
 )
 
-// TestLogLevelsAndDurationUnit: a registration and a successful sign-in
-// are security events at INFO, a failed sign-in stays at WARN, and request
+// TestLogLevelsAndDurationUnit: a registration, a successful sign-in and
+// a sign-out are security events at INFO, a failed sign-in and a revoked
+// token's use stay at WARN, and request
 // lines give their duration in milliseconds, the unit in the name.
 func TestLogLevelsAndDurationUnit(t *testing.T) {
 	ts := newServer(t, nil)
 	ts.register(t, "alice")
-	ts.login(t, "alice")
+	token := ts.login(t, "alice")
 	ts.post(t, "/auth/login", "", map[string]string{"username": "alice", "password": "not the password at all"})
+	ts.post(t, "/auth/logout", token, nil)
+	ts.get(t, "/users/me", token)
 
 	levels := map[string]string{}
 	requests := 0
@@ -35,7 +38,10 @@ func TestLogLevelsAndDurationUnit(t *testing.T) {
 			}
 		}
 	}
-	for event, want := range map[string]string{"user.registered": "INFO", "login.success": "INFO", "login.failure": "WARN"} {
+	for event, want := range map[string]string{
+		"user.registered": "INFO", "login.success": "INFO", "token.revoked": "INFO", // the user's own doing
+		"login.failure": "WARN", "auth.rejected": "WARN", // maybe an attack
+	} {
 		if levels[event] != want {
 			t.Errorf("%s logged at %q, want %s", event, levels[event], want)
 		}

@@ -468,6 +468,9 @@ func TestOldSessionUnusableAfterSignOut(t *testing.T) {
 	b.register("alice")
 	stolen := b.cookie("palisade_session").Value
 	wantRedirect(t, b.post("/logout", url.Values{"_csrf": {b.token("/write")}}, nil), "/")
+	if !strings.Contains(srv.Logs.String(), `"level":"INFO","msg":"security","event":"logout"`) {
+		t.Errorf("signing out is not logged at INFO:\n%s", srv.Logs)
+	}
 
 	thief := newBrowser(t, srv)
 	u, _ := url.Parse(srv.URL)

@@ -323,3 +323,19 @@ func TestProductionRefusesExpiredCertificate(t *testing.T) {
 		t.Fatalf("no ERROR line:\n%s", logs)
 	}
 }
+
+// TestDrainLineBeforeStop: the line that says what the stop waits for
+// comes before the shutdown, never after "palisade stopped".
+func TestDrainLineBeforeStop(t *testing.T) {
+	for range 5 {
+		_, stop, logs := startServe(t, freeAddr(t), map[string]string{"PALISADE_DATA_DIR": t.TempDir(), "PALISADE_LOG_FORMAT": "json"})
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		l := logs.String()
+		drain, stopped := strings.Index(l, "draining 0 request(s)"), strings.Index(l, "palisade stopped")
+		if drain < 0 || stopped < drain {
+			t.Fatalf("draining line missing or after the stop:\n%s", l)
+		}
+	}
+}

@@ -127,23 +127,30 @@ func serve(ctx context.Context, args []string, env environment, stdout, stderr i
 		}
 		log.Info(msg, "addr", scheme+"://"+l.Listener.Addr().String(), "env", cfg.Env, "version", version())
 	}
+	// ServeAll runs under its own context, ended by announceDrain once it
+	// has said what the stop waits for, so that line comes first.
+	serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopServing()
 	served := make(chan struct{})
-	go announceDrain(ctx, served, &inFlight, log)
-	err = server.ServeAll(ctx, listeners...)
+	go announceDrain(ctx, served, stopServing, &inFlight, log)
+	err = server.ServeAll(serveCtx, listeners...)
 	close(served)
 	log.Info("palisade stopped")
 	return err
 }
 
-// announceDrain says, when ctx ends (the first Ctrl-C or SIGTERM), how many
-// requests the server is waiting for and how to stop without waiting.
-func announceDrain(ctx context.Context, served <-chan struct{}, inFlight *atomic.Int64, log *slog.Logger) {
+// announceDrain waits for ctx to end (the first Ctrl-C or SIGTERM), says how
+// many requests the server is waiting for and how to stop without waiting,
+// then stops the server gracefully. It returns without a word if the
+// server stops first (a listener failed).
+func announceDrain(ctx context.Context, served <-chan struct{}, stopServing context.CancelFunc, inFlight *atomic.Int64, log *slog.Logger) {
 	select {
 	case <-served:
 	case <-ctx.Done():
 		n := inFlight.Load()
 		log.Info(fmt.Sprintf("draining %d request(s) for up to %s (press Ctrl-C again to stop now)", n, server.ShutdownTimeout),
 			"inFlight", n)
+		stopServing()
 	}
 }
 

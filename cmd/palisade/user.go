@@ -161,6 +161,8 @@ func promptPassword(ctx context.Context, fd int, stderr io.Writer, prompt string
 		}
 		return string(r.b), nil
 	case <-ctx.Done():
+		// The reading goroutine stays blocked on the terminal; the
+		// process is about to exit, which ends it.
 		if err := term.Restore(fd, state); err != nil {
 			return "", fmt.Errorf("interrupted; restore the terminal with `stty sane`: %w", err)
 		}

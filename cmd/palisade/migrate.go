@@ -11,8 +11,8 @@ import (
 	"github.com/palisade-blog/palisade/internal/sqlite"
 )
 
-func migrateCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := loadConfig("migrate", args, getenv, stderr)
+func migrateCmd(ctx context.Context, args []string, env environment, stdout, stderr io.Writer) error {
+	cfg, _, err := loadConfig("migrate", args, env, stdout, stderr, commandUsage("migrate"))
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,14 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+// envOf is m in os.Environ's form, for run.
+func envOf(m map[string]string) []string {
+	var environ []string
+	for k, v := range m {
+		environ = append(environ, k+"="+v)
+	}
+	return environ
+}
 
 // startServe runs `palisade serve` in-process and waits until it answers.
 func startServe(t *testing.T, addr string, env map[string]string) (base string, stop func() error, logs *lockedBuffer) {
@@ -153,7 +160,7 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 }
 
 func TestProductionRefusesToStartWithoutSecrets(t *testing.T) {
-	strong := strings.Repeat("k", 40)
+	strong := apptest.NewSecret()
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -318,8 +325,8 @@ func TestServeHTTPS(t *testing.T) {
 	env := map[string]string{
 		"PALISADE_ENV":                "production",
 		"PALISADE_DATA_DIR":           dir,
-		"PALISADE_JWT_SECRET":         strings.Repeat("j", 40),
-		"PALISADE_SESSION_SECRET":     strings.Repeat("s", 40),
+		"PALISADE_JWT_SECRET":         apptest.NewSecret(),
+		"PALISADE_SESSION_SECRET":     apptest.NewSecret(),
 		"PALISADE_TLS_CERT":           certFile,
 		"PALISADE_TLS_KEY":            keyFile,
 		"PALISADE_HTTP_REDIRECT_ADDR": redirectAddr,

@@ -8,23 +8,17 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/config"
-	"github.com/palisade-blog/palisade/internal/logging"
 	"github.com/palisade-blog/palisade/internal/mongo"
 	"github.com/palisade-blog/palisade/internal/postgres"
 	"github.com/palisade-blog/palisade/internal/redis"
 	"github.com/palisade-blog/palisade/internal/server"
 	"github.com/palisade-blog/palisade/internal/sqlite"
 )
-
-// loadConfig reads the configuration of one command, with .env from the
-// working directory.
-func loadConfig(name string, args []string, getenv func(string) string, stderr io.Writer) (*config.Config, error) {
-	return config.Load(name, args, getenv, ".env", stderr)
-}
 
 // openStore opens the configured database and applies its migrations (or
 // indexes): PostgreSQL for a postgres:// URL, MongoDB for mongodb://, else
@@ -68,22 +62,23 @@ func logPostgresTarget(log *slog.Logger, url string) {
 // gcPercent is serve's default GOGC (see serve).
 const gcPercent = 200
 
-func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	cfg, err := loadConfig("serve", args, getenv, stderr)
+func serve(ctx context.Context, args []string, env environment, stdout, stderr io.Writer) error {
+	cfg, log, err := loadConfig("serve", args, env, stdout, stderr, commandUsage("serve"))
 	if err != nil {
 		return err
 	}
 	if err := cfg.EnsureDevSecrets(); err != nil {
 		return err
 	}
-	log := logging.New(stderr, cfg.LogLevel, cfg.LogFormat)
+	// One line says what this server runs with, never a secret.
+	log.LogAttrs(ctx, slog.LevelInfo, "configuration", cfg.Summary()...)
 
 	// Collect garbage when the heap has tripled rather than doubled: a
 	// request allocates a fair amount (a page of the feed is ~100 KB), and
 	// at Go's default the collector took 12-15% of the CPU under load. Here
 	// GET /posts served ~20% more for ~15 MB more peak memory. An operator's
 	// own GOGC wins.
-	if getenv("GOGC") == "" {
+	if env.get("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
 
@@ -93,6 +88,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		certs, err = server.NewCertReloader(cfg.TLSCert, cfg.TLSKey, server.DefaultReloadInterval, log)
 		if err != nil {
 			return fmt.Errorf("PALISADE_TLS_CERT, PALISADE_TLS_KEY: %w", err)
+		}
+		// In production an expired certificate is an outage that looks
+		// like a running server: refuse it, loudly. Development serves it
+		// (old self-signed certificates are common there), with the ERROR
+		// line the reloader has logged.
+		if cfg.Production() && certs.Expired() {
+			return fmt.Errorf("PALISADE_TLS_CERT: %s EXPIRED on %s; renew it before starting in production",
+				cfg.TLSCert, certs.Certificate().Leaf.NotAfter.UTC().Format(time.RFC3339))
 		}
 	}
 
@@ -112,10 +115,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		defer rdb.Close()
 		parts.Redis = rdb
 	}
-	handler, err := server.App(cfg, parts)
+	app, err := server.App(cfg, parts)
 	if err != nil {
 		return err
 	}
+	var inFlight atomic.Int64
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inFlight.Add(1)
+		defer inFlight.Add(-1)
+		app.ServeHTTP(w, r)
+	})
 
 	listeners, err := listen(cfg, handler, certs, log)
 	if err != nil {
@@ -131,9 +140,31 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		}
 		log.Info(msg, "addr", scheme+"://"+l.Listener.Addr().String(), "env", cfg.Env, "version", version())
 	}
-	err = server.ServeAll(ctx, listeners...)
+	// ServeAll runs under its own context, ended by announceDrain once it
+	// has said what the stop waits for, so that line comes first.
+	serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopServing()
+	served := make(chan struct{})
+	go announceDrain(ctx, served, stopServing, &inFlight, log)
+	err = server.ServeAll(serveCtx, listeners...)
+	close(served)
 	log.Info("palisade stopped")
 	return err
+}
+
+// announceDrain waits for ctx to end (the first Ctrl-C or SIGTERM), says how
+// many requests the server is waiting for and how to stop without waiting,
+// then stops the server gracefully. It returns without a word if the
+// server stops first (a listener failed).
+func announceDrain(ctx context.Context, served <-chan struct{}, stopServing context.CancelFunc, inFlight *atomic.Int64, log *slog.Logger) {
+	select {
+	case <-served:
+	case <-ctx.Done():
+		n := inFlight.Load()
+		log.Info(fmt.Sprintf("draining %d request(s) for up to %s (press Ctrl-C again to stop now)", n, server.ShutdownTimeout),
+			"inFlight", n)
+		stopServing()
+	}
 }
 
 // listen opens the application's listener on PALISADE_ADDR: HTTPS with

@@ -3,17 +3,21 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
+
+	"golang.org/x/term"
 
 	"github.com/palisade-blog/palisade/internal/auth"
 	"github.com/palisade-blog/palisade/internal/blog"
-	"github.com/palisade-blog/palisade/internal/logging"
 )
 
 const userUsage = `Usage:
-  palisade user create NAME [--admin] [flags]   password is read from standard input
+  palisade user create NAME [--admin] [flags]   asks for the password (at a terminal, without
+                                                echo) or reads its first line from standard input
   palisade user promote NAME [flags]            make NAME an admin
   palisade user disable NAME [flags]            disable NAME and revoke its tokens
 
@@ -22,7 +26,7 @@ Flags are those of "palisade serve" that locate the database (--data-dir, --data
 
 // userCmd manages accounts from the command line: the only way to make the
 // first admin, since the API never lets a client choose its role.
-func userCmd(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+func userCmd(ctx context.Context, args []string, env environment, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
 		fmt.Fprint(stdout, userUsage)
 		return nil
@@ -41,11 +45,11 @@ func userCmd(ctx context.Context, args []string, getenv func(string) string, std
 			}
 		}
 	}
-	cfg, err := loadConfig("user", rest, getenv, stderr)
+	cfg, log, err := loadConfig("user", rest, env, stdout, stderr, func(w io.Writer) { fmt.Fprint(w, userUsage) })
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, cfg, logging.New(stderr, cfg.LogLevel, cfg.LogFormat))
+	store, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -53,11 +57,11 @@ func userCmd(ctx context.Context, args []string, getenv func(string) string, std
 
 	switch action {
 	case "create":
-		password, err := bufio.NewReader(stdin).ReadString('\n')
-		if err != nil && err != io.EOF {
-			return fmt.Errorf("read password: %w", err)
+		password, err := readPassword(ctx, stdin, stderr, name)
+		if err != nil {
+			return err
 		}
-		reg := blog.Registration{Username: name, Password: strings.TrimRight(password, "\r\n")}
+		reg := blog.Registration{Username: name, Password: password}
 		if err := reg.Clean(auth.IsCommonPassword); err != nil {
 			return err
 		}
@@ -93,5 +97,76 @@ func userCmd(ctx context.Context, args []string, getenv func(string) string, std
 	default:
 		fmt.Fprint(stderr, userUsage)
 		return fmt.Errorf("%w: unknown user action %q", errUsage, action)
+	}
+}
+
+// readPassword reads the new account's password. At a terminal it prompts
+// on stderr and reads without echo, twice to catch a typo; from a pipe or
+// a file it reads the first line, without a prompt (scripts).
+func readPassword(ctx context.Context, stdin io.Reader, stderr io.Writer, name string) (string, error) {
+	if fd, ok := terminalFD(stdin); ok {
+		first, err := promptPassword(ctx, fd, stderr, fmt.Sprintf("Password for %s: ", name))
+		if err != nil {
+			return "", err
+		}
+		again, err := promptPassword(ctx, fd, stderr, "Repeat it: ")
+		if err != nil {
+			return "", err
+		}
+		if first != again {
+			return "", errors.New("the two passwords differ")
+		}
+		return first, nil
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// terminalFD returns r's file descriptor if r is a terminal.
+func terminalFD(r io.Reader) (int, bool) {
+	f, ok := r.(*os.File)
+	if !ok {
+		return 0, false
+	}
+	fd := int(f.Fd())
+	return fd, term.IsTerminal(fd)
+}
+
+// promptPassword prints prompt and reads a line from the terminal fd
+// without echo. An interrupt (ctx ends) gives the terminal its echo back
+// before returning, which a blocked term.ReadPassword would not do.
+func promptPassword(ctx context.Context, fd int, stderr io.Writer, prompt string) (string, error) {
+	state, err := term.GetState(fd)
+	if err != nil {
+		return "", fmt.Errorf("read password: %w", err)
+	}
+	fmt.Fprint(stderr, prompt)
+	type result struct {
+		b   []byte
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		b, err := term.ReadPassword(fd)
+		done <- result{b, err}
+	}()
+	select {
+	case r := <-done:
+		fmt.Fprintln(stderr) // the Enter that was not echoed
+		if r.err != nil {
+			return "", fmt.Errorf("read password: %w", r.err)
+		}
+		return string(r.b), nil
+	case <-ctx.Done():
+		// The reading goroutine stays blocked on the terminal; the
+		// process is about to exit, which ends it.
+		if err := term.Restore(fd, state); err != nil {
+			return "", fmt.Errorf("interrupted; restore the terminal with `stty sane`: %w", err)
+		}
+		fmt.Fprintln(stderr)
+		return "", errors.New("interrupted")
 	}
 }

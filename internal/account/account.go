@@ -61,7 +61,7 @@ func (s *Service) Register(ctx context.Context, reg blog.Registration) (blog.Use
 		return blog.User{}, err
 	}
 	logging.SetUser(ctx, u.ID)
-	logging.Security(ctx, s.Log, "user.registered")
+	logging.Audit(ctx, s.Log, "user.registered")
 	return u, nil
 }
 
@@ -105,7 +105,7 @@ func (s *Service) SignIn(ctx context.Context, client string, cr blog.Credentials
 		s.Log.WarnContext(ctx, "sign-in limiter reset failed", "error", err)
 	}
 	logging.SetUser(ctx, u.ID)
-	logging.Security(ctx, s.Log, "login.success")
+	logging.Audit(ctx, s.Log, "login.success")
 	return u, nil
 }
 

@@ -66,7 +66,7 @@ func (d *Deps) handleLogout() authedHandler {
 			d.writeError(w, r, err)
 			return
 		}
-		logging.Security(r.Context(), d.Log, "token.revoked", slog.String("reason", "logout"))
+		logging.Audit(r.Context(), d.Log, "token.revoked", slog.String("reason", "logout")) // the user's own doing: INFO
 		w.WriteHeader(http.StatusNoContent)
 	}
 }

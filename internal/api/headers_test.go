@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/palisade-blog/palisade/internal/apptest"
 )
 
 // helmetDefaults are the headers helmet 8 sets by default, with the
@@ -64,7 +66,7 @@ func TestHSTSInProduction(t *testing.T) {
 	ts := newServer(t, map[string]string{
 		"PALISADE_ENV":            "production",
 		"PALISADE_BASE_URL":       "https://blog.example",
-		"PALISADE_SESSION_SECRET": strings.Repeat("s", 32),
+		"PALISADE_SESSION_SECRET": apptest.NewSecret(),
 	})
 	r := ts.get(t, "/healthz", "")
 	if got := r.header.Get("Strict-Transport-Security"); got != "max-age=31536000; includeSubDomains" {

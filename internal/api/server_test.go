@@ -11,10 +11,9 @@ import (
 	"github.com/palisade-blog/palisade/internal/blog"
 )
 
-const (
-	testSecret   = apptest.Secret
-	testPassword = apptest.Password
-)
+const testPassword = apptest.Password
+
+var testSecret = apptest.Secret
 
 // testServer is the real application behind a real HTTP listener, with
 // the API client helpers below.

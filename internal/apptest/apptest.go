@@ -6,7 +6,9 @@ package apptest
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/base64"
 	"io"
 	"log/slog"
 	"net/http"
@@ -27,9 +29,18 @@ import (
 	"github.com/palisade-blog/palisade/internal/sqlite"
 )
 
-// Secret is the JWT secret of test servers: long enough for production
-// rules, and distinctive so tests can search logs for it.
-const Secret = "test-jwt-secret-that-is-at-least-32-bytes-long"
+// Secret is the JWT secret of test servers: random, as production
+// requires, and fixed for the test binary so tests can sign tokens with it
+// and search logs for it.
+var Secret = NewSecret()
+
+// NewSecret returns a fresh secret such as `openssl rand -base64 48`
+// prints, one that production accepts.
+func NewSecret() string {
+	b := make([]byte, 48)
+	_, _ = rand.Read(b) // never fails (crypto/rand panics rather)
+	return base64.StdEncoding.EncodeToString(b)
+}
 
 // Password passes every registration rule.
 const Password = "correct horse battery staple"

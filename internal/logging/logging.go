@@ -88,10 +88,23 @@ func SetUser(ctx context.Context, userID string) {
 	}
 }
 
-// Security logs one security event (sign-in failure, rate-limit hit, CSRF
-// rejection…) with the request ID, client and user of the request in ctx.
-// Attributes must never carry passwords, tokens or cookies.
+// Security logs one security event that may be an attack (sign-in
+// failure, rate-limit hit, CSRF rejection…), at WARN, with the request ID,
+// client and user of the request in ctx. Attributes must never carry
+// passwords, tokens or cookies.
 func Security(ctx context.Context, log *slog.Logger, event string, attrs ...slog.Attr) {
+	securityAt(ctx, log, slog.LevelWarn, event, attrs)
+}
+
+// Audit logs a security event that is the normal course of things (a
+// sign-in, a registration): the same "security" line as Security, counted
+// the same way by /metrics, but at INFO, so that WARN stays for what may
+// be an attack.
+func Audit(ctx context.Context, log *slog.Logger, event string, attrs ...slog.Attr) {
+	securityAt(ctx, log, slog.LevelInfo, event, attrs)
+}
+
+func securityAt(ctx context.Context, log *slog.Logger, level slog.Level, event string, attrs []slog.Attr) {
 	all := make([]slog.Attr, 0, 4+len(attrs))
 	all = append(all, slog.String("event", event))
 	if e := entryFrom(ctx); e != nil {
@@ -101,5 +114,5 @@ func Security(ctx context.Context, log *slog.Logger, event string, attrs ...slog
 		}
 	}
 	all = append(all, attrs...)
-	log.LogAttrs(ctx, slog.LevelWarn, "security", all...)
+	log.LogAttrs(ctx, level, "security", all...)
 }

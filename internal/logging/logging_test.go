@@ -205,3 +205,25 @@ func TestSecurityRedactsAttributes(t *testing.T) {
 		t.Errorf("log line = %v", m)
 	}
 }
+
+// TestAuditIsInfo: a sign-in or registration is logged as a security
+// event at INFO; WARN is for what may be an attack.
+func TestAuditIsInfo(t *testing.T) {
+	var buf bytes.Buffer
+	log := New(&buf, slog.LevelInfo, "json")
+	Audit(context.Background(), log, "login.success")
+	Security(context.Background(), log, "login.failure")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("log:\n%s", buf.String())
+	}
+	for i, want := range []struct{ event, level string }{{"login.success", "INFO"}, {"login.failure", "WARN"}} {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(lines[i]), &m); err != nil {
+			t.Fatal(err)
+		}
+		if m["msg"] != "security" || m["event"] != want.event || m["level"] != want.level {
+			t.Errorf("line %d = %v, want %s at %s", i, m, want.event, want.level)
+		}
+	}
+}

@@ -112,8 +112,12 @@ func TestMiddlewareRequestLine(t *testing.T) {
 			t.Errorf("request line %s = %v, want %v", k, req[k], v)
 		}
 	}
-	if _, ok := req["duration"]; !ok {
-		t.Errorf("request line %v has no duration", req)
+	// The unit is in the name and the value is a number of milliseconds.
+	if ms, ok := req["durationMs"].(float64); !ok || ms < 0 {
+		t.Errorf("request line %v has no durationMs number", req)
+	}
+	if _, ok := req["duration"]; ok {
+		t.Errorf("request line %v still has a duration without unit", req)
 	}
 }
 

@@ -19,6 +19,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/palisade-blog/palisade/internal/logging"
 )
 
 // bounds are the histogram's upper bounds in seconds: a blog answers in
@@ -139,7 +141,7 @@ func escapeLabel(s string) string { return labelEscaper.Replace(s) }
 var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 
 // WrapHandler wraps h so that every request line ("request", with status and
-// duration) and security event ("security", with event) logged through it
+// durationMs) and security event ("security", with event) logged through it
 // is counted in m. Those records are counted even when h's level would
 // drop them (PALISADE_LOG_LEVEL=warn, say); only h decides what is written.
 func (m *Registry) WrapHandler(h slog.Handler) slog.Handler { return &handler{inner: h, m: m} }
@@ -163,9 +165,9 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 				if a.Value.Kind() == slog.KindInt64 {
 					status = int(a.Value.Int64())
 				}
-			case "duration":
-				if a.Value.Kind() == slog.KindDuration {
-					took = a.Value.Duration()
+			case logging.DurationKey:
+				if a.Value.Kind() == slog.KindFloat64 {
+					took = time.Duration(a.Value.Float64() * float64(time.Millisecond))
 				}
 			}
 			return true

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/palisade-blog/palisade/internal/logging"
 )
 
 func scrape(t *testing.T, m *Registry) string {
@@ -25,7 +27,7 @@ func TestCountsWhatTheLevelDrops(t *testing.T) {
 	var out bytes.Buffer
 	m := New()
 	log := slog.New(m.WrapHandler(slog.NewJSONHandler(&out, &slog.HandlerOptions{Level: slog.LevelError})))
-	log.LogAttrs(context.Background(), slog.LevelInfo, "request", slog.Int("status", 201), slog.Duration("duration", 3*time.Millisecond))
+	log.LogAttrs(context.Background(), slog.LevelInfo, "request", slog.Int("status", 201), slog.Float64(logging.DurationKey, logging.Milliseconds(3*time.Millisecond)))
 	log.With("app", "x").LogAttrs(context.Background(), slog.LevelWarn, "security", slog.String("event", "login.failure"))
 	if out.Len() != 0 {
 		t.Errorf("records below the level were written: %s", out.String())
@@ -53,7 +55,7 @@ func TestCountsWhatTheLevelDrops(t *testing.T) {
 func TestOddAttributeKinds(t *testing.T) {
 	m := New()
 	log := slog.New(m.WrapHandler(slog.DiscardHandler))
-	log.Info("request", "status", "two hundred", "duration", "long")
+	log.Info("request", "status", "two hundred", logging.DurationKey, "long")
 	if got := scrape(t, m); !strings.Contains(got, `palisade_http_requests_total{code="other"} 1`) {
 		t.Errorf("metrics:\n%s", got)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/palisade-blog/palisade/internal/apptest"
 	"github.com/palisade-blog/palisade/internal/auth"
 	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/config"
@@ -31,8 +32,8 @@ func BenchmarkApp(b *testing.B) {
 		"PALISADE_ENV":            "production",
 		"PALISADE_BASE_URL":       "https://bench.example",
 		"PALISADE_DATA_DIR":       dir,
-		"PALISADE_JWT_SECRET":     strings.Repeat("j", 40) + "-bench-jwt-secret",
-		"PALISADE_SESSION_SECRET": strings.Repeat("s", 40) + "-bench-session-secret",
+		"PALISADE_JWT_SECRET":     apptest.NewSecret(),
+		"PALISADE_SESSION_SECRET": apptest.NewSecret(),
 		"PALISADE_RATE_LIMIT":     "1000000000/15m",
 	}
 	cfg, err := config.Load("serve", nil, func(k string) string { return vars[k] }, "", io.Discard)

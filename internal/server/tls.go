@@ -263,11 +263,24 @@ func (r *CertReloader) load() (*tls.Certificate, error) {
 	return &cert, nil
 }
 
+// warnIfExpiring logs an expired certificate at ERROR, in words no one
+// can misread (every browser refuses it), and one that expires within a
+// week at WARN, with the days left.
 func (r *CertReloader) warnIfExpiring(cert *tls.Certificate) {
-	if left := cert.Leaf.NotAfter.Sub(r.now()); left < 7*24*time.Hour {
-		r.log.Warn("TLS certificate expires soon or has expired", "cert", r.certFile, "notAfter", cert.Leaf.NotAfter)
+	notAfter := cert.Leaf.NotAfter
+	left := notAfter.Sub(r.now())
+	switch {
+	case left <= 0:
+		r.log.Error("TLS certificate EXPIRED: browsers refuse it; renew it (it is picked up without a restart)",
+			"cert", r.certFile, "notAfter", notAfter)
+	case left < 7*24*time.Hour:
+		r.log.Warn(fmt.Sprintf("TLS certificate expires in %.1f days: renew it", left.Hours()/24),
+			"cert", r.certFile, "notAfter", notAfter)
 	}
 }
+
+// Expired reports whether the certificate being served has expired.
+func (r *CertReloader) Expired() bool { return !r.now().Before(r.cert.Load().Leaf.NotAfter) }
 
 func (r *CertReloader) statPair() pairStamp {
 	return pairStamp{statFile(r.certFile), statFile(r.keyFile)}

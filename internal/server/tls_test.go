@@ -519,3 +519,42 @@ func httptestRecorder(h http.Handler, target string) *httptest.ResponseRecorder 
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://evil.example"+target, nil))
 	return rec
 }
+
+// TestCertExpiryIsSaidPlainly: an expired certificate is logged at ERROR
+// with the word EXPIRED, one about to expire at WARN with the days left,
+// a fresh one not at all.
+func TestCertExpiryIsSaidPlainly(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		notAfter time.Time
+		level    string // "" for no line
+		words    string
+		expired  bool
+	}{
+		{"Expired", time.Now().Add(-48 * time.Hour), "ERROR", "TLS certificate EXPIRED", true},
+		{"ExpiresSoon", time.Now().Add(3 * 24 * time.Hour), "WARN", "TLS certificate expires in 3.0 days", false},
+		{"Fresh", time.Now().Add(60 * 24 * time.Hour), "", "", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			certPEM, keyPEM := testcert.PairUntil(t, 1, c.notAfter)
+			certFile, keyFile := certFiles(t, t.TempDir(), certPEM, keyPEM)
+			var logs bytes.Buffer
+			r, err := NewCertReloader(certFile, keyFile, 0, slog.New(slog.NewJSONHandler(&logs, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Expired() != c.expired {
+				t.Errorf("Expired() = %v", r.Expired())
+			}
+			if c.level == "" {
+				if logs.Len() != 0 {
+					t.Fatalf("logged %s", logs.String())
+				}
+				return
+			}
+			if !strings.Contains(logs.String(), `"level":"`+c.level+`"`) || !strings.Contains(logs.String(), c.words) {
+				t.Fatalf("log %s, want %s at %s", logs.String(), c.words, c.level)
+			}
+		})
+	}
+}

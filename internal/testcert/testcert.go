@@ -20,6 +20,17 @@ import (
 // as PEM.
 func Pair(t testing.TB, serial int64) (certPEM, keyPEM []byte) {
 	t.Helper()
+	return PairUntil(t, serial, time.Now().Add(30*24*time.Hour))
+}
+
+// PairUntil is Pair with the certificate valid until notAfter (in the
+// past for an expired one) and from a day before it at the latest.
+func PairUntil(t testing.TB, serial int64, notAfter time.Time) (certPEM, keyPEM []byte) {
+	t.Helper()
+	notBefore := time.Now().Add(-time.Hour)
+	if dayBefore := notAfter.Add(-24 * time.Hour); dayBefore.Before(notBefore) {
+		notBefore = dayBefore
+	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -27,8 +38,8 @@ func Pair(t testing.TB, serial int64) (certPEM, keyPEM []byte) {
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(serial),
 		Subject:               pkix.Name{CommonName: "palisade test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(30 * 24 * time.Hour),
+		NotBefore:             notBefore,
+		NotAfter:              notAfter,
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,

@@ -150,7 +150,7 @@ func (d *Deps) handleLogout() http.Handler {
 			d.internalError(w, r, err)
 			return
 		}
-		logging.Security(r.Context(), d.Log, "logout")
+		logging.Audit(r.Context(), d.Log, "logout") // the user's own doing: INFO
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
 }

@@ -390,7 +390,7 @@ func TestSessionCookie(t *testing.T) {
 	t.Run("Production", func(t *testing.T) {
 		csrf, session := setCookies(t, apptest.Start(t, map[string]string{
 			"PALISADE_ENV": "production", "PALISADE_BASE_URL": "https://blog.example",
-			"PALISADE_SESSION_SECRET": strings.Repeat("s", 32),
+			"PALISADE_SESSION_SECRET": apptest.NewSecret(),
 		}))
 		check(t, session, []string{"__Host-palisade_session=", "HttpOnly", "SameSite=Strict", "Path=/"}, true)
 		check(t, csrf, []string{"__Host-palisade_csrf=", "HttpOnly", "SameSite=Strict", "Path=/"}, true)
@@ -471,6 +471,9 @@ func TestOldSessionUnusableAfterSignOut(t *testing.T) {
 	b.register("alice")
 	stolen := b.cookie("palisade_session").Value
 	wantRedirect(t, b.post("/logout", url.Values{"_csrf": {b.token("/write")}}, nil), "/")
+	if !strings.Contains(srv.Logs.String(), `"level":"INFO","msg":"security","event":"logout"`) {
+		t.Errorf("signing out is not logged at INFO:\n%s", srv.Logs)
+	}
 
 	thief := newBrowser(t, srv)
 	u, _ := url.Parse(srv.URL)

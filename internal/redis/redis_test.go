@@ -54,8 +54,11 @@ func TestOpen(t *testing.T) {
 			t.Fatalf("Open: %v", err)
 		}
 		defer c.Close()
-		if c.prefix != DefaultPrefix || c.timeout != DefaultTimeout {
-			t.Errorf("prefix %q timeout %v, want %q %v", c.prefix, c.timeout, DefaultPrefix, DefaultTimeout)
+		if want := DefaultPoolWait + dialTimeout + 2*DefaultTimeout; c.prefix != DefaultPrefix || c.budget != want {
+			t.Errorf("prefix %q budget %v, want %q %v", c.prefix, c.budget, DefaultPrefix, want)
+		}
+		if got := c.rdb.Options().PoolSize; got < DefaultPoolSize {
+			t.Errorf("pool size %d, want at least %d", got, DefaultPoolSize)
 		}
 		if err := c.Ping(context.Background()); err != nil {
 			t.Errorf("Ping: %v", err)

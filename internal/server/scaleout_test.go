@@ -259,8 +259,11 @@ func TestRedisOutage(t *testing.T) {
 	u, _ := url.Parse(redisURL)
 	proxy := apptest.StartProxy(t, u.Host)
 	u.Host = proxy.Addr
-	srv := apptest.Start(t, map[string]string{"PALISADE_REDIS_URL": u.String(), "PALISADE_REDIS_PREFIX": "palisade-test-" + randomHex(6) + ":"})
+	srv := apptest.Start(t, map[string]string{"PALISADE_REDIS_URL": u.String(), "PALISADE_REDIS_PREFIX": "palisade-test-" + randomHex(6) + ":", "PALISADE_METRICS": "on"})
 	token := signUp(t, srv, "alice")
+	if _, _, body := getBody(t, srv.URL+"/metrics", nil); !strings.Contains(body, "palisade_rate_limit_failed_open_total 0\n") {
+		t.Fatalf("fail-opens counted with Redis up:\n%s", body)
+	}
 
 	proxy.Cut()
 	// A bearer request needs the revocation list, which is in Redis: a
@@ -277,6 +280,11 @@ func TestRedisOutage(t *testing.T) {
 	}
 	if !strings.Contains(srv.Logs.String(), "rate limiter unavailable") {
 		t.Fatal("the limiter failure was not logged")
+	}
+	// Every request served unlimited is counted for the operator to alert
+	// on (the scrape itself is exempt from the limit).
+	if _, _, body := getBody(t, srv.URL+"/metrics", nil); !regexp.MustCompile(`(?m)^palisade_rate_limit_failed_open_total [1-9]`).MatchString(body) {
+		t.Fatalf("the fail-open was not counted in /metrics:\n%s", body)
 	}
 	status, _ := call(t, srv, http.MethodPost, "/auth/login", "", map[string]string{"username": "alice", "password": apptest.Password})
 	if status != http.StatusServiceUnavailable {

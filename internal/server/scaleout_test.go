@@ -433,3 +433,36 @@ func TestDatabaseOutage(t *testing.T) {
 		})
 	}
 }
+
+// TestRateLimitFailsClosedUnlessRedisIsUnreachable: only a Redis that is
+// out of reach opens the general limit. Any other failure of the limiter
+// (here the client shut, as at shutdown; in production, a burst that finds
+// no free connection in time) is answered 503 with Retry-After, never
+// served unlimited, and is not counted as a fail-open.
+func TestRateLimitFailsClosedUnlessRedisIsUnreachable(t *testing.T) {
+	redisURL := os.Getenv("PALISADE_TEST_REDIS_URL")
+	if redisURL == "" {
+		t.Skip("scale-out tests skipped: PALISADE_TEST_REDIS_URL is not set")
+	}
+	srv := apptest.Start(t, map[string]string{"PALISADE_REDIS_URL": redisURL, "PALISADE_REDIS_PREFIX": "palisade-test-" + randomHex(6) + ":", "PALISADE_METRICS": "on"})
+	if status, _ := call(t, srv, http.MethodGet, "/posts", "", nil); status != http.StatusOK {
+		t.Fatalf("GET /posts with Redis up: %d", status)
+	}
+	if err := srv.Redis.Close(); err != nil {
+		t.Fatal(err)
+	}
+	status, h, body := getBody(t, srv.URL+"/posts", nil)
+	if status != http.StatusServiceUnavailable || h.Get("Retry-After") != "1" || !strings.Contains(body, `"error":"Service Unavailable"`) {
+		t.Fatalf("GET /posts with the limiter failing but Redis reachable: %d, Retry-After %q, %s; want 503, 1, JSON", status, h.Get("Retry-After"), body)
+	}
+	status, _, body = getBody(t, srv.URL+"/posts", map[string]string{"Accept": "text/html"})
+	if status != http.StatusServiceUnavailable || !strings.Contains(body, "The server is busy") {
+		t.Fatalf("a page with the limiter failing but Redis reachable: %d, want a 503 page\n%s", status, body)
+	}
+	if !strings.Contains(srv.Logs.String(), "rate limiter busy") || strings.Contains(srv.Logs.String(), "rate limiter unavailable") {
+		t.Fatalf("want the failure logged as busy, not as a fail-open:\n%s", srv.Logs.String())
+	}
+	if _, _, body := getBody(t, srv.URL+"/metrics", nil); !strings.Contains(body, "palisade_rate_limit_failed_open_total 0\n") {
+		t.Fatalf("a refused request was counted as a fail-open:\n%s", body)
+	}
+}

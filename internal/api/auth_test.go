@@ -11,11 +11,14 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/palisade-blog/palisade/internal/apptest"
 	"github.com/palisade-blog/palisade/internal/blog"
 )
 
-func TestRegister(t *testing.T) {
-	ts := newServer(t, nil)
+func TestRegister(t *testing.T) { apptest.ForEachStore(t, testRegister) }
+
+func testRegister(t *testing.T, st apptest.Store) {
+	ts := newServerOn(t, st, nil)
 
 	t.Run("Honest", func(t *testing.T) {
 		r := ts.post(t, "/auth/register", "", map[string]string{"username": "Alice_1", "password": testPassword})
@@ -101,8 +104,10 @@ func TestRegisterLookAlike(t *testing.T) {
 	})
 }
 
-func TestLoginLogoutMe(t *testing.T) {
-	ts := newServer(t, nil)
+func TestLoginLogoutMe(t *testing.T) { apptest.ForEachStore(t, testLoginLogoutMe) }
+
+func testLoginLogoutMe(t *testing.T, st apptest.Store) {
+	ts := newServerOn(t, st, nil)
 	id := ts.register(t, "alice")
 
 	r := ts.post(t, "/auth/login", "", map[string]string{"username": "ALICE", "password": testPassword})
@@ -240,7 +245,11 @@ func TestForgedTokens(t *testing.T) {
 }
 
 func TestDisabledUserTokensRevoked(t *testing.T) {
-	ts := newServer(t, nil)
+	apptest.ForEachStore(t, testDisabledUserTokensRevoked)
+}
+
+func testDisabledUserTokensRevoked(t *testing.T, st apptest.Store) {
+	ts := newServerOn(t, st, nil)
 	id := ts.register(t, "alice")
 	token := ts.login(t, "alice")
 	wantStatus(t, ts.get(t, "/users/me", token), http.StatusOK)
@@ -317,7 +326,11 @@ func TestDisabledFlagAloneRefusesToken(t *testing.T) {
 }
 
 func TestPasswordChangeRevokesTokens(t *testing.T) {
-	ts := newServer(t, nil)
+	apptest.ForEachStore(t, testPasswordChangeRevokesTokens)
+}
+
+func testPasswordChangeRevokesTokens(t *testing.T, st apptest.Store) {
+	ts := newServerOn(t, st, nil)
 	id := ts.register(t, "alice")
 	token := ts.login(t, "alice")
 	_, hash, err := ts.Store.Credentials(t.Context(), "alice")
@@ -335,7 +348,11 @@ func TestPasswordChangeRevokesTokens(t *testing.T) {
 // byte-identical answers; both run one password hash (timing is measured by
 // the benchmark below, not asserted, as the machines are noisy).
 func TestLoginDoesNotRevealAccounts(t *testing.T) {
-	ts := newServer(t, nil)
+	apptest.ForEachStore(t, testLoginDoesNotRevealAccounts)
+}
+
+func testLoginDoesNotRevealAccounts(t *testing.T, st apptest.Store) {
+	ts := newServerOn(t, st, nil)
 	ts.register(t, "alice")
 	unknown := ts.post(t, "/auth/login", "", map[string]string{"username": "nobody", "password": testPassword})
 	wrong := ts.post(t, "/auth/login", "", map[string]string{"username": "alice", "password": "wrong " + testPassword})
@@ -351,8 +368,10 @@ func TestLoginDoesNotRevealAccounts(t *testing.T) {
 	}
 }
 
-func TestLoginLookalikeUsername(t *testing.T) {
-	ts := newServer(t, nil)
+func TestLoginLookalikeUsername(t *testing.T) { apptest.ForEachStore(t, testLoginLookalikeUsername) }
+
+func testLoginLookalikeUsername(t *testing.T, st apptest.Store) {
+	ts := newServerOn(t, st, nil)
 	ts.register(t, "kelly")
 	// U+212A KELVIN SIGN lower-cases to "k" under Unicode rules; it must not
 	// reach the account.
@@ -360,8 +379,10 @@ func TestLoginLookalikeUsername(t *testing.T) {
 	wantStatus(t, r, http.StatusUnauthorized)
 }
 
-func TestLoginBruteForce(t *testing.T) {
-	ts := newServer(t, map[string]string{"PALISADE_LOGIN_RATE_LIMIT": "5/15m"})
+func TestLoginBruteForce(t *testing.T) { apptest.ForEachStore(t, testLoginBruteForce) }
+
+func testLoginBruteForce(t *testing.T, st apptest.Store) {
+	ts := newServerOn(t, st, map[string]string{"PALISADE_LOGIN_RATE_LIMIT": "5/15m"})
 	ts.register(t, "alice")
 	ts.register(t, "bob")
 	guess := func(user, pw string, ip string) *response {
@@ -410,10 +431,12 @@ func TestLoginCredentialStuffing(t *testing.T) {
 	}
 }
 
-func TestLoginThrottlePerAccount(t *testing.T) {
+func TestLoginThrottlePerAccount(t *testing.T) { apptest.ForEachStore(t, testLoginThrottlePerAccount) }
+
+func testLoginThrottlePerAccount(t *testing.T, st apptest.Store) {
 	// Per-client limit high, per-account low: guesses spread over many
 	// clients (a botnet) still lock the one account.
-	ts := newServer(t, map[string]string{"PALISADE_LOGIN_RATE_LIMIT": "3/15m", "PALISADE_TRUSTED_PROXIES": "127.0.0.1/32"})
+	ts := newServerOn(t, st, map[string]string{"PALISADE_LOGIN_RATE_LIMIT": "3/15m", "PALISADE_TRUSTED_PROXIES": "127.0.0.1/32"})
 	ts.register(t, "alice")
 	ts.register(t, "bob")
 	from := func(ip, user, pw string) *response {

@@ -112,6 +112,12 @@ func WriteRateLimited(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusTooManyRequests, errorBody{Error: "Too many requests, please try again later."})
 }
 
+// WriteBusy answers 503: the server is overloaded for a moment. The caller
+// has set Retry-After.
+func WriteBusy(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "Service Unavailable", Message: "The server is busy, please retry"})
+}
+
 // NotFound answers an unmatched request in JSON: 405 with Allow when the
 // path exists under another method on mux, 404 otherwise. It runs only on
 // misses, so matched routes pay nothing for it.

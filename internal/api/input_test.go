@@ -5,13 +5,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/palisade-blog/palisade/internal/apptest"
 	"github.com/palisade-blog/palisade/internal/blog"
 )
 
 // TestStrictBodies: every malformed body is refused with a clear 4xx and
 // stores nothing.
-func TestStrictBodies(t *testing.T) {
-	ts := newServer(t, nil)
+func TestStrictBodies(t *testing.T) { apptest.ForEachStore(t, testStrictBodies) }
+
+func testStrictBodies(t *testing.T, st apptest.Store) {
+	ts := newServerOn(t, st, nil)
 	token := ts.signUp(t, "alice")
 	huge := `{"title":"Big","content":"` + strings.Repeat("a", 1<<20) + `"}`
 	tests := []struct {

@@ -8,13 +8,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/palisade-blog/palisade/internal/apptest"
 	"github.com/palisade-blog/palisade/internal/blog"
 )
 
 // TestSecretsNeverLogged runs every kind of request, honest and hostile,
 // then searches the whole log for the passwords, tokens and secrets used.
-func TestSecretsNeverLogged(t *testing.T) {
-	ts := newServer(t, nil)
+func TestSecretsNeverLogged(t *testing.T) { apptest.ForEachStore(t, testSecretsNeverLogged) }
+
+func testSecretsNeverLogged(t *testing.T, st apptest.Store) {
+	ts := newServerOn(t, st, nil)
 	wrongPassword := "not-the-password-but-still-secret"
 	ts.register(t, "alice")
 	token := ts.login(t, "alice")
@@ -70,7 +73,11 @@ func (failingStore) ListPosts(context.Context, blog.Page) ([]blog.Post, *blog.Cu
 }
 
 func TestInternalErrorsLeakNothing(t *testing.T) {
-	ts := newServer(t, nil)
+	apptest.ForEachStore(t, testInternalErrorsLeakNothing)
+}
+
+func testInternalErrorsLeakNothing(t *testing.T, st apptest.Store) {
+	ts := newServerOn(t, st, nil)
 	ts.SwapStore(t, failingStore{ts.Store})
 
 	r := ts.get(t, "/posts", "")
@@ -99,8 +106,10 @@ func TestInternalErrorsLeakNothing(t *testing.T) {
 	})
 }
 
-func TestReadyz(t *testing.T) {
-	ts := newServer(t, nil)
+func TestReadyz(t *testing.T) { apptest.ForEachStore(t, testReadyz) }
+
+func testReadyz(t *testing.T, st apptest.Store) {
+	ts := newServerOn(t, st, nil)
 	r := ts.get(t, "/readyz", "")
 	wantStatus(t, r, http.StatusOK)
 	if !strings.Contains(string(r.body), `"database":"up"`) {

@@ -21,6 +21,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/palisade-blog/palisade/internal/api"
+	"github.com/palisade-blog/palisade/internal/apptest"
 	"github.com/palisade-blog/palisade/internal/blog"
 )
 
@@ -269,8 +270,10 @@ func oaNextPath(t *testing.T, link string) string {
 	return u.RequestURI()
 }
 
-func TestResponsesMatchOpenAPI(t *testing.T) {
-	ts := newServer(t, nil)
+func TestResponsesMatchOpenAPI(t *testing.T) { apptest.ForEachStore(t, testResponsesMatchOpenAPI) }
+
+func testResponsesMatchOpenAPI(t *testing.T, st apptest.Store) {
+	ts := newServerOn(t, st, nil)
 	v := oaNewValidator(t, ts)
 
 	const (

@@ -8,11 +8,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/palisade-blog/palisade/internal/apptest"
 	"github.com/palisade-blog/palisade/internal/blog"
 )
 
-func TestPostLifecycle(t *testing.T) {
-	ts := newServer(t, nil)
+func TestPostLifecycle(t *testing.T) { apptest.ForEachStore(t, testPostLifecycle) }
+
+func testPostLifecycle(t *testing.T, st apptest.Store) {
+	ts := newServerOn(t, st, nil)
 	token := ts.signUp(t, "alice")
 
 	p := ts.createPost(t, token, "  Hello, world  ", "My first **post** on Palisade.")
@@ -63,8 +66,10 @@ func TestPostLifecycle(t *testing.T) {
 	})
 }
 
-func TestValidationMessages(t *testing.T) {
-	ts := newServer(t, nil)
+func TestValidationMessages(t *testing.T) { apptest.ForEachStore(t, testValidationMessages) }
+
+func testValidationMessages(t *testing.T, st apptest.Store) {
+	ts := newServerOn(t, st, nil)
 	token := ts.signUp(t, "alice")
 	tests := []struct {
 		name, title, content string
@@ -108,8 +113,10 @@ func TestValidationMessages(t *testing.T) {
 	}
 }
 
-func TestAuthorization(t *testing.T) {
-	ts := newServer(t, nil)
+func TestAuthorization(t *testing.T) { apptest.ForEachStore(t, testAuthorization) }
+
+func testAuthorization(t *testing.T, st apptest.Store) {
+	ts := newServerOn(t, st, nil)
 	alice := ts.signUp(t, "alice")
 	mallory := ts.signUp(t, "mallory")
 	p := ts.createPost(t, alice, "Alice's post", "Written by Alice alone.")
@@ -168,7 +175,11 @@ func TestAuthorization(t *testing.T) {
 // the markup so it cannot run if sniffed as HTML, and contentHtml is
 // sanitised.
 func TestXSSStoredVerbatimEncodedOnOutput(t *testing.T) {
-	ts := newServer(t, nil)
+	apptest.ForEachStore(t, testXSSStoredVerbatimEncodedOnOutput)
+}
+
+func testXSSStoredVerbatimEncodedOnOutput(t *testing.T, st apptest.Store) {
+	ts := newServerOn(t, st, nil)
 	token := ts.signUp(t, "alice")
 	title := `<script>alert(1)</script>`
 	content := `<img src=x onerror=alert(2)> and Tom & Jerry's "quotes"`
@@ -201,8 +212,10 @@ func TestXSSStoredVerbatimEncodedOnOutput(t *testing.T) {
 
 // TestSQLMetacharacters sends SQL and NoSQL metacharacters in every field
 // and query parameter; they are data, stored and returned byte for byte.
-func TestSQLMetacharacters(t *testing.T) {
-	ts := newServer(t, nil)
+func TestSQLMetacharacters(t *testing.T) { apptest.ForEachStore(t, testSQLMetacharacters) }
+
+func testSQLMetacharacters(t *testing.T, st apptest.Store) {
+	ts := newServerOn(t, st, nil)
 	token := ts.signUp(t, "alice")
 	evil := []string{
 		`'; DROP TABLE posts; --`,
@@ -243,8 +256,10 @@ func TestSQLMetacharacters(t *testing.T) {
 
 var linkNext = regexp.MustCompile(`^<([^>]+)>; rel="next"$`)
 
-func TestPagination(t *testing.T) {
-	ts := newServer(t, map[string]string{"PALISADE_BASE_URL": "https://blog.example"})
+func TestPagination(t *testing.T) { apptest.ForEachStore(t, testPagination) }
+
+func testPagination(t *testing.T, st apptest.Store) {
+	ts := newServerOn(t, st, map[string]string{"PALISADE_BASE_URL": "https://blog.example"})
 	token := ts.signUp(t, "alice")
 	for i := range 45 {
 		ts.createPost(t, token, fmt.Sprintf("Post number %d", i), "Some content for the post")

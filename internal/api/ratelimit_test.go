@@ -6,12 +6,16 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/palisade-blog/palisade/internal/apptest"
 )
 
 // TestRateLimit is the tutorial's test: more than 100 requests in 15
 // minutes → 429 {"error": "Too many requests, please try again later."}.
-func TestRateLimit(t *testing.T) {
-	ts := newServer(t, map[string]string{"PALISADE_RATE_LIMIT": "100/15m"})
+func TestRateLimit(t *testing.T) { apptest.ForEachStore(t, testRateLimit) }
+
+func testRateLimit(t *testing.T, st apptest.Store) {
+	ts := newServerOn(t, st, map[string]string{"PALISADE_RATE_LIMIT": "100/15m"})
 	for i := 1; i <= 100; i++ {
 		r := ts.get(t, "/posts", "")
 		wantStatus(t, r, http.StatusOK)
@@ -46,8 +50,10 @@ func TestRateLimit(t *testing.T) {
 
 // TestForgedForwardedFor: without trusted proxies, X-Forwarded-For is
 // ignored, so rotating it buys no requests.
-func TestForgedForwardedFor(t *testing.T) {
-	ts := newServer(t, map[string]string{"PALISADE_RATE_LIMIT": "5/15m"})
+func TestForgedForwardedFor(t *testing.T) { apptest.ForEachStore(t, testForgedForwardedFor) }
+
+func testForgedForwardedFor(t *testing.T, st apptest.Store) {
+	ts := newServerOn(t, st, map[string]string{"PALISADE_RATE_LIMIT": "5/15m"})
 	for i := range 5 {
 		r := ts.send(t, request{method: http.MethodGet, path: "/posts", header: map[string]string{"X-Forwarded-For": fmt.Sprintf("203.0.113.%d", i)}})
 		wantStatus(t, r, http.StatusOK)
@@ -59,8 +65,10 @@ func TestForgedForwardedFor(t *testing.T) {
 // TestTrustedProxy: behind a configured proxy, each forwarded client has
 // its own budget, spoofed entries to the left of the proxy's are ignored,
 // and IPv6 clients are grouped by /56.
-func TestTrustedProxy(t *testing.T) {
-	ts := newServer(t, map[string]string{"PALISADE_RATE_LIMIT": "3/15m", "PALISADE_TRUSTED_PROXIES": "127.0.0.1/32, ::1/128"})
+func TestTrustedProxy(t *testing.T) { apptest.ForEachStore(t, testTrustedProxy) }
+
+func testTrustedProxy(t *testing.T, st apptest.Store) {
+	ts := newServerOn(t, st, map[string]string{"PALISADE_RATE_LIMIT": "3/15m", "PALISADE_TRUSTED_PROXIES": "127.0.0.1/32, ::1/128"})
 	via := func(xff string) int {
 		return ts.send(t, request{method: http.MethodGet, path: "/posts", header: map[string]string{"X-Forwarded-For": xff}}).status
 	}
@@ -104,7 +112,11 @@ func TestTrustedProxy(t *testing.T) {
 }
 
 func TestHealthChecksNotRateLimited(t *testing.T) {
-	ts := newServer(t, map[string]string{"PALISADE_RATE_LIMIT": "2/15m"})
+	apptest.ForEachStore(t, testHealthChecksNotRateLimited)
+}
+
+func testHealthChecksNotRateLimited(t *testing.T, st apptest.Store) {
+	ts := newServerOn(t, st, map[string]string{"PALISADE_RATE_LIMIT": "2/15m"})
 	for range 5 {
 		wantStatus(t, ts.get(t, "/healthz", ""), http.StatusOK)
 		wantStatus(t, ts.get(t, "/readyz", ""), http.StatusOK)

@@ -24,6 +24,14 @@ func newServer(t testing.TB, env map[string]string) *testServer {
 	return &testServer{apptest.Start(t, env)}
 }
 
+// newServerOn starts the application on one of apptest.Stores (see
+// apptest.ForEachStore): the tests of what is stored, of sessions and of
+// limits run on every store.
+func newServerOn(t testing.TB, st apptest.Store, env map[string]string) *testServer {
+	t.Helper()
+	return &testServer{st.Start(t, env)}
+}
+
 // newServerWithDefaultHasher runs the production argon2id parameters.
 func newServerWithDefaultHasher(t testing.TB) *testServer {
 	t.Helper()

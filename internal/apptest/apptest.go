@@ -1,6 +1,7 @@
 // Package apptest starts the real application (server.App over a fresh
-// SQLite database) behind a real HTTP listener, for end-to-end tests of
-// the API and the website. It is imported by tests only.
+// database: SQLite by default, PostgreSQL or MongoDB as Stores lists)
+// behind a real HTTP listener, for end-to-end tests of the API and the
+// website. It is imported by tests only.
 package apptest
 
 import (

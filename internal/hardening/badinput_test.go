@@ -660,6 +660,10 @@ type corpusApp struct {
 
 type webSession struct{ cookie, csrf string }
 
+// startCorpusApp runs on SQLite only (not apptest.ForEachStore): the
+// corpus proves "nothing stored" by reading the database file itself, and
+// its few thousand requests would triple the suite's time; the API and
+// website suites cover every store.
 func startCorpusApp(t *testing.T) *corpusApp {
 	t.Helper()
 	srv := apptest.Start(t, map[string]string{

@@ -27,6 +27,10 @@ import (
 // SIGKILL is a process crash, not a power cut: what the process handed to
 // the kernel survives, so with WAL even synchronous=NORMAL must keep every
 // acknowledged commit.
+//
+// It runs on SQLite only: the file and its WAL are the application's to
+// keep safe; on PostgreSQL or MongoDB the server keeps them (the scale-out
+// tests kill those connections instead).
 func TestCrashSafety(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and kills it twenty times; skipped with -short")

@@ -31,13 +31,20 @@ var bounds = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 
 // our code, so this is never reached unless a bug logs user input as one.
 const maxEvents = 64
 
+// RateLimitFailedOpen is the message logged when a request is served
+// because the general rate limit's store could not be reached (the limit
+// fails open); each such line is counted as
+// palisade_rate_limit_failed_open_total.
+const RateLimitFailedOpen = "rate limiter unavailable"
+
 // Registry holds the counts. The zero value is not usable; call New.
 type Registry struct {
-	start     time.Time
-	byClass   [6]atomic.Uint64 // index status/100 (1–5); 0 for anything else
-	buckets   []atomic.Uint64  // requests at or under bounds[i]
-	count     atomic.Uint64
-	sumMicros atomic.Uint64
+	start      time.Time
+	byClass    [6]atomic.Uint64 // index status/100 (1–5); 0 for anything else
+	buckets    []atomic.Uint64  // requests at or under bounds[i]
+	count      atomic.Uint64
+	sumMicros  atomic.Uint64
+	failedOpen atomic.Uint64
 
 	mu     sync.Mutex
 	events map[string]*atomic.Uint64
@@ -125,6 +132,10 @@ func (m *Registry) WriteTo(w io.Writer) (int64, error) {
 	}
 	m.mu.Unlock()
 
+	b.WriteString("# HELP palisade_rate_limit_failed_open_total Requests served unlimited because the rate limit's store was unreachable.\n")
+	b.WriteString("# TYPE palisade_rate_limit_failed_open_total counter\n")
+	fmt.Fprintf(&b, "palisade_rate_limit_failed_open_total %d\n", m.failedOpen.Load())
+
 	b.WriteString("# HELP process_start_time_seconds Start time of the process since the Unix epoch.\n")
 	b.WriteString("# TYPE process_start_time_seconds gauge\n")
 	fmt.Fprintf(&b, "process_start_time_seconds %d\n", m.start.Unix())
@@ -141,8 +152,9 @@ func escapeLabel(s string) string { return labelEscaper.Replace(s) }
 var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 
 // WrapHandler wraps h so that every request line ("request", with status and
-// durationMs) and security event ("security", with event) logged through it
-// is counted in m. Those records are counted even when h's level would
+// durationMs), security event ("security", with event) and fail-open of
+// the rate limit (RateLimitFailedOpen) logged through it is counted in m.
+// Those records are counted even when h's level would
 // drop them (PALISADE_LOG_LEVEL=warn, say); only h decides what is written.
 func (m *Registry) WrapHandler(h slog.Handler) slog.Handler { return &handler{inner: h, m: m} }
 
@@ -173,6 +185,8 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 			return true
 		})
 		h.m.ObserveRequest(status, took)
+	case RateLimitFailedOpen:
+		h.m.failedOpen.Add(1)
 	case "security":
 		r.Attrs(func(a slog.Attr) bool {
 			if a.Key == "event" {

@@ -79,3 +79,20 @@ func TestEventNamesEscapedAndBounded(t *testing.T) {
 		t.Errorf("no \"other\" series once the bound was reached:\n%s", got)
 	}
 }
+
+// Each request served because the rate limit's store was out of reach is
+// counted, so an operator can alert on a limit that is not being enforced.
+func TestCountsRateLimitFailOpens(t *testing.T) {
+	m := New()
+	log := slog.New(m.WrapHandler(slog.NewJSONHandler(&bytes.Buffer{}, nil)))
+	if got := scrape(t, m); !strings.Contains(got, "palisade_rate_limit_failed_open_total 0\n") {
+		t.Errorf("the fail-open counter is not exposed at 0:\n%s", got)
+	}
+	for range 3 {
+		log.Error(RateLimitFailedOpen, "error", "redis: unreachable")
+	}
+	log.Error("rate limiter busy") // shed with a 503: not a fail-open
+	if got := scrape(t, m); !strings.Contains(got, "palisade_rate_limit_failed_open_total 3\n") {
+		t.Errorf("metrics lack palisade_rate_limit_failed_open_total 3:\n%s", got)
+	}
+}

@@ -78,7 +78,7 @@ func (c *Client) explain(ctx context.Context, ro *goredis.Options, err error) st
 	case !useTLS && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)):
 		return "the server closed the connection: if it requires TLS, use rediss://"
 	case timedOut:
-		return "no answer within " + (dialTimeout + c.timeout).String() + ": is the address right, is it a Redis server, or is a firewall dropping the packets?"
+		return "no answer within " + (dialTimeout + ro.ReadTimeout).String() + ": is the address right, is it a Redis server, or is a firewall dropping the packets?"
 	}
 	return "cannot connect: " + c.scrub(err.Error())
 }

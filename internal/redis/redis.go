@@ -2,9 +2,11 @@
 // many server instances behind a load balancer agree on it: rate-limit
 // counters (exact across instances), website sessions and revoked token IDs.
 //
-// Every call is bounded by a short timeout: Redis sits on the request path,
+// Every call is bounded by short timeouts: Redis sits on the request path,
 // and a slow or unreachable Redis must turn into a prompt error the caller
-// can act on (fail open or closed), never into stalled requests.
+// can act on (fail open or closed), never into stalled requests. Errors say
+// which kind of failure it was (see IsUnreachable): Redis out of reach, or
+// this client too busy to ask it in time.
 package redis
 
 import (
@@ -13,8 +15,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
+	"os"
+	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -24,8 +31,10 @@ import (
 
 // Defaults for Options fields left zero.
 const (
-	DefaultTimeout = 250 * time.Millisecond
-	DefaultPrefix  = "palisade:"
+	DefaultTimeout  = 250 * time.Millisecond
+	DefaultPoolWait = time.Second
+	DefaultPoolSize = 64
+	DefaultPrefix   = "palisade:"
 )
 
 // dialTimeout bounds establishing one connection. It is longer than the
@@ -40,9 +49,21 @@ const hashedLen = 32
 
 // Options configures Open.
 type Options struct {
-	// Timeout bounds every call to Redis, including waiting for a pooled
-	// connection; 0 means DefaultTimeout.
+	// Timeout bounds each command's round trip to Redis (writing it,
+	// reading the answer); 0 means DefaultTimeout. Redis answers in well
+	// under a millisecond, so running out of it means Redis is not
+	// answering.
 	Timeout time.Duration
+	// PoolWait bounds waiting for a free pooled connection when all are
+	// in use; 0 means DefaultPoolWait. It is separate from Timeout because
+	// a queue for connections during a burst says this instance is busy,
+	// not that Redis is down, and a burst of ordinary size must be able to
+	// wait its turn.
+	PoolWait time.Duration
+	// PoolSize is the most connections kept to Redis; 0 means
+	// DefaultPoolSize, or 10 per CPU if that is more (go-redis's own
+	// default). A pool_size in the URL wins over both.
+	PoolSize int
 	// Prefix starts every key, so several applications (or test runs) can
 	// share one Redis database; "" means DefaultPrefix.
 	Prefix string
@@ -53,8 +74,8 @@ type Options struct {
 type Client struct {
 	rdb      *goredis.Client
 	prefix   string
-	timeout  time.Duration
-	password string // only to scrub it from error text
+	budget   time.Duration // the whole of one call: see bound
+	password string        // only to scrub it from error text
 }
 
 // Open connects to the Redis server at rawURL (redis://, rediss:// or unix://,
@@ -63,6 +84,12 @@ type Client struct {
 func Open(ctx context.Context, rawURL string, opts Options) (*Client, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
+	}
+	if opts.PoolWait <= 0 {
+		opts.PoolWait = DefaultPoolWait
+	}
+	if opts.PoolSize <= 0 {
+		opts.PoolSize = max(DefaultPoolSize, 10*runtime.GOMAXPROCS(0))
 	}
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultPrefix
@@ -74,7 +101,14 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Client, error) {
 	ro.DialTimeout = dialTimeout
 	ro.ReadTimeout = opts.Timeout
 	ro.WriteTimeout = opts.Timeout
-	ro.PoolTimeout = opts.Timeout
+	ro.PoolTimeout = opts.PoolWait
+	if ro.PoolSize == 0 {
+		// Sized so that a burst of a few dozen concurrent requests on one
+		// instance finds a connection each instead of queueing; Redis
+		// serves thousands of clients, and idle ones are closed after
+		// go-redis's idle time.
+		ro.PoolSize = opts.PoolSize
+	}
 	// One retry covers a pooled connection the server closed while idle;
 	// more would only spend the caller's short budget on a Redis that is
 	// down.
@@ -87,9 +121,12 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Client, error) {
 	ro.ContextTimeoutEnabled = true
 
 	c := &Client{
-		rdb:      goredis.NewClient(ro),
-		prefix:   opts.Prefix,
-		timeout:  opts.Timeout,
+		rdb:    goredis.NewClient(ro),
+		prefix: opts.Prefix,
+		// One call may wait for a connection, dial one, and send its
+		// command twice (one retry): each phase has its own bound inside
+		// go-redis, and this caps the sum.
+		budget:   ro.PoolTimeout + dialTimeout + 2*opts.Timeout,
 		password: ro.Password,
 	}
 	// The first call must also dial, so it gets the dial budget on top of
@@ -121,10 +158,13 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// bound applies the per-call timeout. A caller's earlier deadline still
+// bound caps one call. The phases of a call (waiting for a connection,
+// dialing, each round trip) are bounded separately by go-redis, so that a
+// long wait for a connection does not eat into the command's own budget;
+// this is the backstop over their sum. A caller's earlier deadline still
 // wins, since context.WithTimeout never extends one.
 func (c *Client) bound(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, c.timeout)
+	return context.WithTimeout(ctx, c.budget)
 }
 
 // key names a Redis key: the prefix, a namespace such as "sess:", and a
@@ -140,16 +180,55 @@ func (c *Client) key(namespace, part string) string {
 // at most, but the password is scrubbed anyway should one ever quote it;
 // only then is the chain cut, since keeping it would keep the password.
 func (c *Client) wrap(op string, err error) error {
+	kind := errBusy
+	if unreachable(err) {
+		kind = errUnreachable
+	}
 	msg := err.Error()
 	if c.password != "" && strings.Contains(msg, c.password) {
-		return fmt.Errorf("redis: %s: %w: %s", op, errUnavailable, strings.ReplaceAll(msg, c.password, "xxxxx"))
+		return fmt.Errorf("redis: %s: %w: %w: %s", op, errUnavailable, kind, strings.ReplaceAll(msg, c.password, "xxxxx"))
 	}
-	return fmt.Errorf("redis: %s: %w: %w", op, errUnavailable, err)
+	return fmt.Errorf("redis: %s: %w: %w: %w", op, errUnavailable, kind, err)
 }
 
 // errUnavailable marks every Redis failure as a dependency outage: callers
 // answer a retryable 503, not a 500.
 var errUnavailable = blog.Errorf(blog.EUNAVAILABLE, "A shared service is unavailable, please retry")
+
+// The two kinds of failure: every error a Client returns wraps one.
+var (
+	errUnreachable = errors.New("unreachable")
+	errBusy        = errors.New("no answer in time")
+)
+
+// IsUnreachable reports whether err says Redis itself could not be reached
+// or did not answer: a refused, failed or dropped connection, or a command
+// that got no reply within Options.Timeout. It is false for errors that say
+// nothing about Redis: no pooled connection free within Options.PoolWait
+// (a burst on this instance), the caller's own deadline or cancellation,
+// or an error reply. Callers that fail open use it so that a busy instance
+// never opens a limit; only an outage does.
+func IsUnreachable(err error) bool { return errors.Is(err, errUnreachable) }
+
+// unreachable classifies a go-redis error (see IsUnreachable).
+func unreachable(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) {
+		// Dialing failed (refused, no route, name not found, timed out),
+		// or an established connection broke or got no reply in time.
+		// Checked first: a timed-out dial or read also matches
+		// context.DeadlineExceeded below.
+		return true
+	}
+	if errors.Is(err, goredis.ErrPoolTimeout) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	// A socket deadline that passed (go-redis returns it bare, without
+	// the OpError) means Redis sent no answer within Options.Timeout.
+	return errors.Is(err, os.ErrDeadlineExceeded) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
 
 // parseError describes a URL go-redis rejected without quoting it: url.Parse
 // errors repeat the whole URL, password included. Parsing again with the

@@ -32,8 +32,14 @@ func wantNoSecret(t *testing.T, err error) {
 	}
 }
 
+// boundedCall is what within allows a call that must give up by itself:
+// its budget (2.5 s at most, see Client.bound) with room to spare.
+const boundedCall = 5 * time.Second
+
 // within fails the test if f takes longer than limit, and returns f's
-// error.
+// error. It proves a call is bounded (gives up by itself instead of
+// waiting on a dead server for ever), not that it is fast: the limits are
+// several times the budgets, so a busy machine does not fail it.
 func within(t *testing.T, limit time.Duration, f func() error) error {
 	t.Helper()
 	start := time.Now()
@@ -54,8 +60,11 @@ func TestOpen(t *testing.T) {
 			t.Fatalf("Open: %v", err)
 		}
 		defer c.Close()
-		if c.prefix != DefaultPrefix || c.timeout != DefaultTimeout {
-			t.Errorf("prefix %q timeout %v, want %q %v", c.prefix, c.timeout, DefaultPrefix, DefaultTimeout)
+		if want := DefaultPoolWait + dialTimeout + 2*DefaultTimeout; c.prefix != DefaultPrefix || c.budget != want {
+			t.Errorf("prefix %q budget %v, want %q %v", c.prefix, c.budget, DefaultPrefix, want)
+		}
+		if got := c.rdb.Options().PoolSize; got < DefaultPoolSize {
+			t.Errorf("pool size %d, want at least %d", got, DefaultPoolSize)
 		}
 		if err := c.Ping(context.Background()); err != nil {
 			t.Errorf("Ping: %v", err)
@@ -64,7 +73,7 @@ func TestOpen(t *testing.T) {
 
 	t.Run("dead port fails quickly", func(t *testing.T) {
 		t.Parallel()
-		err := within(t, time.Second, func() error {
+		err := within(t, boundedCall, func() error {
 			_, err := Open(context.Background(), deadURL, Options{})
 			return err
 		})
@@ -138,7 +147,7 @@ func TestUnavailable(t *testing.T) {
 		if err := c.Close(); err != nil {
 			t.Fatalf("Close: %v", err)
 		}
-		err := within(t, time.Second, func() error {
+		err := within(t, boundedCall, func() error {
 			_, err := c.Limiter(rate).Take(context.Background(), "k")
 			return err
 		})
@@ -172,7 +181,7 @@ func TestUnavailable(t *testing.T) {
 		take(t, l, "k")
 		proxy.Stop()
 		for i := range 3 {
-			err := within(t, time.Second, func() error {
+			err := within(t, boundedCall, func() error {
 				_, err := l.Take(context.Background(), "k")
 				return err
 			})
@@ -190,11 +199,11 @@ func TestUnavailable(t *testing.T) {
 		s := c.Sessions()
 		take(t, l, "k")
 		proxy.Hang()
-		// Each call gives up after about Timeout (250ms) instead of
-		// waiting on a connection that will never answer; the later ones
-		// dial afresh into the same silence.
+		// Each call gives up after about Timeout (250ms) per try instead
+		// of waiting on a connection that will never answer; the later
+		// ones dial afresh into the same silence.
 		for i := range 3 {
-			err := within(t, time.Second, func() error {
+			err := within(t, boundedCall, func() error {
 				_, err := l.Take(context.Background(), "k")
 				return err
 			})
@@ -202,7 +211,7 @@ func TestUnavailable(t *testing.T) {
 				t.Errorf("Take %d on a silent server: no error", i)
 			}
 		}
-		err := within(t, time.Second, func() error {
+		err := within(t, boundedCall, func() error {
 			return s.SaveSession(context.Background(), "k", []byte("x"), time.Now().Add(time.Minute))
 		})
 		if err == nil {
@@ -215,7 +224,7 @@ func TestUnavailable(t *testing.T) {
 		proxy, u := startProxy(t)
 		proxy.Hang()
 		// Open allows the dial timeout (1s) plus one call's timeout.
-		err := within(t, 1500*time.Millisecond, func() error {
+		err := within(t, boundedCall, func() error {
 			_, err := Open(context.Background(), u, Options{})
 			return err
 		})

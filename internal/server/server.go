@@ -19,6 +19,7 @@ import (
 	"github.com/palisade-blog/palisade/internal/config"
 	"github.com/palisade-blog/palisade/internal/logging"
 	"github.com/palisade-blog/palisade/internal/metrics"
+	"github.com/palisade-blog/palisade/internal/redis"
 	"github.com/palisade-blog/palisade/internal/web"
 )
 
@@ -99,11 +100,26 @@ func NewHandler(d Deps) http.Handler {
 				api.WriteRateLimited(w, r)
 			}),
 			OnError: func(w http.ResponseWriter, r *http.Request, err error) bool {
-				// The general limit fails open: an outage of the counter
-				// store must not take the whole blog down. Sign-in
-				// throttling fails closed (see api.takeLoginAttempt).
-				d.Log.ErrorContext(r.Context(), "rate limiter unavailable", "error", err)
-				return true
+				if redis.IsUnreachable(err) {
+					// The general limit fails open when the counter store
+					// is out of reach: its outage must not take the whole
+					// blog down. Sign-in throttling fails closed (see
+					// api.takeLoginAttempt). Counted in /metrics.
+					d.Log.ErrorContext(r.Context(), metrics.RateLimitFailedOpen, "error", err)
+					return true
+				}
+				// Any other failure (no Redis connection free in time
+				// during a burst) says this instance is busy, not that
+				// the store is gone: opening the limit then would let
+				// exactly the burst through. Shed the request instead.
+				d.Log.WarnContext(r.Context(), "rate limiter busy", "error", err)
+				w.Header().Set("Retry-After", "1")
+				if wantsHTML(r) {
+					d.Web.WriteError(w, r, http.StatusServiceUnavailable, "The server is busy, please try again in a moment.")
+					return false
+				}
+				api.WriteBusy(w, r)
+				return false
 			},
 		}),
 	)

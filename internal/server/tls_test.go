@@ -238,6 +238,11 @@ func (s *tlsServer) serialSeen(t *testing.T, roots *x509.CertPool) (string, erro
 	return state.PeerCertificates[0].SerialNumber.String(), nil
 }
 
+// reloadLimit is how long a test waits for the reloader to take up new
+// files: far beyond its 100 ms interval, so only a reload that never
+// happens fails, not one a busy machine delays.
+const reloadLimit = 15 * time.Second
+
 // waitForSerial polls with new connections until one sees the serial, and
 // fails if none does within limit.
 func (s *tlsServer) waitForSerial(t *testing.T, roots *x509.CertPool, want string, limit time.Duration) time.Duration {
@@ -272,11 +277,10 @@ func TestCertificateReload(t *testing.T) {
 
 	// Rewritten in place, as many renewal scripts do.
 	certFiles(t, dir, c2, k2)
-	took := srv.waitForSerial(t, roots, "2", 2*time.Second)
-	t.Logf("new certificate served %v after the files changed", took)
-	if took > 5*interval {
-		t.Errorf("reload took %v, want about the %v interval", took, interval)
-	}
+	took := srv.waitForSerial(t, roots, "2", reloadLimit)
+	// How soon is logged, not asserted: on a busy machine the reloader's
+	// ticks are late, and the limit above only proves the reload happens.
+	t.Logf("new certificate served %v after the files changed (interval %v)", took, interval)
 	if !strings.Contains(srv.logs.String(), "TLS certificate reloaded") {
 		t.Errorf("reload not logged:\n%s", srv.logs)
 	}
@@ -295,12 +299,15 @@ func TestCertificateReload(t *testing.T) {
 				}
 			}
 		}
-		if !strings.Contains(srv.logs.String(), "TLS certificate not reloaded") {
-			t.Fatalf("failed reload not logged as a warning:\n%s", srv.logs)
+		for deadline := time.Now().Add(reloadLimit); !strings.Contains(srv.logs.String(), "TLS certificate not reloaded"); {
+			if time.Now().After(deadline) {
+				t.Fatalf("failed reload not logged as a warning:\n%s", srv.logs)
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
 		// A good pair after the bad ones is taken up.
 		certFiles(t, dir, c3, k3)
-		srv.waitForSerial(t, roots, "3", 2*time.Second)
+		srv.waitForSerial(t, roots, "3", reloadLimit)
 	})
 
 	t.Run("SwappedByRename", func(t *testing.T) {
@@ -314,7 +321,7 @@ func TestCertificateReload(t *testing.T) {
 		if err := os.Rename(newCert, filepath.Join(dir, "cert.pem")); err != nil {
 			t.Fatal(err)
 		}
-		srv.waitForSerial(t, rootsOf(t, c3, c4), "4", 2*time.Second)
+		srv.waitForSerial(t, rootsOf(t, c3, c4), "4", reloadLimit)
 	})
 }
 

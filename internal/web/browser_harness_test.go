@@ -30,11 +30,14 @@ import (
 )
 
 const (
-	// chromeTimeout bounds a whole browser test, browser included.
-	chromeTimeout = 60 * time.Second
+	// chromeTimeout bounds a whole browser test, browser included. The
+	// bounds only catch a hang; a test that passes takes seconds. They are
+	// generous because CI runs Chromium beside the race-detected tests of
+	// every other package on two cores.
+	chromeTimeout = 180 * time.Second
 	// chromeStepTimeout bounds one action, so that a click that navigates
 	// nowhere fails the step instead of eating the whole budget.
-	chromeStepTimeout = 15 * time.Second
+	chromeStepTimeout = 45 * time.Second
 )
 
 // chromiumPath returns the browser to drive: $PALISADE_TEST_CHROMIUM,

@@ -160,8 +160,10 @@ func countPosts(t *testing.T, srv *apptest.Server) int {
 	return len(posts)
 }
 
-func TestHonestJourney(t *testing.T) {
-	srv := apptest.Start(t, nil)
+func TestHonestJourney(t *testing.T) { apptest.ForEachStore(t, testHonestJourney) }
+
+func testHonestJourney(t *testing.T, st apptest.Store) {
+	srv := st.Start(t, nil)
 	b := newBrowser(t, srv)
 
 	home := b.get("/")
@@ -231,8 +233,10 @@ func TestHonestJourney(t *testing.T) {
 	})
 }
 
-func TestPagedHomePage(t *testing.T) {
-	srv := apptest.Start(t, nil)
+func TestPagedHomePage(t *testing.T) { apptest.ForEachStore(t, testPagedHomePage) }
+
+func testPagedHomePage(t *testing.T, st apptest.Store) {
+	srv := st.Start(t, nil)
 	b := newBrowser(t, srv)
 	b.register("alice")
 	for i := range 25 {
@@ -253,8 +257,10 @@ func TestPagedHomePage(t *testing.T) {
 // TestCSRF tries every form with a missing token, a wrong one, another
 // session's, and a valid one sent cross-site or from a foreign origin.
 // Each is refused with 403 "Invalid CSRF token" and changes nothing.
-func TestCSRF(t *testing.T) {
-	srv := apptest.Start(t, nil)
+func TestCSRF(t *testing.T) { apptest.ForEachStore(t, testCSRF) }
+
+func testCSRF(t *testing.T, st apptest.Store) {
+	srv := st.Start(t, nil)
 	victim := newBrowser(t, srv)
 	victim.register("alice")
 	postID := victim.write("Alice's post", "Written by Alice alone.")
@@ -400,8 +406,10 @@ func TestSessionCookie(t *testing.T) {
 // TestSessionRenewedAtSignIn: a session ID planted in the victim's
 // browser before sign-in (session fixation) is not the one they end up
 // signed in with.
-func TestSessionRenewedAtSignIn(t *testing.T) {
-	srv := apptest.Start(t, nil)
+func TestSessionRenewedAtSignIn(t *testing.T) { apptest.ForEachStore(t, testSessionRenewedAtSignIn) }
+
+func testSessionRenewedAtSignIn(t *testing.T, st apptest.Store) {
+	srv := st.Start(t, nil)
 	attacker := newBrowser(t, srv)
 	attacker.register("mallory")
 	planted := attacker.cookie("palisade_session").Value
@@ -427,7 +435,11 @@ func TestSessionRenewedAtSignIn(t *testing.T) {
 // sign-in page it then sees must not hand out a new session cookie that
 // would overwrite, and so sign out, the visitor's real one.
 func TestArrivingFromAnotherSiteKeepsTheSession(t *testing.T) {
-	srv := apptest.Start(t, nil)
+	apptest.ForEachStore(t, testArrivingFromAnotherSiteKeepsTheSession)
+}
+
+func testArrivingFromAnotherSiteKeepsTheSession(t *testing.T, st apptest.Store) {
+	srv := st.Start(t, nil)
 	for _, path := range []string{"/login", "/register", "/", "/write"} {
 		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
 		req.Header.Set("Accept", "text/html")
@@ -447,8 +459,10 @@ func TestArrivingFromAnotherSiteKeepsTheSession(t *testing.T) {
 
 // TestForgedCSRFCookieRefused: the anonymous CSRF cookie is signed; one
 // the attacker made up (with a matching token) does not pass.
-func TestForgedCSRFCookieRefused(t *testing.T) {
-	srv := apptest.Start(t, nil)
+func TestForgedCSRFCookieRefused(t *testing.T) { apptest.ForEachStore(t, testForgedCSRFCookieRefused) }
+
+func testForgedCSRFCookieRefused(t *testing.T, st apptest.Store) {
+	srv := st.Start(t, nil)
 	secret := make([]byte, 32)
 	forgedCookie := base64.RawURLEncoding.EncodeToString(append(secret, make([]byte, 16)...))
 	form := url.Values{"username": {"forged_user"}, "password": {apptest.Password}, "_csrf": {httpsec.MaskCSRFToken(secret)}}
@@ -466,7 +480,11 @@ func TestForgedCSRFCookieRefused(t *testing.T) {
 }
 
 func TestOldSessionUnusableAfterSignOut(t *testing.T) {
-	srv := apptest.Start(t, nil)
+	apptest.ForEachStore(t, testOldSessionUnusableAfterSignOut)
+}
+
+func testOldSessionUnusableAfterSignOut(t *testing.T, st apptest.Store) {
+	srv := st.Start(t, nil)
 	b := newBrowser(t, srv)
 	b.register("alice")
 	stolen := b.cookie("palisade_session").Value
@@ -485,7 +503,11 @@ func TestOldSessionUnusableAfterSignOut(t *testing.T) {
 }
 
 func TestSessionsEndWhenAccountChanges(t *testing.T) {
-	srv := apptest.Start(t, nil)
+	apptest.ForEachStore(t, testSessionsEndWhenAccountChanges)
+}
+
+func testSessionsEndWhenAccountChanges(t *testing.T, st apptest.Store) {
+	srv := st.Start(t, nil)
 	for _, tc := range []struct {
 		name   string
 		change func(t *testing.T, id string)
@@ -523,8 +545,10 @@ func TestSessionsEndWhenAccountChanges(t *testing.T) {
 	}
 }
 
-func TestOtherUsersPostRefused(t *testing.T) {
-	srv := apptest.Start(t, nil)
+func TestOtherUsersPostRefused(t *testing.T) { apptest.ForEachStore(t, testOtherUsersPostRefused) }
+
+func testOtherUsersPostRefused(t *testing.T, st apptest.Store) {
+	srv := st.Start(t, nil)
 	alice := newBrowser(t, srv)
 	alice.register("alice")
 	id := alice.write("Alice's post", "Written by Alice alone.")
@@ -549,8 +573,10 @@ func TestOtherUsersPostRefused(t *testing.T) {
 	})
 }
 
-func TestPagesEscapeUserContent(t *testing.T) {
-	srv := apptest.Start(t, nil)
+func TestPagesEscapeUserContent(t *testing.T) { apptest.ForEachStore(t, testPagesEscapeUserContent) }
+
+func testPagesEscapeUserContent(t *testing.T, st apptest.Store) {
+	srv := st.Start(t, nil)
 	b := newBrowser(t, srv)
 	b.register("alice")
 	id := b.write(`<script>alert(1)</script>`, `<img src=x onerror=alert(2)> and "quotes" & <b>tags</b>`)
@@ -604,8 +630,10 @@ func TestPageHeaders(t *testing.T) {
 	})
 }
 
-func TestErrorPages(t *testing.T) {
-	srv := apptest.Start(t, map[string]string{"PALISADE_RATE_LIMIT": "30/15m"})
+func TestErrorPages(t *testing.T) { apptest.ForEachStore(t, testErrorPages) }
+
+func testErrorPages(t *testing.T, st apptest.Store) {
+	srv := st.Start(t, map[string]string{"PALISADE_RATE_LIMIT": "30/15m"})
 	b := newBrowser(t, srv)
 	t.Run("NotFound", func(t *testing.T) {
 		p := b.get("/no-such-page")
@@ -650,8 +678,10 @@ func TestErrorPages(t *testing.T) {
 	})
 }
 
-func TestInternalErrorPage(t *testing.T) {
-	srv := apptest.Start(t, nil)
+func TestInternalErrorPage(t *testing.T) { apptest.ForEachStore(t, testInternalErrorPage) }
+
+func testInternalErrorPage(t *testing.T, st apptest.Store) {
+	srv := st.Start(t, nil)
 	srv.SwapStore(t, failingStore{srv.Store})
 	b := newBrowser(t, srv)
 	p := b.get("/")
@@ -688,15 +718,24 @@ func TestOversizedFormRefused(t *testing.T) {
 // session token, so a copy of it (a backup, an injection elsewhere) gives
 // no cookie that works.
 func TestSessionStoreHoldsOnlyHashes(t *testing.T) {
-	srv := apptest.Start(t, nil)
+	apptest.ForEachStore(t, testSessionStoreHoldsOnlyHashes)
+}
+
+func testSessionStoreHoldsOnlyHashes(t *testing.T, st apptest.Store) {
+	srv := st.Start(t, nil)
 	b := newBrowser(t, srv)
 	b.register("alice")
 	token := b.cookie("palisade_session").Value
-	if _, found, err := srv.Store.FindSession(t.Context(), token); err != nil || found {
+	// Sessions live in Redis when there is one, else in the database.
+	var sessions blog.SessionStore = srv.Store
+	if srv.Redis != nil {
+		sessions = srv.Redis.Sessions()
+	}
+	if _, found, err := sessions.FindSession(t.Context(), token); err != nil || found {
 		t.Fatalf("the session is stored under the cookie's own value: %v, %v", found, err)
 	}
 	sum := sha256.Sum256([]byte(token))
-	if _, found, err := srv.Store.FindSession(t.Context(), hex.EncodeToString(sum[:])); err != nil || !found {
+	if _, found, err := sessions.FindSession(t.Context(), hex.EncodeToString(sum[:])); err != nil || !found {
 		t.Fatalf("the session is not stored under the hash of its token: %v", err)
 	}
 }

@@ -187,7 +187,7 @@ func TestSecondSignalStopsNow(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	fmt.Fprintf(conn, "POST /auth/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+	fmt.Fprintf(conn, "POST /auth/register HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{", addr)
 	time.Sleep(200 * time.Millisecond) // let the handler start reading
 
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {

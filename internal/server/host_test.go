@@ -62,7 +62,7 @@ func checkSecurityHeaders(t *testing.T, h http.Header) {
 func TestHostCheck(t *testing.T) {
 	prod := apptest.Start(t, map[string]string{
 		"PALISADE_ENV": "production", "PALISADE_BASE_URL": "https://blog.example",
-		"PALISADE_SESSION_SECRET": strings.Repeat("s", 32),
+		"PALISADE_SESSION_SECRET": apptest.NewSecret(),
 	})
 	dev := apptest.Start(t, nil)
 	prodAddr, devAddr := prod.Listener.Addr().String(), dev.Listener.Addr().String()

@@ -355,7 +355,7 @@ func TestPostgresConnectionsKilled(t *testing.T) {
 	}
 	for range 5 {
 		time.Sleep(100 * time.Millisecond)
-		if _, err := admin.Exec(t.Context(), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name <> 'pgtest-admin'`); err != nil {
+		if _, err := admin.Exec(t.Context(), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`, pgtest.AppName(t, dbURL)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -25,7 +25,8 @@ func URL(t testing.TB) string {
 }
 
 // Schema creates a fresh schema, drops it when the test ends, and returns
-// a database URL whose connections use it (search_path).
+// a database URL whose connections use it (search_path) and carry its name
+// as their application_name (see AppName).
 func Schema(t testing.TB) string {
 	t.Helper()
 	base := URL(t)
@@ -56,6 +57,10 @@ func Schema(t testing.TB) string {
 	}
 	q := u.Query()
 	q.Set("search_path", name)
+	// Named after the schema, so a test that kills connections
+	// (pg_terminate_backend) can kill only its own and not those of tests
+	// running beside it in other packages.
+	q.Set("application_name", name)
 	u.RawQuery = q.Encode()
 	return u.String()
 }
@@ -75,4 +80,15 @@ func Conn(t testing.TB) *pgx.Conn {
 	}
 	t.Cleanup(func() { conn.Close(context.Background()) })
 	return conn
+}
+
+// AppName is the application_name that the connections of a URL made by
+// Schema carry: the schema's name.
+func AppName(t testing.TB, schemaURL string) string {
+	t.Helper()
+	u, err := url.Parse(schemaURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Query().Get("application_name")
 }

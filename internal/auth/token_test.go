@@ -599,3 +599,17 @@ func FuzzVerifyShape(f *testing.F) {
 		}
 	})
 }
+
+func TestIssuedHeader(t *testing.T) {
+	tk, _ := testTokens(t)
+	tok, _, err := tk.Issue("user-42", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, _, _ := strings.Cut(tok, "."); h != issuedHeader {
+		t.Fatalf("Issue wrote the header %q, want %q", h, issuedHeader)
+	}
+	if got := b64url(hs256); got != issuedHeader {
+		t.Fatalf("hand-minted header %q, want %q", got, issuedHeader)
+	}
+}

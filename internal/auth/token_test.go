@@ -550,3 +550,66 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// FuzzVerifyShape signs whatever header and claims JSON it is given with
+// the verifier's own key, so only the shape checks stand between the input
+// and acceptance; whatever is accepted must be of the shape Issue makes.
+func FuzzVerifyShape(f *testing.F) {
+	tk, _ := testTokens(f)
+	header, err := json.Marshal(hs256)
+	if err != nil {
+		f.Fatal(err)
+	}
+	claims, err := json.Marshal(honestClaims())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(string(header), string(claims))
+	f.Add(`{"alg":"HS256","typ":"JWT","crit":["exp"]}`, string(claims))
+	f.Add(string(header), `{"aud":["palisade-api"],"exp":"1700000900","iat":1700000000,"iss":"https://blog.example","jti":"AAAAAAAAAAAAAAAAAAAAAA","sub":"user-42","ver":3}`)
+	f.Add(string(header), `{"aud":["palisade-api"],"exp":4855673600,"iat":1700000000,"iss":"https://blog.example","jti":"AAAAAAAAAAAAAAAAAAAAAA","sub":"user-42","ver":3}`)
+	f.Add(string(header), `{"aud":["palisade-api"],"exp":1700000900,"iat":1700000000,"iss":"https://blog.example","jti":"AAAAAAAAAAAAAAAAAAAAAA","sub":"user-42","sub":"admin","ver":3}`)
+
+	f.Fuzz(func(t *testing.T, header, claims string) {
+		input := b64url([]byte(header)) + "." + b64url([]byte(claims))
+		m := hmac.New(sha256.New, testSecret)
+		m.Write([]byte(input))
+		c, err := tk.Verify(input + "." + b64url(m.Sum(nil)))
+		if err != nil {
+			return
+		}
+		var h map[string]any
+		if err := json.Unmarshal([]byte(header), &h); err != nil || len(h) != 2 || h["alg"] != "HS256" || h["typ"] != "JWT" {
+			t.Fatalf("accepted header %s", header)
+		}
+		var cl map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(claims), &cl); err != nil || len(cl) != 7 {
+			t.Fatalf("accepted claims %s", claims)
+		}
+		for _, k := range []string{"iss", "sub", "aud", "exp", "iat", "jti", "ver"} {
+			if _, ok := cl[k]; !ok {
+				t.Fatalf("accepted claims without %s: %s", k, claims)
+			}
+		}
+		if d := c.ExpiresAt.Sub(c.IssuedAt); d <= 0 || d > 15*time.Minute+leeway {
+			t.Fatalf("accepted a lifetime of %v: %s", d, claims)
+		}
+		if c.Version < 0 || c.UserID == "" || c.TokenID == "" {
+			t.Fatalf("accepted claims %+v", c)
+		}
+	})
+}
+
+func TestIssuedHeader(t *testing.T) {
+	tk, _ := testTokens(t)
+	tok, _, err := tk.Issue("user-42", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, _, _ := strings.Cut(tok, "."); h != issuedHeader {
+		t.Fatalf("Issue wrote the header %q, want %q", h, issuedHeader)
+	}
+	if got := b64url(hs256); got != issuedHeader {
+		t.Fatalf("hand-minted header %q, want %q", got, issuedHeader)
+	}
+}

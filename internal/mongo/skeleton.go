@@ -2,6 +2,7 @@ package mongo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -65,8 +66,19 @@ func (s *Store) fillSkeletons(ctx context.Context) error {
 		return fmt.Errorf("username skeletons: %w", unavailable(err))
 	}
 	for _, d := range docs {
-		_, err := s.users.UpdateOne(ctx, bson.M{"_id": d.ID, "usernameSkeleton": placeholderPrefix + d.ID},
-			bson.M{"$set": bson.M{"usernameSkeleton": blog.UsernameSkeleton(d.Username)}})
+		skeleton := blog.UsernameSkeleton(d.Username)
+		// Look first: FerretDB reports a unique violation on update as an
+		// internal error, not a duplicate key. The index still decides
+		// when two instances race here.
+		err := s.users.FindOne(ctx, bson.M{"usernameSkeleton": skeleton}, options.FindOne().SetProjection(bson.M{"_id": 1})).Err()
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, mongo.ErrNoDocuments) {
+			return fmt.Errorf("username skeletons: %w", unavailable(err))
+		}
+		_, err = s.users.UpdateOne(ctx, bson.M{"_id": d.ID, "usernameSkeleton": placeholderPrefix + d.ID},
+			bson.M{"$set": bson.M{"usernameSkeleton": skeleton}})
 		if mongo.IsDuplicateKeyError(err) {
 			continue
 		}

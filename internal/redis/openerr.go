@@ -108,7 +108,7 @@ func speaksPlainRESP(ctx context.Context, addr string) bool {
 	if err != nil {
 		return false
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }() // a probe's connection: nothing to report
 	if deadline, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(deadline) // a failure shows up as a read error below
 	}

@@ -55,7 +55,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 			return err
 		}
 		if _, err := migrate(ctx, s.write); err != nil {
-			s.Close()
+			_ = s.Close() // the migration's error is the one to report
 			return fmt.Errorf("migrate %s: %w", path, err)
 		}
 		return nil

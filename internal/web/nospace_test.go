@@ -51,3 +51,33 @@ func TestDiskFullPage(t *testing.T) {
 		t.Fatalf("%d posts after room was made, want 1", n)
 	}
 }
+
+// TestDiskFullSignIn fills the database until signing in, which saves a
+// session, finds no room: the visitor gets the 507 page, not a 503 or 500.
+func TestDiskFullSignIn(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	store, ok := srv.Store.(interface {
+		SetMaxPages(ctx context.Context, n int64) error
+	})
+	if !ok {
+		t.Fatalf("the test server's store (%T) cannot be filled", srv.Store)
+	}
+	newBrowser(t, srv).register("alice")
+	if err := store.SetMaxPages(t.Context(), 1); err != nil { // its current size
+		t.Fatal(err)
+	}
+	// Each sign-in stores a small session; the pages already there have
+	// room for some.
+	for range 1000 {
+		p := newBrowser(t, srv).submit("/login", "/login", url.Values{"username": {"alice"}, "password": {apptest.Password}})
+		if p.status == http.StatusSeeOther {
+			continue
+		}
+		wantStatus(t, p, http.StatusInsufficientStorage)
+		if p.header.Get("Retry-After") == "" || !strings.Contains(p.body, "storage is full") {
+			t.Fatalf("sign-in on a full disk: Retry-After %q\n%s", p.header.Get("Retry-After"), p.body)
+		}
+		return
+	}
+	t.Fatal("1000 sessions fitted in a full database")
+}

@@ -9,7 +9,7 @@ import (
 // TestLogLevelsAndDurationUnit: a registration, a successful sign-in and
 // a sign-out are security events at INFO, a failed sign-in and a revoked
 // token's use stay at WARN, and request
-// lines give their duration in milliseconds, the unit in the name.
+// lines give their duration in microseconds, the unit in the name.
 func TestLogLevelsAndDurationUnit(t *testing.T) {
 	ts := newServer(t, nil)
 	ts.register(t, "alice")
@@ -30,8 +30,8 @@ func TestLogLevelsAndDurationUnit(t *testing.T) {
 			levels[m["event"].(string)] = m["level"].(string)
 		case "request":
 			requests++
-			if ms, ok := m["durationMs"].(float64); !ok || ms < 0 {
-				t.Errorf("request line without durationMs: %s", line)
+			if us, ok := m["durationMicros"].(float64); !ok || us < 0 || us != float64(int64(us)) {
+				t.Errorf("request line without durationMicros, an integer: %s", line)
 			}
 			if _, ok := m["duration"]; ok {
 				t.Errorf("request line with a duration of no unit: %s", line)

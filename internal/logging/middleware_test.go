@@ -112,9 +112,10 @@ func TestMiddlewareRequestLine(t *testing.T) {
 			t.Errorf("request line %s = %v, want %v", k, req[k], v)
 		}
 	}
-	// The unit is in the name and the value is a number of milliseconds.
-	if ms, ok := req["durationMs"].(float64); !ok || ms < 0 {
-		t.Errorf("request line %v has no durationMs number", req)
+	// The unit is in the name and the value is a whole number of
+	// microseconds.
+	if us, ok := req["durationMicros"].(float64); !ok || us < 0 || us != float64(int64(us)) {
+		t.Errorf("request line %v has no durationMicros integer", req)
 	}
 	if _, ok := req["duration"]; ok {
 		t.Errorf("request line %v still has a duration without unit", req)

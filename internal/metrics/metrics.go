@@ -152,9 +152,9 @@ func escapeLabel(s string) string { return labelEscaper.Replace(s) }
 var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 
 // WrapHandler wraps h so that every request line ("request", with status and
-// durationMs), security event ("security", with event) and fail-open of
-// the rate limit (RateLimitFailedOpen) logged through it is counted in m.
-// Those records are counted even when h's level would
+// durationMicros), security event ("security", with event) and fail-open
+// of the rate limit (RateLimitFailedOpen) logged through it is counted in
+// m. Those records are counted even when h's level would
 // drop them (PALISADE_LOG_LEVEL=warn, say); only h decides what is written.
 func (m *Registry) WrapHandler(h slog.Handler) slog.Handler { return &handler{inner: h, m: m} }
 
@@ -178,8 +178,8 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 					status = int(a.Value.Int64())
 				}
 			case logging.DurationKey:
-				if a.Value.Kind() == slog.KindFloat64 {
-					took = time.Duration(a.Value.Float64() * float64(time.Millisecond))
+				if a.Value.Kind() == slog.KindInt64 {
+					took = time.Duration(a.Value.Int64()) * time.Microsecond
 				}
 			}
 			return true

@@ -27,7 +27,7 @@ func TestCountsWhatTheLevelDrops(t *testing.T) {
 	var out bytes.Buffer
 	m := New()
 	log := slog.New(m.WrapHandler(slog.NewJSONHandler(&out, &slog.HandlerOptions{Level: slog.LevelError})))
-	log.LogAttrs(context.Background(), slog.LevelInfo, "request", slog.Int("status", 201), slog.Float64(logging.DurationKey, logging.Milliseconds(3*time.Millisecond)))
+	log.LogAttrs(context.Background(), slog.LevelInfo, "request", slog.Int("status", 201), slog.Int64(logging.DurationKey, (3*time.Millisecond).Microseconds()))
 	log.With("app", "x").LogAttrs(context.Background(), slog.LevelWarn, "security", slog.String("event", "login.failure"))
 	if out.Len() != 0 {
 		t.Errorf("records below the level were written: %s", out.String())

@@ -234,7 +234,8 @@ func TestLimiter(t *testing.T) {
 	t.Run("every key has a TTL after concurrent use", func(t *testing.T) {
 		t.Parallel()
 		// A generous timeout: this test is about expiry, and the race
-		// detector slows 20 goroutines enough to trip 250ms on a busy machine.
+		// detector slows 20 goroutines enough to trip a short one on a busy
+		// machine.
 		prefix := testPrefix(t)
 		c := openTest(t, prefix, Options{Timeout: 5 * time.Second})
 		l := c.Limiter(httpsec.Rate{Limit: 1000, Window: 10 * time.Second})

@@ -31,7 +31,7 @@ import (
 
 // Defaults for Options fields left zero.
 const (
-	DefaultTimeout  = 250 * time.Millisecond
+	DefaultTimeout  = time.Second
 	DefaultPoolWait = time.Second
 	DefaultPoolSize = 64
 	DefaultPrefix   = "palisade:"
@@ -40,7 +40,7 @@ const (
 // dialTimeout bounds establishing one connection. It is longer than the
 // per-call timeout because a first connection (TCP, maybe TLS, HELLO) costs
 // more than a command; the per-call context still caps what a request waits.
-const dialTimeout = time.Second
+const dialTimeout = 2 * time.Second
 
 // hashedLen is how many hex characters of a SHA-256 digest name a key: 128
 // bits, far beyond any chance of collision, and short enough to keep keys
@@ -51,8 +51,8 @@ const hashedLen = 32
 type Options struct {
 	// Timeout bounds each command's round trip to Redis (writing it,
 	// reading the answer); 0 means DefaultTimeout. Redis answers in well
-	// under a millisecond, so running out of it means Redis is not
-	// answering.
+	// under a millisecond; the default is generous because a process
+	// starved of CPU (a burst on a small machine) reads its answers late.
 	Timeout time.Duration
 	// PoolWait bounds waiting for a free pooled connection when all are
 	// in use; 0 means DefaultPoolWait. It is separate from Timeout because
@@ -109,10 +109,12 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Client, error) {
 		// go-redis's idle time.
 		ro.PoolSize = opts.PoolSize
 	}
-	// One retry covers a pooled connection the server closed while idle;
-	// more would only spend the caller's short budget on a Redis that is
-	// down.
-	ro.MaxRetries = 1
+	// No automatic re-sending (-1; go-redis reads 0 as "3"): a counting
+	// script whose reply was lost or late has usually run already, and
+	// sending it again would count one request twice. A pooled connection
+	// the server closed while idle is found by go-redis's health check
+	// when it is taken from the pool, before anything is sent.
+	ro.MaxRetries = -1
 	// The same reasoning for dialing: go-redis would otherwise try five
 	// times with back-off inside one call.
 	ro.DialerRetries = 1
@@ -124,9 +126,9 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Client, error) {
 		rdb:    goredis.NewClient(ro),
 		prefix: opts.Prefix,
 		// One call may wait for a connection, dial one, and send its
-		// command twice (one retry): each phase has its own bound inside
-		// go-redis, and this caps the sum.
-		budget:   ro.PoolTimeout + dialTimeout + 2*opts.Timeout,
+		// command: each phase has its own bound inside go-redis, and
+		// this caps the sum.
+		budget:   ro.PoolTimeout + dialTimeout + opts.Timeout,
 		password: ro.Password,
 	}
 	// The first call must also dial, so it gets the dial budget on top of
@@ -201,32 +203,33 @@ var (
 	errBusy        = errors.New("no answer in time")
 )
 
-// IsUnreachable reports whether err says Redis itself could not be reached
-// or did not answer: a refused, failed or dropped connection, or a command
-// that got no reply within Options.Timeout. It is false for errors that say
-// nothing about Redis: no pooled connection free within Options.PoolWait
-// (a burst on this instance), the caller's own deadline or cancellation,
-// or an error reply. Callers that fail open use it so that a busy instance
-// never opens a limit; only an outage does.
+// IsUnreachable reports whether err says Redis itself could not be reached:
+// the connection was refused, reset or closed, or dialing failed for a
+// reason other than time (no route, name not found). It is false when
+// time ran out (a dial, a reply, a wait for a pooled connection, the
+// caller's deadline): a Redis that is slow to answer cannot be told from
+// this instance being too busy to read the answer in time, as in a burst
+// on a small machine. Callers that fail open use it so that only an
+// outage opens a limit, never load.
 func IsUnreachable(err error) bool { return errors.Is(err, errUnreachable) }
 
 // unreachable classifies a go-redis error (see IsUnreachable).
 func unreachable(err error) bool {
-	var op *net.OpError
-	if errors.As(err, &op) {
-		// Dialing failed (refused, no route, name not found, timed out),
-		// or an established connection broke or got no reply in time.
-		// Checked first: a timed-out dial or read also matches
-		// context.DeadlineExceeded below.
-		return true
-	}
-	if errors.Is(err, goredis.ErrPoolTimeout) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
 		return false
 	}
-	// A socket deadline that passed (go-redis returns it bare, without
-	// the OpError) means Redis sent no answer within Options.Timeout.
-	return errors.Is(err, os.ErrDeadlineExceeded) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+	if errors.Is(err, goredis.ErrPoolTimeout) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, os.ErrDeadlineExceeded) {
+		return false
+	}
+	var op *net.OpError
+	if errors.As(err, &op) {
+		// Not a time-out (above): refused, reset, no route, name not
+		// found.
+		return true
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 

@@ -129,7 +129,15 @@ func TestRateLimitIsOneLimitAcrossInstances(t *testing.T) {
 	}
 	wg.Wait()
 	if ok.Load() != 100 || limited.Load() != 20 {
-		t.Fatalf("%d served and %d limited across 3 instances, want exactly 100 and 20", ok.Load(), limited.Load())
+		var why []string
+		for _, n := range nodes {
+			for _, line := range strings.Split(n.Logs.String(), "\n") {
+				if strings.Contains(line, "rate limiter") {
+					why = append(why, line)
+				}
+			}
+		}
+		t.Fatalf("%d served and %d limited across 3 instances, want exactly 100 and 20; limiter errors:\n%s", ok.Load(), limited.Load(), strings.Join(why, "\n"))
 	}
 	for i, n := range nodes {
 		if status, _ := call(t, n, http.MethodGet, "/posts", "", nil); status != http.StatusTooManyRequests {

@@ -119,3 +119,32 @@ func FuzzParseCursor(f *testing.F) {
 		}
 	})
 }
+
+// FuzzUsernameSkeleton: the look-alike check must give every username one
+// skeleton, the same each time, so that the store's unique index on it
+// decides. The seeds are the look-alikes an attacker would try first
+// (TestUsernameSkeleton checks that each meets the name it imitates).
+func FuzzUsernameSkeleton(f *testing.F) {
+	for _, pair := range [][2]string{
+		{"alice", "aIice"}, {"alice", "AIice"}, {"alice", "a1ice"},
+		{"paypal", "paypa1"}, {"bob", "b0b"}, {"mallory", "rnallory"},
+		{"Mary", "rnary"}, {"william", "wiIIiam"},
+	} {
+		f.Add(pair[0], pair[1])
+	}
+	f.Fuzz(func(t *testing.T, name, other string) {
+		s := UsernameSkeleton(name)
+		if s != UsernameSkeleton(name) {
+			t.Fatalf("skeleton of %q is not stable", name)
+		}
+		if !utf8.ValidString(s) {
+			t.Fatalf("skeleton of %q is not UTF-8: %q", name, s)
+		}
+		if ValidUsername(name) && s == "" {
+			t.Fatalf("valid username %q has an empty skeleton", name)
+		}
+		if name == other && s != UsernameSkeleton(other) {
+			t.Fatalf("one name, two skeletons: %q", name)
+		}
+	})
+}

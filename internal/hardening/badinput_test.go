@@ -845,7 +845,7 @@ func (a *corpusApp) request(t *testing.T, rt route, m *mutation) rawRequest {
 		} else {
 			body, ct = encodeJSON(c.fields), "application/json"
 		}
-	} else if body != nil && len(body) > 0 {
+	} else if len(body) > 0 {
 		ct = "application/json"
 		if rt.web {
 			ct = "application/x-www-form-urlencoded"

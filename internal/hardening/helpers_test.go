@@ -209,8 +209,8 @@ func (p *process) kill() {
 }
 
 // runPalisade runs the binary to completion (for start-ups that must
-// fail) and returns its error and standard error.
-func runPalisade(t *testing.T, bin string, env map[string]string, timeout time.Duration, args ...string) (error, string) {
+// fail) and returns its standard error and its error.
+func runPalisade(t *testing.T, bin string, env map[string]string, timeout time.Duration, args ...string) (string, error) {
 	t.Helper()
 	p := exec.Command(bin, args...)
 	p.Dir = t.TempDir()
@@ -227,11 +227,11 @@ func runPalisade(t *testing.T, bin string, env map[string]string, timeout time.D
 	go func() { done <- p.Wait() }()
 	select {
 	case err := <-done:
-		return err, stderr.String()
+		return stderr.String(), err
 	case <-time.After(timeout):
 		p.Process.Kill()
 		<-done
-		return fmt.Errorf("still running after %v", timeout), stderr.String()
+		return stderr.String(), fmt.Errorf("still running after %v", timeout)
 	}
 }
 

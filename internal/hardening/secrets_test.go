@@ -222,7 +222,7 @@ func TestNoCommittedSecrets(t *testing.T) {
 			if err := os.Chmod(path, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			err, stderr := runPalisade(t, bin, env, 20*time.Second, "serve")
+			stderr, err := runPalisade(t, bin, env, 20*time.Second, "serve")
 			if err == nil || strings.Contains(err.Error(), "still running") {
 				t.Errorf("palisade serve with %s at 0644: %v, want it to refuse to start\n%s", name, err, stderr)
 				continue

@@ -152,3 +152,31 @@ func TestPrescanLineEndings(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderConcurrent: one Renderer serves every request, so its two
+// parsers and checks must be safe to use at once (run with -race).
+func TestRenderConcurrent(t *testing.T) {
+	r := New()
+	inputs := []string{formattedProse(20), linkTable(5, 20), tableBomb(100, 1000), strings.Repeat(">", 1000)}
+	done := make(chan error)
+	for _, src := range inputs {
+		go func() {
+			var err error
+			for range 20 {
+				if _, e := r.Render(src); e != nil {
+					err = e
+				}
+			}
+			done <- err
+		}()
+	}
+	refused := 0
+	for range inputs {
+		if err := <-done; err != nil {
+			refused++
+		}
+	}
+	if refused != 2 {
+		t.Fatalf("%d of the inputs were refused, want the 2 bombs", refused)
+	}
+}

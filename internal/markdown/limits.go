@@ -82,9 +82,16 @@ func prescan(src []byte) string {
 	cells, tableCols := 0, 0
 	prevText := false // the previous line could be a table's header row
 	for len(src) > 0 {
+		// Lines end as goldmark ends them: at "\n", "\r" or "\r\n".
+		// (Content from the API and the website has no "\r" left; Render
+		// does not rely on that.)
 		line := src
-		if i := bytes.IndexByte(src, '\n'); i >= 0 {
+		if i := bytes.IndexAny(src, "\r\n"); i >= 0 {
+			crlf := src[i] == '\r' && i+1 < len(src) && src[i+1] == '\n'
 			line, src = src[:i], src[i+1:]
+			if crlf {
+				src = src[1:]
+			}
 		} else {
 			src = nil
 		}

@@ -56,6 +56,10 @@ func TestRenderLimits(t *testing.T) {
 	}{
 		// 2.4 KB that rendered to 3.1 MB of HTML.
 		{"TableBomb", tableBomb(100, 1000), "table cells"},
+		// Render is not only called on cleaned text: "\r" and "\r\n" end
+		// lines as "\n" does.
+		{"TableBombCR", strings.ReplaceAll(tableBomb(100, 1000), "\n", "\r"), "table cells"},
+		{"TableBombCRLF", strings.ReplaceAll(tableBomb(100, 1000), "\n", "\r\n"), "table cells"},
 		{"TableBombInQuote", "> " + strings.ReplaceAll(tableBomb(100, 200), "\n", "\n> "), "table cells"},
 		{"TableBombNoPipes", strings.Repeat("|a", 200) + "|\n" + strings.Repeat("|-", 200) + "|\n" + strings.Repeat("x\n", 100), "table cells"},
 		{"DashNesting", strings.Repeat("- ", 50_000) + "a", "nested too deeply"},
@@ -130,5 +134,49 @@ func TestRenderLimits(t *testing.T) {
 				t.Fatalf("Render (%d bytes) = %d bytes, over the bound", len(tt.src), len(out))
 			}
 		})
+	}
+}
+
+// TestPrescanLineEndings: the scan before parsing ends lines where goldmark
+// does, so a table bomb with "\r" line endings is refused before goldmark
+// builds its padded rows, not only after.
+func TestPrescanLineEndings(t *testing.T) {
+	for _, eol := range []string{"\n", "\r", "\r\n"} {
+		src := strings.ReplaceAll(tableBomb(100, 1000), "\n", eol)
+		if got := prescan([]byte(src)); got != msgTooManyCells {
+			t.Errorf("prescan(table bomb, lines ending %q) = %q, want %q", eol, got, msgTooManyCells)
+		}
+		honest := strings.ReplaceAll(linkTable(10, 100), "\n", eol)
+		if got := prescan([]byte(honest)); got != "" {
+			t.Errorf("prescan(honest table, lines ending %q) = %q, want no objection", eol, got)
+		}
+	}
+}
+
+// TestRenderConcurrent: one Renderer serves every request, so its two
+// parsers and checks must be safe to use at once (run with -race).
+func TestRenderConcurrent(t *testing.T) {
+	r := New()
+	inputs := []string{formattedProse(20), linkTable(5, 20), tableBomb(100, 1000), strings.Repeat(">", 1000)}
+	done := make(chan error)
+	for _, src := range inputs {
+		go func() {
+			var err error
+			for range 20 {
+				if _, e := r.Render(src); e != nil {
+					err = e
+				}
+			}
+			done <- err
+		}()
+	}
+	refused := 0
+	for range inputs {
+		if err := <-done; err != nil {
+			refused++
+		}
+	}
+	if refused != 2 {
+		t.Fatalf("%d of the inputs were refused, want the 2 bombs", refused)
 	}
 }

@@ -3,6 +3,7 @@ package markdown
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestRender(t *testing.T) {
@@ -81,6 +82,12 @@ func TestExcerpt(t *testing.T) {
 		html := "<p>start</p>" + strings.Repeat("<td></td>", 2*ExcerptScanBytes/9) + "<p>late text</p>"
 		if got := Excerpt(html, 200); got != "start" {
 			t.Fatalf("Excerpt = %q, want %q", got, "start")
+		}
+		// The limit falls inside a character: it is left out whole, not
+		// shown as a broken one (U+FFFD).
+		html = "<p>" + strings.Repeat("é", ExcerptScanBytes) + "</p>"
+		if got := Excerpt(html, ExcerptScanBytes); strings.ContainsRune(got, utf8.RuneError) {
+			t.Fatalf("Excerpt ends in %q", got[len(got)-6:])
 		}
 	})
 	for _, tt := range tests {

@@ -17,7 +17,11 @@ import (
 // empty cells, would otherwise be read to its end for nothing.
 func Excerpt(rendered string, n int) string {
 	if len(rendered) > ExcerptScanBytes {
-		rendered = rendered[:ExcerptScanBytes]
+		i := ExcerptScanBytes
+		for i > 0 && !utf8.RuneStart(rendered[i]) {
+			i-- // cut between characters, not inside one
+		}
+		rendered = rendered[:i]
 	}
 	var b strings.Builder
 	z := html.NewTokenizer(strings.NewReader(rendered))

@@ -118,7 +118,6 @@ func (b *browser) register(username string) {
 	wantRedirect(b.t, p, "/")
 }
 
-
 // write publishes a post and returns its ID.
 func (b *browser) write(title, content string) string {
 	b.t.Helper()

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+	goredis "github.com/redis/go-redis/v9"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/connstring"
@@ -38,6 +39,9 @@ import (
 //   - the stored users and posts are byte-for-byte as before (read both
 //     through the store and straight from the database: the SQLite file,
 //     the PostgreSQL tables or the MongoDB collections);
+//   - if it was refused (a 4xx), the website sessions and revoked API
+//     tokens are as many as before (counted where the application keeps
+//     them: its database, or Redis);
 //   - the heap in use has not grown by 100 MB or more.
 //
 // What a case expects follows one rule: bad input in a part of the request
@@ -107,7 +111,7 @@ func runCorpus(t *testing.T, st apptest.Store, full bool) {
 	}
 
 	a := startCorpusApp(t, st)
-	before := a.snapshot(t)
+	before, sessions := a.snapshot(t), a.sessions(t)
 	baseHeap := heapInuse(true)
 	const heapMargin = 100 << 20
 
@@ -115,13 +119,16 @@ func runCorpus(t *testing.T, st apptest.Store, full bool) {
 	start := time.Now()
 	for _, rt := range corpusRoutes {
 		for _, m := range mutationsFor(rt) {
-			if !full && !reachesStore(m) {
+			if !full && !reachesStore(rt, m) {
 				continue
 			}
 			cases++
 			name := rt.method + " " + rt.path + " " + m.name
 			req := a.request(t, rt, &m)
 			want := m.expect(rt)
+			if rt.who == fresh {
+				sessions = a.sessions(t) // a.request opened a new visit or signed in
+			}
 			resp, err := req.do(a.addr, 10*time.Second)
 			switch {
 			case err != nil:
@@ -137,6 +144,14 @@ func runCorpus(t *testing.T, st apptest.Store, full bool) {
 			if !a.healthy() {
 				t.Fatalf("%s: server no longer answers /healthz", name)
 			}
+			// A refused request signs no one in or out: the honest ones
+			// (and those whose bad part is ignored) may, so only a 4xx is
+			// held to it.
+			after := a.sessions(t)
+			if resp != nil && resp.status >= 400 && resp.status < 500 && after != sessions {
+				t.Errorf("%s: status %d but sessions or revocations changed: %s→ %s", name, resp.status, sessions, after)
+			}
+			sessions = after
 			if after := a.snapshot(t); after != before {
 				t.Errorf("%s: stored users or posts changed (status %d)\n%s", name, statusOf(resp), firstDiff(before, after))
 				before = after // report each change once
@@ -151,24 +166,36 @@ func runCorpus(t *testing.T, st apptest.Store, full bool) {
 	t.Logf("%d cases in %v; heap in use %d MB → %d MB", cases, time.Since(start).Round(time.Millisecond), baseHeap>>20, heapInuse(true)>>20)
 }
 
-// reachesStore reports whether a case can get as far as the store: all
-// but those that net/http refuses before any handler runs (a bad method
-// or Content-Length, a NUL or oversized header) and the multi-megabyte
-// and deeply nested bodies that the size and depth limits refuse while
-// decoding. What it leaves out is refused by code that is the same on
-// every store.
-func reachesStore(m mutation) bool {
-	for _, prefix := range []string{"method/", "content-length/", "header/1MB-single-line", "header/nul-in-value"} {
-		if strings.HasPrefix(m.name, prefix) {
-			return false
-		}
-	}
+// reachesStore reports whether a case can take a path through the store
+// other than the honest request's: a body the route decodes (whatever is
+// left once the size and depth limits have refused the multi-megabyte and
+// deeply nested ones), a query parameter or {id} that the route looks up,
+// a token or session cookie that is looked up. It leaves out what net/http
+// refuses before any handler runs (a bad method or Content-Length, a NUL
+// or oversized header), a query or path segment the route does not read,
+// and headers no store sees: code that is the same on every store.
+func reachesStore(rt route, m mutation) bool {
 	for _, part := range []string{"huge-3MiB", "deep-nesting"} {
 		if strings.Contains(m.name, part) {
 			return false
 		}
 	}
-	return true
+	switch {
+	case strings.HasPrefix(m.name, "query/"):
+		return len(rt.query) > 0
+	case strings.HasPrefix(m.name, "path/"):
+		return strings.Contains(rt.path, "{id}")
+	case strings.HasPrefix(m.name, "header/"):
+		for _, prefix := range []string{"header/authorization-", "header/session-cookie-", "header/csrf-"} {
+			if strings.HasPrefix(m.name, prefix) {
+				return true
+			}
+		}
+		return false
+	case strings.HasPrefix(m.name, "method/"), strings.HasPrefix(m.name, "content-length/"):
+		return false
+	}
+	return true // the body
 }
 
 // ---- routes -----------------------------------------------------------
@@ -690,7 +717,7 @@ func cl(name, value string, expect func(route) expectation) mutation {
 type corpusApp struct {
 	srv    *apptest.Server
 	addr   string
-	raw    func(ctx context.Context, b *strings.Builder) error // see openRaw
+	raw    rawDB
 	postID string
 	users  []string // IDs of the seeded users
 	tokens map[who]string
@@ -969,18 +996,26 @@ func (a *corpusApp) snapshot(t *testing.T) string {
 		}
 		page.After = next
 	}
-	if err := a.raw(ctx, &b); err != nil {
+	if err := a.raw.dump(ctx, &b); err != nil {
 		t.Fatal(err)
 	}
 	return b.String()
 }
 
-// openRaw returns a function that writes every stored user and post, all
-// their columns or fields, read straight from the database past the
-// store's code: a new user or a changed hash shows even where the store's
-// methods would not show it.
-func openRaw(t *testing.T, cfg *config.Config) func(ctx context.Context, b *strings.Builder) error {
+// rawDB reads the database straight, past the store's code.
+type rawDB struct {
+	// dump writes every stored user and post, all their columns or
+	// fields: a new user or a changed hash shows even where the store's
+	// methods would not show it.
+	dump func(ctx context.Context, b *strings.Builder) error
+	// sessions counts the website sessions and revoked API tokens, where
+	// the application keeps them (Redis when it is configured).
+	sessions func(ctx context.Context) (string, error)
+}
+
+func openRaw(t *testing.T, cfg *config.Config) rawDB {
 	t.Helper()
+	var raw rawDB
 	if cfg.UsesMongo() {
 		cs, err := connstring.ParseAndValidate(cfg.DatabaseURL)
 		if err != nil {
@@ -992,7 +1027,7 @@ func openRaw(t *testing.T, cfg *config.Config) func(ctx context.Context, b *stri
 		}
 		t.Cleanup(func() { _ = client.Disconnect(context.Background()) }) // a test's connection; nothing to do on failure
 		db := client.Database(cs.Database)
-		return func(ctx context.Context, b *strings.Builder) error {
+		raw.dump = func(ctx context.Context, b *strings.Builder) error {
 			for _, coll := range []string{"users", "posts"} {
 				cur, err := db.Collection(coll).Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 				if err != nil {
@@ -1009,26 +1044,74 @@ func openRaw(t *testing.T, cfg *config.Config) func(ctx context.Context, b *stri
 			}
 			return nil
 		}
-	}
-	var db *sql.DB
-	var err error
-	if cfg.UsesPostgres() {
-		db, err = sql.Open("pgx", cfg.DatabaseURL)
-	} else {
-		db, err = sql.Open("sqlite", "file:"+cfg.SQLitePath()+"?mode=ro&_pragma=busy_timeout(5000)")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() }) // a test's read-only handle; nothing to do on failure
-	return func(ctx context.Context, b *strings.Builder) error {
-		for _, table := range []string{"users", "posts"} {
-			if err := dumpTable(ctx, db, table, b); err != nil {
-				return fmt.Errorf("read %s: %w", table, err)
+		raw.sessions = func(ctx context.Context) (string, error) {
+			var out string
+			for _, coll := range []string{"sessions", "revokedTokens"} {
+				n, err := db.Collection(coll).CountDocuments(ctx, bson.D{})
+				if err != nil {
+					return "", fmt.Errorf("count %s: %w", coll, err)
+				}
+				out += fmt.Sprintf("%s=%d ", coll, n)
 			}
+			return out, nil
 		}
-		return nil
+	} else {
+		var db *sql.DB
+		var err error
+		if cfg.UsesPostgres() {
+			db, err = sql.Open("pgx", cfg.DatabaseURL)
+		} else {
+			db, err = sql.Open("sqlite", "file:"+cfg.SQLitePath()+"?mode=ro&_pragma=busy_timeout(5000)")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = db.Close() }) // a test's read-only handle; nothing to do on failure
+		raw.dump = func(ctx context.Context, b *strings.Builder) error {
+			for _, table := range []string{"users", "posts"} {
+				if err := dumpTable(ctx, db, table, b); err != nil {
+					return fmt.Errorf("read %s: %w", table, err)
+				}
+			}
+			return nil
+		}
+		raw.sessions = func(ctx context.Context) (string, error) {
+			var out string
+			for _, table := range []string{"sessions", "revoked_tokens"} {
+				var n int
+				if err := db.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+					return "", fmt.Errorf("count %s: %w", table, err)
+				}
+				out += fmt.Sprintf("%s=%d ", table, n)
+			}
+			return out, nil
+		}
 	}
+	if cfg.RedisURL != "" {
+		// Sessions and revocations live in Redis, under the test's prefix.
+		ro, err := goredis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rdb := goredis.NewClient(ro)
+		t.Cleanup(func() { _ = rdb.Close() }) // a test's connection; nothing to do on failure
+		raw.sessions = func(ctx context.Context) (string, error) {
+			var out string
+			for _, ns := range []string{"sess:", "rev:"} {
+				n := 0
+				it := rdb.Scan(ctx, 0, cfg.RedisPrefix+ns+"*", 1000).Iterator()
+				for it.Next(ctx) {
+					n++
+				}
+				if err := it.Err(); err != nil {
+					return "", fmt.Errorf("count redis %s keys: %w", ns, err)
+				}
+				out += fmt.Sprintf("redis %s%d ", ns, n)
+			}
+			return out, nil
+		}
+	}
+	return raw
 }
 
 func dumpTable(ctx context.Context, db *sql.DB, table string, b *strings.Builder) error {
@@ -1057,6 +1140,16 @@ func dumpTable(ctx context.Context, db *sql.DB, table string, b *strings.Builder
 		b.WriteByte('\n')
 	}
 	return rows.Err()
+}
+
+// sessions counts the stored sessions and revoked tokens.
+func (a *corpusApp) sessions(t *testing.T) string {
+	t.Helper()
+	n, err := a.raw.sessions(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func heapInuse(gc bool) uint64 {

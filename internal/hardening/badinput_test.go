@@ -70,10 +70,11 @@ func TestBadInputCorpus(t *testing.T) {
 	}
 	apptest.ForEachStore(t, func(t *testing.T, st apptest.Store) {
 		// The full corpus runs on SQLite. On the other stores it runs the
-		// cases that can reach the store (see reachesStore): the rest are
-		// refused by net/http or by decoding before any store is called,
-		// by code that is the same whatever the store, and running them
-		// three times would triple the suite's time under -race.
+		// cases that can take a store path of their own (see
+		// reachesStore): the rest are refused by net/http or the body
+		// limits before any store is called, or send what the route does
+		// not read, and running them three times would triple the suite's
+		// time under -race.
 		runCorpus(t, st, st.Name == "SQLite")
 	})
 }

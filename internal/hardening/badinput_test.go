@@ -1120,7 +1120,7 @@ func dumpTable(ctx context.Context, db *sql.DB, table string, b *strings.Builder
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }() // rows.Err below reports what matters
 	cols, err := rows.Columns()
 	if err != nil {
 		return err

@@ -1,6 +1,6 @@
 // Command palisade-bench load-tests Palisade with wrk, beside a bare
 // net/http reference that serves the same JSON with no middleware, and
-// prints the results as a Markdown table (issue 5).
+// prints the results as a Markdown table.
 //
 // Usage, from anywhere in the repository (Linux only: it reads /proc):
 //

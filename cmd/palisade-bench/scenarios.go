@@ -9,10 +9,10 @@ import (
 	"time"
 )
 
-// Express figures quoted in issue 5, measured elsewhere: the tutorial's
+// Express figures quoted from an earlier measurement elsewhere: the tutorial's
 // Express server, for comparison only.
 const (
-	expressLabel     = "Express (issue 5 figure)"
+	expressLabel     = "Express (quoted figure)"
 	expressFeedRPS   = 2700
 	expressCreateRPS = 830
 )

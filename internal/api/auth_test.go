@@ -182,7 +182,7 @@ func TestForgedTokens(t *testing.T) {
 	parts := strings.Split(honest, ".")
 	raw, _ := base64.RawURLEncoding.DecodeString(parts[1])
 	var claims jwt.MapClaims
-	json.Unmarshal(raw, &claims)
+	_ = json.Unmarshal(raw, &claims)
 	with := func(change func(jwt.MapClaims)) jwt.MapClaims {
 		c := jwt.MapClaims{}
 		for k, v := range claims {

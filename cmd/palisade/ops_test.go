@@ -176,7 +176,7 @@ func TestSecondSignalStopsNow(t *testing.T) {
 	waitFor("server", func() bool {
 		resp, err := http.Get("http://" + addr + "/healthz")
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 		}
 		return err == nil
 	})
@@ -186,7 +186,7 @@ func TestSecondSignalStopsNow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	fmt.Fprintf(conn, "POST /auth/register HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{", addr)
 	time.Sleep(200 * time.Millisecond) // let the handler start reading
 
@@ -224,14 +224,14 @@ func TestUserCreatePasswordFromPipe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
+	defer func() { _ = r.Close() }()
 	if _, ok := terminalFD(r); ok {
 		t.Fatal("a pipe taken for a terminal")
 	}
 	if _, err := io.WriteString(w, apptest.Password+"\nignored second line\n"); err != nil {
 		t.Fatal(err)
 	}
-	w.Close()
+	_ = w.Close()
 	var out, errOut bytes.Buffer
 	if err := run(context.Background(), []string{"user", "create", "piped", "--data-dir", t.TempDir()}, envOf(nil), r, &out, &errOut); err != nil {
 		t.Fatal(err)
@@ -249,7 +249,7 @@ func TestUserCreatePasswordAtTerminal(t *testing.T) {
 	if err != nil {
 		t.Skipf("no pseudo-terminal here: %v", err)
 	}
-	defer ptmx.Close()
+	defer func() { _ = ptmx.Close() }()
 	if _, ok := terminalFD(tty); !ok {
 		t.Fatal("a terminal not recognised")
 	}
@@ -284,7 +284,7 @@ func TestUserCreatePasswordAtTerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := <-done
-	tty.Close()
+	_ = tty.Close()
 	if r.err != nil || !strings.Contains(r.out, "created user carol") {
 		t.Fatalf("create: %q %v", r.out, r.err)
 	}

@@ -31,7 +31,7 @@ func freeAddr(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	return ln.Addr().String()
 }
 
@@ -58,7 +58,7 @@ func startServe(t *testing.T, addr string, env map[string]string) (base string, 
 	for {
 		resp, err := http.Get(base + "/healthz")
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			break
 		}
 		select {
@@ -139,14 +139,14 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	body := `{"username":"alice","password":"correct horse battery staple"}`
 	fmt.Fprintf(conn, "POST /auth/register HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body))
 	time.Sleep(100 * time.Millisecond) // headers are in; the body is not
 	stopped := make(chan error, 1)
 	go func() { stopped <- stop() }()
 	time.Sleep(100 * time.Millisecond)
-	io.WriteString(conn, body)
+	_, _ = io.WriteString(conn, body)
 	resp, err := http.ReadResponse(bufioReader(conn), nil)
 	if err != nil {
 		t.Fatalf("in-flight request lost: %v", err)
@@ -292,7 +292,7 @@ func TestServeOnPostgresAndRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"redis":"up"`) || !strings.Contains(string(body), `"database":"up"`) {
 		t.Fatalf("readyz: %d %s", resp.StatusCode, body)
 	}
@@ -363,7 +363,7 @@ func TestServeHTTPS(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("/healthz over HTTPS: %d %s", resp.StatusCode, body)
 	}
@@ -376,7 +376,7 @@ func TestServeHTTPS(t *testing.T) {
 
 	// Plain HTTP on the HTTPS port is not served.
 	if r, err := http.Get("http://" + addr + "/healthz"); err == nil {
-		r.Body.Close()
+		_ = r.Body.Close()
 		if r.StatusCode < 400 {
 			t.Fatalf("plain HTTP on the HTTPS port answered %d", r.StatusCode)
 		}
@@ -392,7 +392,7 @@ func TestServeHTTPS(t *testing.T) {
 			t.Fatal(err)
 		}
 		b, _ := io.ReadAll(r.Body)
-		r.Body.Close()
+		_ = r.Body.Close()
 		if r.StatusCode != http.StatusPermanentRedirect || r.Header.Get("Location") != base+"/posts?x=1" || len(b) != 0 {
 			t.Fatalf("%s redirect: %d Location %q body %q", method, r.StatusCode, r.Header.Get("Location"), b)
 		}
@@ -406,7 +406,7 @@ func TestServeHTTPS(t *testing.T) {
 	if err != nil || r.StatusCode != http.StatusOK || r.Request.URL.Scheme != "https" {
 		t.Fatalf("following the redirect: %v %v", r, err)
 	}
-	r.Body.Close()
+	_ = r.Body.Close()
 
 	cancel()
 	if err := <-done; err != nil {
@@ -419,7 +419,7 @@ func TestServeHTTPS(t *testing.T) {
 	}
 	for _, a := range []string{addr, redirectAddr} {
 		if c, err := net.DialTimeout("tcp", a, time.Second); err == nil {
-			c.Close()
+			_ = c.Close()
 			t.Fatalf("%s still open after shutdown", a)
 		}
 	}

@@ -187,7 +187,9 @@ func TestSecondSignalStopsNow(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = conn.Close() }()
-	fmt.Fprintf(conn, "POST /auth/register HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{", addr)
+	if _, err := fmt.Fprintf(conn, "POST /auth/register HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{", addr); err != nil {
+		t.Fatal(err)
+	}
 	time.Sleep(200 * time.Millisecond) // let the handler start reading
 
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
@@ -231,7 +233,9 @@ func TestUserCreatePasswordFromPipe(t *testing.T) {
 	if _, err := io.WriteString(w, apptest.Password+"\nignored second line\n"); err != nil {
 		t.Fatal(err)
 	}
-	_ = w.Close()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
 	var out, errOut bytes.Buffer
 	if err := run(context.Background(), []string{"user", "create", "piped", "--data-dir", t.TempDir()}, envOf(nil), r, &out, &errOut); err != nil {
 		t.Fatal(err)

@@ -444,7 +444,9 @@ func TestLegacyLookAlikesKeepWorking(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = s.Close()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	// As the database was before: no skeletons or their index, and a
 	// look-alike pair.

@@ -89,7 +89,9 @@ func TestLegacyLookAlikesKeepWorking(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = s.Close()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	// As the database was before: no skeletons, and a look-alike pair.
 	conn, err := pgx.Connect(ctx, url)

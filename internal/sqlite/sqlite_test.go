@@ -57,7 +57,9 @@ func TestNewDatabasePageSize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = s.Close()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +90,9 @@ func TestLegacyLookAlikesKeepWorking(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = s.Close()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	// As the database was before: no skeletons, and a look-alike pair.
 	db, err := sql.Open("sqlite", "file:"+path)
@@ -153,7 +157,9 @@ func TestOpenConcurrentlyOnFreshDatabase(t *testing.T) {
 				if err := s.Ping(context.Background()); err != nil {
 					t.Errorf("round %d: Ping: %v", round, err)
 				}
-				_ = s.Close()
+				if err := s.Close(); err != nil {
+					t.Errorf("round %d: Close: %v", round, err)
+				}
 			}
 		}
 		if n, err := sqlite.Migrate(context.Background(), path); err != nil || n != 0 {

@@ -511,9 +511,21 @@ func TestMemoryLimiterRefund(t *testing.T) {
 	ctx := context.Background()
 	now := time.Unix(1_000_000, 0)
 	l := NewMemoryLimiter(Rate{Limit: 2, Window: time.Minute}, MemoryOptions{Now: func() time.Time { return now }})
+	take := func(t *testing.T, key string) {
+		t.Helper()
+		if _, err := l.Take(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refund := func(t *testing.T, key string) {
+		t.Helper()
+		if err := l.Refund(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+	}
 	t.Run("GivesBackOneHit", func(t *testing.T) {
-		l.Take(ctx, "a")
-		l.Take(ctx, "a")
+		take(t, "a")
+		take(t, "a")
 		if d, _ := l.Peek(ctx, "a"); d.Allowed {
 			t.Fatal("limit not reached after two takes")
 		}
@@ -536,11 +548,11 @@ func TestMemoryLimiterRefund(t *testing.T) {
 		}
 	})
 	t.Run("NeverBelowZero", func(t *testing.T) {
-		l.Take(ctx, "b")
-		l.Refund(ctx, "b")
-		l.Refund(ctx, "b")
-		l.Take(ctx, "b")
-		l.Take(ctx, "b")
+		take(t, "b")
+		refund(t, "b")
+		refund(t, "b")
+		take(t, "b")
+		take(t, "b")
 		if d, _ := l.Take(ctx, "b"); d.Allowed {
 			t.Fatal("extra refunds bought extra hits")
 		}

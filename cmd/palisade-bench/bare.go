@@ -46,7 +46,7 @@ func runBare(args []string) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ok", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		io.WriteString(w, "ok")
+		_, _ = io.WriteString(w, "ok") // fails only if the client went away
 	})
 	mux.HandleFunc("GET /posts", func(w http.ResponseWriter, r *http.Request) {
 		bareJSON(w, http.StatusOK, feed)
@@ -69,7 +69,7 @@ func runBare(args []string) error {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		srv.Shutdown(shutdown)
+		_ = srv.Shutdown(shutdown) // past the grace period the process exits anyway
 	}()
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
@@ -84,7 +84,7 @@ func loadPosts(ctx context.Context, dbPath, idsPath string) ([]blog.Post, map[st
 	if err != nil {
 		return nil, nil, fmt.Errorf("open database: %w", err)
 	}
-	defer store.Close()
+	defer func() { _ = store.Close() }() // only read from
 	feed, _, err := store.ListPosts(ctx, blog.Page{Limit: blog.DefaultPageLimit})
 	if err != nil {
 		return nil, nil, err
@@ -97,7 +97,7 @@ func loadPosts(ctx context.Context, dbPath, idsPath string) ([]blog.Post, map[st
 	if err != nil {
 		return nil, nil, fmt.Errorf("post IDs: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		id := strings.TrimSpace(sc.Text())
@@ -128,5 +128,5 @@ func bareJSON(w http.ResponseWriter, status int, v any) {
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Content-Length", strconv.Itoa(len(body)+1))
 	w.WriteHeader(status)
-	w.Write(append(body, '\n'))
+	_, _ = w.Write(append(body, '\n')) // fails only if the client went away
 }

@@ -36,7 +36,7 @@ func checkWrites(ctx context.Context, sd *seeded, created int64, conns int) (wri
 	if err != nil {
 		return c, fmt.Errorf("open the database to count posts: %w", err)
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM posts`).Scan(&c.inDB); err != nil {
 		return c, fmt.Errorf("count posts: %w", err)
 	}
@@ -63,7 +63,7 @@ func inspectLog(path string) logSummary {
 		s.err = err
 		return s
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {

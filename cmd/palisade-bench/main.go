@@ -157,7 +157,9 @@ func run(ctx context.Context, o *options) (err error) {
 			logf("kept %s (binaries, database, server logs)", tmp)
 			return
 		}
-		os.RemoveAll(tmp)
+		if err := os.RemoveAll(tmp); err != nil {
+			logf("could not remove %s: %v", tmp, err)
+		}
 	}()
 
 	bins, err := build(ctx, root, tmp)

@@ -24,7 +24,7 @@ func readMem(pid int) (memInfo, error) {
 	if err != nil {
 		return memInfo{}, fmt.Errorf("read memory of %d: %w", pid, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	var m memInfo
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {

@@ -58,7 +58,7 @@ func seed(ctx context.Context, dataDir, tmp string, o *options) (*seeded, error)
 	if err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
 	}
-	defer store.Close()
+	defer func() { _ = store.Close() }() // every row is committed by the call that writes it
 
 	authors, err := seedUsers(ctx, store, o.users)
 	if err != nil {

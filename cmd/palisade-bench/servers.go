@@ -52,13 +52,13 @@ func startServer(name, bin string, args, env []string, dir, logPath, addr string
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
-		logFile.Close()
+		_ = logFile.Close() // nothing was written to it
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	s := &server{name: name, cmd: cmd, pid: cmd.Process.Pid, base: "http://" + addr, logPath: logPath, exited: make(chan struct{}), logFile: logFile}
 	go func() {
 		s.waitErr = cmd.Wait()
-		logFile.Close()
+		_ = logFile.Close() // the child wrote it, and has exited
 		close(s.exited)
 	}()
 	return s, nil
@@ -82,12 +82,12 @@ func (s *server) stop() error {
 			s.stopErr = s.exitError()
 			return
 		}
-		s.cmd.Process.Signal(syscall.SIGTERM)
+		_ = s.cmd.Process.Signal(syscall.SIGTERM) // fails only if it just exited, which the wait below sees
 		select {
 		case <-s.exited:
 			s.stopErr = s.exitError()
 		case <-time.After(stopGrace):
-			s.cmd.Process.Kill()
+			_ = s.cmd.Process.Kill() // likewise
 			select {
 			case <-s.exited:
 			case <-time.After(2 * time.Second):
@@ -124,7 +124,7 @@ func freeAddr() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("find a free port: %w", err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	return ln.Addr().String(), nil
 }
 
@@ -177,7 +177,7 @@ func startPalisade(ctx context.Context, bin, dataDir, tmp string) (*server, erro
 		return nil, err
 	}
 	if err := waitReady(ctx, s, "/healthz"); err != nil {
-		s.stop()
+		_ = s.stop() // the start-up error is the one to report
 		return nil, err
 	}
 	s.coldStart = time.Since(began)
@@ -201,7 +201,7 @@ func startBare(ctx context.Context, bin string, sd *seeded, tmp string) (*server
 		return nil, err
 	}
 	if err := waitReady(ctx, s, "/ok"); err != nil {
-		s.stop()
+		_ = s.stop() // the start-up error is the one to report
 		return nil, err
 	}
 	s.coldStart = time.Since(began)
@@ -222,8 +222,8 @@ func waitReady(ctx context.Context, s *server, path string) error {
 		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.base+path, nil)
 		if resp, err := setupClient.Do(req); err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
@@ -246,7 +246,7 @@ func get(ctx context.Context, url string) (int, []byte, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, body, err
 }
@@ -293,7 +293,7 @@ func login(ctx context.Context, pal *server) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("POST /auth/login: %w", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	var out struct {
 		Token string `json:"token"`
 	}

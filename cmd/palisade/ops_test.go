@@ -176,7 +176,7 @@ func TestSecondSignalStopsNow(t *testing.T) {
 	waitFor("server", func() bool {
 		resp, err := http.Get("http://" + addr + "/healthz")
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 		}
 		return err == nil
 	})
@@ -186,8 +186,10 @@ func TestSecondSignalStopsNow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	fmt.Fprintf(conn, "POST /auth/register HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{", addr)
+	defer func() { _ = conn.Close() }()
+	if _, err := fmt.Fprintf(conn, "POST /auth/register HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{", addr); err != nil {
+		t.Fatal(err)
+	}
 	time.Sleep(200 * time.Millisecond) // let the handler start reading
 
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
@@ -224,14 +226,16 @@ func TestUserCreatePasswordFromPipe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
+	defer func() { _ = r.Close() }()
 	if _, ok := terminalFD(r); ok {
 		t.Fatal("a pipe taken for a terminal")
 	}
 	if _, err := io.WriteString(w, apptest.Password+"\nignored second line\n"); err != nil {
 		t.Fatal(err)
 	}
-	w.Close()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
 	var out, errOut bytes.Buffer
 	if err := run(context.Background(), []string{"user", "create", "piped", "--data-dir", t.TempDir()}, envOf(nil), r, &out, &errOut); err != nil {
 		t.Fatal(err)
@@ -249,7 +253,7 @@ func TestUserCreatePasswordAtTerminal(t *testing.T) {
 	if err != nil {
 		t.Skipf("no pseudo-terminal here: %v", err)
 	}
-	defer ptmx.Close()
+	defer func() { _ = ptmx.Close() }()
 	if _, ok := terminalFD(tty); !ok {
 		t.Fatal("a terminal not recognised")
 	}
@@ -284,7 +288,7 @@ func TestUserCreatePasswordAtTerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := <-done
-	tty.Close()
+	_ = tty.Close()
 	if r.err != nil || !strings.Contains(r.out, "created user carol") {
 		t.Fatalf("create: %q %v", r.out, r.err)
 	}

@@ -31,7 +31,7 @@ func freeAddr(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	return ln.Addr().String()
 }
 
@@ -45,6 +45,15 @@ func envOf(m map[string]string) []string {
 }
 
 // startServe runs `palisade serve` in-process and waits until it answers.
+// stopServe stops a server from startServe, failing the test if it did not
+// stop cleanly.
+func stopServe(t *testing.T, stop func() error) {
+	t.Helper()
+	if err := stop(); err != nil {
+		t.Errorf("serve: %v", err)
+	}
+}
+
 func startServe(t *testing.T, addr string, env map[string]string) (base string, stop func() error, logs *lockedBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -58,7 +67,7 @@ func startServe(t *testing.T, addr string, env map[string]string) (base string, 
 	for {
 		resp, err := http.Get(base + "/healthz")
 		if err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			break
 		}
 		select {
@@ -100,7 +109,9 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	r := post("/auth/login", "", creds)
 	var tok struct{ Token string }
-	json.NewDecoder(r.Body).Decode(&tok)
+	if err := json.NewDecoder(r.Body).Decode(&tok); err != nil {
+		t.Fatalf("login: %v", err)
+	}
 	if r := post("/posts", tok.Token, `{"title":"Hello","content":"From the real binary"}`); r.StatusCode != http.StatusCreated {
 		t.Fatalf("create post: %d", r.StatusCode)
 	}
@@ -113,7 +124,7 @@ func TestServeEndToEnd(t *testing.T) {
 
 	t.Run("RestartKeepsUsersSignedIn", func(t *testing.T) {
 		base, stop, _ := startServe(t, addr, env) // same origin: the token's issuer
-		defer stop()
+		defer stopServe(t, stop)
 		req, _ := http.NewRequest(http.MethodGet, base+"/users/me", nil)
 		req.Header.Set("Authorization", "Bearer "+tok.Token)
 		resp, err := http.DefaultClient.Do(req)
@@ -139,14 +150,18 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	body := `{"username":"alice","password":"correct horse battery staple"}`
-	fmt.Fprintf(conn, "POST /auth/register HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body))
+	if _, err := fmt.Fprintf(conn, "POST /auth/register HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body)); err != nil {
+		t.Fatal(err)
+	}
 	time.Sleep(100 * time.Millisecond) // headers are in; the body is not
 	stopped := make(chan error, 1)
 	go func() { stopped <- stop() }()
 	time.Sleep(100 * time.Millisecond)
-	io.WriteString(conn, body)
+	if _, err := io.WriteString(conn, body); err != nil {
+		t.Fatalf("in-flight request lost: %v", err)
+	}
 	resp, err := http.ReadResponse(bufioReader(conn), nil)
 	if err != nil {
 		t.Fatalf("in-flight request lost: %v", err)
@@ -206,9 +221,8 @@ func TestMigrateAndVersion(t *testing.T) {
 		t.Fatalf("migrate said %q", out.String())
 	}
 	out.Reset()
-	run(context.Background(), []string{"migrate", "--data-dir", dir}, envOf(nil), nil, &out, io.Discard)
-	if !strings.Contains(out.String(), "applied 0 migration") {
-		t.Fatalf("second migrate said %q", out.String())
+	if err := run(context.Background(), []string{"migrate", "--data-dir", dir}, envOf(nil), nil, &out, io.Discard); err != nil || !strings.Contains(out.String(), "applied 0 migration") {
+		t.Fatalf("second migrate said %q (%v)", out.String(), err)
 	}
 	out.Reset()
 	if err := run(context.Background(), []string{"version"}, envOf(nil), nil, &out, io.Discard); err != nil || !strings.HasPrefix(out.String(), "palisade ") {
@@ -286,13 +300,13 @@ func TestServeOnPostgresAndRedis(t *testing.T) {
 		t.Fatalf("migrate on PostgreSQL: %q %v", out.String(), err)
 	}
 	base, stop, _ := startServe(t, freeAddr(t), env)
-	defer stop()
+	defer stopServe(t, stop)
 	resp, err := http.Get(base + "/readyz")
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"redis":"up"`) || !strings.Contains(string(body), `"database":"up"`) {
 		t.Fatalf("readyz: %d %s", resp.StatusCode, body)
 	}
@@ -363,7 +377,7 @@ func TestServeHTTPS(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("/healthz over HTTPS: %d %s", resp.StatusCode, body)
 	}
@@ -376,7 +390,7 @@ func TestServeHTTPS(t *testing.T) {
 
 	// Plain HTTP on the HTTPS port is not served.
 	if r, err := http.Get("http://" + addr + "/healthz"); err == nil {
-		r.Body.Close()
+		_ = r.Body.Close()
 		if r.StatusCode < 400 {
 			t.Fatalf("plain HTTP on the HTTPS port answered %d", r.StatusCode)
 		}
@@ -392,7 +406,7 @@ func TestServeHTTPS(t *testing.T) {
 			t.Fatal(err)
 		}
 		b, _ := io.ReadAll(r.Body)
-		r.Body.Close()
+		_ = r.Body.Close()
 		if r.StatusCode != http.StatusPermanentRedirect || r.Header.Get("Location") != base+"/posts?x=1" || len(b) != 0 {
 			t.Fatalf("%s redirect: %d Location %q body %q", method, r.StatusCode, r.Header.Get("Location"), b)
 		}
@@ -406,7 +420,7 @@ func TestServeHTTPS(t *testing.T) {
 	if err != nil || r.StatusCode != http.StatusOK || r.Request.URL.Scheme != "https" {
 		t.Fatalf("following the redirect: %v %v", r, err)
 	}
-	r.Body.Close()
+	_ = r.Body.Close()
 
 	cancel()
 	if err := <-done; err != nil {
@@ -419,7 +433,7 @@ func TestServeHTTPS(t *testing.T) {
 	}
 	for _, a := range []string{addr, redirectAddr} {
 		if c, err := net.DialTimeout("tcp", a, time.Second); err == nil {
-			c.Close()
+			_ = c.Close()
 			t.Fatalf("%s still open after shutdown", a)
 		}
 	}

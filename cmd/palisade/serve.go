@@ -103,7 +103,11 @@ func serve(ctx context.Context, args []string, env environment, stdout, stderr i
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Warn("closing the store failed", "error", err)
+		}
+	}()
 
 	parts := server.Parts{Store: store, Log: log}
 	if cfg.RedisURL != "" {
@@ -112,7 +116,11 @@ func serve(ctx context.Context, args []string, env environment, stdout, stderr i
 		if err != nil {
 			return fmt.Errorf("PALISADE_REDIS_URL: %w", err)
 		}
-		defer rdb.Close()
+		defer func() {
+			if err := rdb.Close(); err != nil {
+				log.Warn("closing the Redis client failed", "error", err)
+			}
+		}()
 		parts.Redis = rdb
 	}
 	app, err := server.App(cfg, parts)
@@ -183,7 +191,7 @@ func listen(cfg *config.Config, handler http.Handler, certs *server.CertReloader
 	if cfg.HTTPRedirectAddr != "" {
 		rln, err := net.Listen("tcp", cfg.HTTPRedirectAddr)
 		if err != nil {
-			ln.Close()
+			_ = ln.Close() // nothing was served on it; the listen error is the one to report
 			return nil, fmt.Errorf("PALISADE_HTTP_REDIRECT_ADDR: %w", err)
 		}
 		listeners = append(listeners, server.Listener{Server: server.NewRedirect(cfg.BaseURL, log), Listener: rln})

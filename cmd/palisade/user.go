@@ -53,7 +53,11 @@ func userCmd(ctx context.Context, args []string, env environment, stdin io.Reade
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Warn("closing the store failed", "error", err)
+		}
+	}()
 
 	switch action {
 	case "create":

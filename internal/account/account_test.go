@@ -79,7 +79,7 @@ func newFixture(t *testing.T, limit int) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { store.Close() })
+	t.Cleanup(func() { _ = store.Close() })
 	h := &countingHasher{Hasher: auth.NewHasher(auth.HashParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0, 0)}
 	logs := &syncBuffer{}
 	return &fixture{

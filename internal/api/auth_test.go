@@ -182,7 +182,9 @@ func TestForgedTokens(t *testing.T) {
 	parts := strings.Split(honest, ".")
 	raw, _ := base64.RawURLEncoding.DecodeString(parts[1])
 	var claims jwt.MapClaims
-	json.Unmarshal(raw, &claims)
+	if err := json.Unmarshal(raw, &claims); err != nil {
+		t.Fatalf("claims of the honest token: %v", err)
+	}
 	with := func(change func(jwt.MapClaims)) jwt.MapClaims {
 		c := jwt.MapClaims{}
 		for k, v := range claims {

@@ -42,6 +42,6 @@ func OpenAPIDocument() []byte { return openAPIDoc }
 func handleOpenAPI() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.Write(openAPIDoc)
+		_, _ = w.Write(openAPIDoc) // fails only if the client went away
 	})
 }

@@ -32,8 +32,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 	writeJSONHeaders(w, len(body)+1)
 	w.WriteHeader(status)
-	w.Write(body)
-	w.Write(newline) // separately: appending would copy the whole body
+	// A failed write means the client went away: nobody is left to tell.
+	_, _ = w.Write(body)
+	_, _ = w.Write(newline) // separately: appending would copy the whole body
 }
 
 var newline = []byte{'\n'}

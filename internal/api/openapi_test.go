@@ -218,7 +218,7 @@ func (v *oaValidator) exchange(t *testing.T, req request, conforms bool, status 
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)

@@ -132,7 +132,7 @@ func writeEncodedPosts(w http.ResponseWriter, parts [][]byte) {
 	b = append(b, "]\n"...)
 	writeJSONHeaders(w, len(b))
 	w.WriteHeader(http.StatusOK)
-	w.Write(b)
+	_, _ = w.Write(b) // fails only if the client went away
 	// Pages are up to 100 posts; a buffer grown past that by an unusual
 	// one is left to the garbage collector rather than kept.
 	if cap(b) <= maxPooledPage {
@@ -154,8 +154,9 @@ func (c *encodedPosts) writePost(w http.ResponseWriter, p blog.Post) {
 	}
 	writeJSONHeaders(w, len(parts[0])+1)
 	w.WriteHeader(http.StatusOK)
-	w.Write(parts[0])
-	w.Write(newline)
+	// A failed write means the client went away: nobody is left to tell.
+	_, _ = w.Write(parts[0])
+	_, _ = w.Write(newline)
 }
 
 // writeJSONHeaders sets the headers of every JSON response.

@@ -101,13 +101,13 @@ func StartWithHasher(t testing.TB, env map[string]string, hasher *auth.Hasher) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { store.Close() })
+	t.Cleanup(func() { _ = store.Close() })
 	var rdb *redis.Client
 	if cfg.RedisURL != "" {
 		if rdb, err = redis.Open(ctx, cfg.RedisURL, redis.Options{Prefix: cfg.RedisPrefix}); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { rdb.Close() })
+		t.Cleanup(func() { _ = rdb.Close() })
 	}
 	s := &Server{Store: store, Redis: rdb, Logs: &LogBuffer{}, Config: cfg, hasher: hasher, sw: &switchHandler{}}
 	s.SwapStore(t, store)
@@ -181,7 +181,7 @@ func (s *Server) DisableOnly(t testing.TB, userID string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	res, err := db.ExecContext(context.Background(), `UPDATE users SET disabled = 1 WHERE id = ?`, userID)
 	if err != nil {
 		t.Fatal(err)

@@ -28,11 +28,13 @@ func StartProxy(t testing.TB, target string) *Proxy {
 	}
 	p := &Proxy{Addr: ln.Addr().String(), target: target, ln: ln}
 	go p.serve()
-	t.Cleanup(func() { ln.Close(); p.Cut() })
+	t.Cleanup(func() { _ = ln.Close(); p.Cut() })
 	return p
 }
 
 func (p *Proxy) serve() {
+	// Close errors are ignored below: a test proxy has nothing to flush,
+	// and a connection that is already gone is what Cut simulates.
 	for {
 		c, err := p.ln.Accept()
 		if err != nil {
@@ -41,19 +43,19 @@ func (p *Proxy) serve() {
 		p.mu.Lock()
 		if p.cut {
 			p.mu.Unlock()
-			c.Close()
+			_ = c.Close()
 			continue
 		}
 		up, err := net.Dial("tcp", p.target)
 		if err != nil {
 			p.mu.Unlock()
-			c.Close()
+			_ = c.Close()
 			continue
 		}
 		p.conns = append(p.conns, c, up)
 		p.mu.Unlock()
-		go func() { io.Copy(up, c); up.Close() }()
-		go func() { io.Copy(c, up); c.Close() }()
+		go func() { _, _ = io.Copy(up, c); _ = up.Close() }()
+		go func() { _, _ = io.Copy(c, up); _ = c.Close() }()
 	}
 }
 
@@ -63,7 +65,7 @@ func (p *Proxy) Cut() {
 	defer p.mu.Unlock()
 	p.cut = true
 	for _, c := range p.conns {
-		c.Close()
+		_ = c.Close()
 	}
 	p.conns = nil
 }

@@ -37,7 +37,9 @@ func TestDefaults(t *testing.T) {
 func TestPrecedence(t *testing.T) {
 	dir := t.TempDir()
 	dotenv := filepath.Join(dir, ".env")
-	os.WriteFile(dotenv, []byte("PALISADE_ADDR=127.0.0.1:4000\nPALISADE_RATE_LIMIT=10/1m\nPALISADE_LOG_LEVEL=debug\n"), 0o600)
+	if err := os.WriteFile(dotenv, []byte("PALISADE_ADDR=127.0.0.1:4000\nPALISADE_RATE_LIMIT=10/1m\nPALISADE_LOG_LEVEL=debug\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	getenv := env(map[string]string{"PALISADE_RATE_LIMIT": "20/1m", "PALISADE_LOG_LEVEL": "warn"})
 	c, err := Load("serve", []string{"--log-level", "error"}, getenv, dotenv, &bytes.Buffer{})
 	if err != nil {
@@ -196,7 +198,9 @@ func TestDevSecretsPersist(t *testing.T) {
 		}
 	}
 	t.Run("RefusesWorldReadable", func(t *testing.T) {
-		os.Chmod(filepath.Join(dir, "jwt.secret"), 0o644)
+		if err := os.Chmod(filepath.Join(dir, "jwt.secret"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		c, _ := Load("serve", []string{"--data-dir", dir}, env(nil), "", &bytes.Buffer{})
 		if err := c.EnsureDevSecrets(); err == nil {
 			t.Fatal("world-readable secret file accepted")

@@ -149,7 +149,7 @@ func newDevSecret(path string) (Secret, error) {
 		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
 	if _, err := f.WriteString(s + "\n"); err != nil {
-		f.Close()
+		_ = f.Close() // the write error is the one to report
 		return nil, fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := f.Close(); err != nil {

@@ -88,7 +88,7 @@ func TestMiddlewareRequestLine(t *testing.T) {
 	r := httptest.NewRequest(http.MethodGet, "/posts?cursor=SECRETISH&token=SECRETISH", nil)
 	w, lines, raw := serve(t, r, func(w http.ResponseWriter, r *http.Request, _ *slog.Logger) {
 		w.WriteHeader(http.StatusTeapot)
-		io.WriteString(w, "short and stout")
+		_, _ = io.WriteString(w, "short and stout")
 	})
 	if w.Code != http.StatusTeapot || w.Body.String() != "short and stout" {
 		t.Errorf("response = %d %q, want the handler's", w.Code, w.Body.String())
@@ -185,19 +185,19 @@ func TestRecorder(t *testing.T) {
 		wantBytes  int64
 	}{
 		{"nothing written", func(w http.ResponseWriter) {}, http.StatusOK, 0},
-		{"write without header", func(w http.ResponseWriter) { io.WriteString(w, "hello") }, http.StatusOK, 5},
-		{"explicit status", func(w http.ResponseWriter) { w.WriteHeader(http.StatusTeapot); io.WriteString(w, "tea") }, http.StatusTeapot, 3},
+		{"write without header", func(w http.ResponseWriter) { _, _ = io.WriteString(w, "hello") }, http.StatusOK, 5},
+		{"explicit status", func(w http.ResponseWriter) { w.WriteHeader(http.StatusTeapot); _, _ = io.WriteString(w, "tea") }, http.StatusTeapot, 3},
 		{"first status wins", func(w http.ResponseWriter) {
 			w.WriteHeader(http.StatusCreated)
 			w.WriteHeader(http.StatusInternalServerError)
 		}, http.StatusCreated, 0},
 		{"status after write ignored", func(w http.ResponseWriter) {
-			io.WriteString(w, "ab")
+			_, _ = io.WriteString(w, "ab")
 			w.WriteHeader(http.StatusInternalServerError)
 		}, http.StatusOK, 2},
 		{"several writes add up", func(w http.ResponseWriter) {
-			io.WriteString(w, "abc")
-			w.Write([]byte("日本"))
+			_, _ = io.WriteString(w, "abc")
+			_, _ = w.Write([]byte("日本"))
 		}, http.StatusOK, 3 + 6},
 	}
 	for _, tt := range tests {

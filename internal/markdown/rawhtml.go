@@ -18,6 +18,8 @@ func (rawHTMLAsText) RegisterFuncs(reg renderer.NodeRendererFuncRegisterer) {
 	reg.Register(ast.KindHTMLBlock, renderHTMLBlock)
 }
 
+// The renderers below ignore write errors: w is a bufio.Writer, whose
+// first error sticks and is returned by the Flush that ends rendering.
 func renderRawHTML(w util.BufWriter, source []byte, n ast.Node, entering bool) (ast.WalkStatus, error) {
 	if !entering {
 		return ast.WalkSkipChildren, nil
@@ -25,7 +27,7 @@ func renderRawHTML(w util.BufWriter, source []byte, n ast.Node, entering bool) (
 	segs := n.(*ast.RawHTML).Segments
 	for i := 0; i < segs.Len(); i++ {
 		seg := segs.At(i)
-		w.Write(util.EscapeHTML(seg.Value(source)))
+		_, _ = w.Write(util.EscapeHTML(seg.Value(source)))
 	}
 	return ast.WalkSkipChildren, nil
 }
@@ -35,19 +37,19 @@ func renderHTMLBlock(w util.BufWriter, source []byte, n ast.Node, entering bool)
 		return ast.WalkContinue, nil
 	}
 	block := n.(*ast.HTMLBlock)
-	w.WriteString("<p>")
+	_, _ = w.WriteString("<p>")
 	lines := block.Lines()
 	for i := 0; i < lines.Len(); i++ {
 		if i > 0 {
-			w.WriteString("<br>\n")
+			_, _ = w.WriteString("<br>\n")
 		}
 		line := lines.At(i)
-		w.Write(util.EscapeHTML(util.TrimRightSpace(line.Value(source))))
+		_, _ = w.Write(util.EscapeHTML(util.TrimRightSpace(line.Value(source))))
 	}
 	if block.HasClosure() {
-		w.WriteString("<br>\n")
-		w.Write(util.EscapeHTML(util.TrimRightSpace(block.ClosureLine.Value(source))))
+		_, _ = w.WriteString("<br>\n")
+		_, _ = w.Write(util.EscapeHTML(util.TrimRightSpace(block.ClosureLine.Value(source))))
 	}
-	w.WriteString("</p>\n")
+	_, _ = w.WriteString("</p>\n")
 	return ast.WalkContinue, nil
 }

@@ -136,7 +136,7 @@ func Migrate(ctx context.Context, url string) (Features, error) {
 	if err != nil {
 		return Features{}, err
 	}
-	defer s.Close()
+	defer func() { _ = s.Close() }() // the collections and indexes are in place: a failed disconnect loses nothing
 	return s.Features(), nil
 }
 
@@ -164,11 +164,11 @@ func open(ctx context.Context, url string, cs *connstring.ConnString) (*Store, e
 	// Connect does not wait for the server; Ping does, for at most the
 	// server selection timeout.
 	if err := client.Ping(ctx, nil); err != nil {
-		s.Close()
+		_ = s.Close() // the ping error is the one to report
 		return nil, fmt.Errorf("connect to mongodb: %w", unavailable(err))
 	}
 	if err := s.ensureSchema(ctx); err != nil {
-		s.Close()
+		_ = s.Close() // the schema error is the one to report
 		return nil, err
 	}
 	return s, nil

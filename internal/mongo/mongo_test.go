@@ -23,7 +23,7 @@ func open(t *testing.T, url string) *mongo.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() { _ = s.Close() })
 	return s
 }
 
@@ -35,7 +35,7 @@ func rawDB(t *testing.T, url string) *driver.Database {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { client.Disconnect(context.Background()) })
+	t.Cleanup(func() { _ = client.Disconnect(context.Background()) })
 	return client.Database(mongotest.DatabaseName(url))
 }
 
@@ -81,7 +81,7 @@ func TestOpenConcurrently(t *testing.T) {
 		go func() {
 			s, err := mongo.Open(context.Background(), url)
 			if err == nil {
-				s.Close()
+				_ = s.Close()
 			}
 			errs <- err
 		}()
@@ -444,7 +444,9 @@ func TestLegacyLookAlikesKeepWorking(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	// As the database was before: no skeletons or their index, and a
 	// look-alike pair.

@@ -114,7 +114,7 @@ func freePort(t *testing.T) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port
 }
 
@@ -131,7 +131,7 @@ func TestServerKilledMidLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer func() { _ = s.Close() }()
 	author, err := s.CreateUser(ctx, blog.NewUser{Username: "writer", PasswordHash: "h", Role: blog.RoleUser})
 	if err != nil {
 		t.Fatal(err)

@@ -35,7 +35,14 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) (int, error) {
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(migrationLock)); err != nil {
 		return 0, fmt.Errorf("migrate: lock: %w", err)
 	}
-	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(migrationLock))
+	defer func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(migrationLock)); err != nil {
+			// Back in the pool still holding the lock, the connection would
+			// block every later migration: close it instead, which ends its
+			// session and with it the lock (Release then drops it).
+			_ = conn.Conn().Close(context.WithoutCancel(ctx))
+		}
+	}()
 
 	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    integer     PRIMARY KEY,
@@ -67,7 +74,7 @@ func applyMigration(ctx context.Context, conn *pgx.Conn, m migration.Migration) 
 	if err != nil {
 		return false, fmt.Errorf("migration %s: begin: %w", m.Name, err)
 	}
-	defer tx.Rollback(ctx)
+	defer func() { _ = tx.Rollback(ctx) }() // after Commit it is a no-op (ErrTxDone); after a failure, that error is the one returned
 	var exists bool
 	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, m.Version).Scan(&exists); err != nil {
 		return false, fmt.Errorf("migration %s: check: %w", m.Name, err)

@@ -40,7 +40,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, err
 	}
 	if _, err := migrate(ctx, s.pool); err != nil {
-		s.Close()
+		_ = s.Close() // the migration error is the one to report
 		return nil, err
 	}
 	return s, nil
@@ -52,7 +52,7 @@ func Migrate(ctx context.Context, url string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer s.Close()
+	defer func() { _ = s.Close() }() // the migrations are committed: a failed close loses nothing
 	return migrate(ctx, s.pool)
 }
 
@@ -138,7 +138,7 @@ func (s *Store) withTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", unavailable(err))
 	}
-	defer tx.Rollback(ctx)
+	defer func() { _ = tx.Rollback(ctx) }() // after Commit it is a no-op (ErrTxDone); after a failure, that error is the one returned
 	if err := fn(tx); err != nil {
 		return s.wrote(err)
 	}

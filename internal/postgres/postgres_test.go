@@ -24,7 +24,7 @@ func TestStoreContract(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { s.Close() })
+		t.Cleanup(func() { _ = s.Close() })
 		return s
 	})
 }
@@ -89,14 +89,16 @@ func TestLegacyLookAlikesKeepWorking(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	// As the database was before: no skeletons, and a look-alike pair.
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
+	defer func() { _ = conn.Close(ctx) }()
 	if _, err := conn.Exec(ctx, `UPDATE users SET username_skeleton = NULL`); err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +112,7 @@ func TestLegacyLookAlikesKeepWorking(t *testing.T) {
 	if err != nil {
 		t.Fatalf("start-up with an old look-alike pair: %v", err)
 	}
-	defer s.Close()
+	defer func() { _ = s.Close() }()
 	for name, id := range map[string]string{"alice": alice.ID, "aIice": lookAlikeID} {
 		if u, _, err := s.Credentials(ctx, name); err != nil || u.ID != id {
 			t.Fatalf("%s after start-up = %+v, %v", name, u, err)
@@ -133,7 +135,7 @@ func TestOpenSilentServerTimesOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	var held []net.Conn
 	var mu sync.Mutex
 	go func() {
@@ -151,7 +153,7 @@ func TestOpenSilentServerTimesOut(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, c := range held {
-			c.Close()
+			_ = c.Close()
 		}
 	}()
 	defer postgres.SetConnectTimeout(500 * time.Millisecond)()

@@ -25,7 +25,7 @@ func TestDiskFullMapped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer func() { _ = s.Close() }()
 	full := &pgconn.PgError{Code: "53100", Message: `could not extend file "base/16384/16385": No space left on device`}
 	err = s.wrote(full)
 	if code := blog.ErrorCode(err); code != blog.ENOSPACE {

@@ -59,7 +59,7 @@ func TestOpen(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}
-		defer c.Close()
+		defer func() { _ = c.Close() }()
 		if want := DefaultPoolWait + dialTimeout + DefaultTimeout; c.prefix != DefaultPrefix || c.budget != want {
 			t.Errorf("prefix %q budget %v, want %q %v", c.prefix, c.budget, DefaultPrefix, want)
 		}

@@ -44,7 +44,7 @@ func BenchmarkApp(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer store.Close()
+	defer func() { _ = store.Close() }()
 	h, err := server.App(cfg, server.Parts{Store: store, Log: logging.New(io.Discard, slog.LevelInfo, "json")})
 	if err != nil {
 		b.Fatal(err)

@@ -23,7 +23,7 @@ func (w *discardWriter) WriteHeader(int)             {}
 // (request ID, access log, recovery, headers, host check, rate limit) around a
 // trivial handler, against the same handler bare.
 func BenchmarkSecurityChain(b *testing.B) {
-	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) })
 	log := logging.New(io.Discard, slog.LevelInfo, "json")
 	clientIP := httpsec.NewClientIP(nil)
 	limiter := httpsec.NewMemoryLimiter(httpsec.Rate{Limit: 1 << 30, Window: 15 * 60e9}, httpsec.MemoryOptions{})

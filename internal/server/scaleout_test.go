@@ -86,7 +86,7 @@ func call(t *testing.T, srv *apptest.Server, method, path, token string, body an
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, b
 }
@@ -102,7 +102,9 @@ func signUp(t *testing.T, srv *apptest.Server, name string) string {
 		t.Fatalf("login: %d %s", status, body)
 	}
 	var tok struct{ Token string }
-	json.Unmarshal(body, &tok)
+	if err := json.Unmarshal(body, &tok); err != nil {
+		t.Fatalf("login: %v: %s", err, body)
+	}
 	return tok.Token
 }
 
@@ -177,7 +179,9 @@ func testInstancesShareEverything(t *testing.T, db database) {
 		for i, node := range []*apptest.Server{a, b, c} {
 			_, body := call(t, node, http.MethodGet, "/posts?limit=100", "", nil)
 			var posts []blog.Post
-			json.Unmarshal(body, &posts)
+			if err := json.Unmarshal(body, &posts); err != nil {
+				t.Fatalf("instance %d: %v: %s", i, err, body)
+			}
 			if len(posts) != int(created.Load()) || created.Load() != 30 {
 				t.Fatalf("instance %d sees %d posts; %d were created", i, len(posts), created.Load())
 			}
@@ -214,7 +218,7 @@ func testInstancesShareEverything(t *testing.T, db database) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer resp.Body.Close()
+			defer func() { _ = resp.Body.Close() }()
 			b, _ := io.ReadAll(resp.Body)
 			return string(b)
 		}
@@ -232,7 +236,7 @@ func testInstancesShareEverything(t *testing.T, db database) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			return resp.StatusCode
 		}
 		if status := submit(a, b, "/login", "/login", url.Values{"username": {"alice"}, "password": {apptest.Password}}); status != http.StatusSeeOther {
@@ -350,7 +354,10 @@ func TestPostgresConnectionsKilled(t *testing.T) {
 				switch status {
 				case http.StatusCreated:
 					var b struct{ Post blog.Post }
-					json.Unmarshal(body, &b)
+					if err := json.Unmarshal(body, &b); err != nil {
+						t.Errorf("created post: %v: %s", err, body)
+						return
+					}
 					acked.Store(b.Post.ID, true)
 				case http.StatusServiceUnavailable:
 					// Retryable: the client is told to come back.

@@ -28,17 +28,21 @@ func TestSlowlorisDropped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go srv.Serve(ln)
-	defer srv.Close()
+	go func() { _ = srv.Serve(ln) }() // returns ErrServerClosed when the test closes it
+	defer func() { _ = srv.Close() }()
 
 	conn, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	fmt.Fprint(conn, "GET / HTTP/1.1\r\nHost: x\r\n")
+	defer func() { _ = conn.Close() }()
+	if _, err := fmt.Fprint(conn, "GET / HTTP/1.1\r\nHost: x\r\n"); err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
-	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if err := conn.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	for {
 		if _, err := fmt.Fprint(conn, "X-Slow: 1\r\n"); err != nil {
 			break

@@ -87,7 +87,7 @@ func startTLS(t *testing.T, certFile, keyFile string, interval time.Duration) *t
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +115,7 @@ func (s *tlsServer) handshake(t *testing.T, cfg *tls.Config) (tls.ConnectionStat
 	if err != nil {
 		return tls.ConnectionState{}, err
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	return conn.ConnectionState(), nil
 }
 
@@ -140,7 +140,7 @@ func TestTLSHealthzOverHTTP2(t *testing.T) {
 			t.Fatal(err)
 		}
 		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if resp.StatusCode != http.StatusOK || string(body) != "ok" {
 			t.Fatalf("%s: %d %q", host, resp.StatusCode, body)
 		}
@@ -159,7 +159,7 @@ func TestTLSHealthzOverHTTP2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 1 {
 		t.Fatalf("HTTP/1.1 client: %d %s", resp.StatusCode, resp.Proto)
 	}
@@ -390,7 +390,7 @@ func TestServeAllStopsTogether(t *testing.T) {
 			Listener{Server: New(http.NotFoundHandler(), log), Listener: ln2})
 	}()
 	time.Sleep(50 * time.Millisecond)
-	ln2.Close()
+	_ = ln2.Close()
 	select {
 	case err := <-done:
 		if err == nil {
@@ -411,15 +411,19 @@ func rawRequest(t *testing.T, addr, req string) (*http.Response, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(5 * time.Second))
-	io.WriteString(conn, req)
+	defer func() { _ = conn.Close() }()
+	if err := conn.SetDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(conn, req); err != nil {
+		t.Fatal(err)
+	}
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	return resp, body
 }
 
@@ -456,7 +460,7 @@ func TestRedirectListener(t *testing.T) {
 			t.Fatal(err)
 		}
 		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		return resp, b
 	}
 	check := func(t *testing.T, resp *http.Response, body []byte, want string) {

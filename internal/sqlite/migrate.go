@@ -51,7 +51,7 @@ func applyMigration(ctx context.Context, db *sql.DB, m migration.Migration) (boo
 	if err != nil {
 		return false, fmt.Errorf("migration %s: begin: %w", m.Name, err)
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }() // after Commit it is a no-op (ErrTxDone); after a failure, that error is the one returned
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
 		return false, fmt.Errorf("migration %s: check: %w", m.Name, err)

@@ -116,7 +116,7 @@ func (s *Store) ListPosts(ctx context.Context, page blog.Page) ([]blog.Post, *bl
 	if err != nil {
 		return nil, nil, fmt.Errorf("list posts: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }() // read-only; rows.Err below reports what went wrong
 	posts := make([]blog.Post, 0, limit+1)
 	for rows.Next() {
 		p, err := scanPost(rows)

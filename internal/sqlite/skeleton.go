@@ -39,7 +39,7 @@ func fillSkeletons(ctx context.Context, db *sql.DB) (int, error) {
 		for rows.Next() {
 			var r row
 			if err := rows.Scan(&r.id, &r.username, &r.created); err != nil {
-				rows.Close()
+				_ = rows.Close() // the scan error is the one to report
 				return conflicts, fmt.Errorf("fill username skeletons: %w", err)
 			}
 			batch = append(batch, r)

@@ -19,7 +19,7 @@ func TestDiskFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer func() { _ = s.Close() }()
 	u, err := s.CreateUser(ctx, blog.NewUser{Username: "alice", PasswordHash: "x", Role: blog.RoleUser})
 	if err != nil {
 		t.Fatal(err)

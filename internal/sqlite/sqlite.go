@@ -75,7 +75,7 @@ func Migrate(ctx context.Context, path string) (int, error) {
 		if err != nil {
 			return err
 		}
-		defer s.Close()
+		defer func() { _ = s.Close() }() // the migrations are committed: a failed close loses nothing
 		// Each migration commits on its own: count those an attempt
 		// cut short by a lock applied too.
 		applied, err := migrate(ctx, s.write)
@@ -94,7 +94,7 @@ func open(path string) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	info, err := f.Stat()
-	f.Close()
+	_ = f.Close() // opened only to create it and read its size
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -113,7 +113,7 @@ func open(path string) (*Store, error) {
 
 	read, err := sql.Open("sqlite", dsn(path, true))
 	if err != nil {
-		write.Close()
+		_ = write.Close() // unused yet; the open error is the one to report
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	n := max(4, runtime.GOMAXPROCS(0))
@@ -125,7 +125,7 @@ func open(path string) (*Store, error) {
 	// Touch the writer first: it creates the file and switches it to WAL,
 	// which the read-only connections cannot do.
 	if err := s.write.Ping(); err != nil {
-		s.Close()
+		_ = s.Close() // the ping error is the one to report
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	return s, nil
@@ -148,7 +148,7 @@ func initFile(path string) error {
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }() // the pragmas are written by the time it closes
 	db.SetMaxOpenConns(1)
 	if _, err := db.Exec(fmt.Sprintf("PRAGMA page_size = %d", pageSize)); err != nil {
 		return fmt.Errorf("set page size: %w", err)
@@ -201,8 +201,10 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes both pools.
 func (s *Store) Close() error {
-	s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
-	s.writeStmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
+	// A prepared statement holds nothing to save: closing the pools below
+	// is what can fail in a way worth reporting.
+	s.stmts.Range(func(_, v any) bool { _ = v.(*sql.Stmt).Close(); return true })
+	s.writeStmts.Range(func(_, v any) bool { _ = v.(*sql.Stmt).Close(); return true })
 	return errors.Join(s.read.Close(), s.write.Close())
 }
 
@@ -223,7 +225,7 @@ func prepared(ctx context.Context, db *sql.DB, cache *sync.Map, query string) (*
 		return nil, err
 	}
 	if prev, loaded := cache.LoadOrStore(query, st); loaded {
-		st.Close()
+		_ = st.Close() // lost the race to cache it: an unused duplicate
 		return prev.(*sql.Stmt), nil
 	}
 	return st, nil
@@ -267,7 +269,7 @@ func (s *Store) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", s.wrote(err))
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }() // after Commit it is a no-op (ErrTxDone); after a failure, that error is the one returned
 	if err := fn(tx); err != nil {
 		return s.wrote(err)
 	}

@@ -19,7 +19,7 @@ func TestStoreContract(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { s.Close() })
+		t.Cleanup(func() { _ = s.Close() })
 		return s
 	})
 }
@@ -39,7 +39,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer func() { _ = s.Close() }()
 	if err := s.Ping(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -57,12 +57,14 @@ func TestNewDatabasePageSize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	header := make([]byte, 100)
 	if _, err := io.ReadFull(f, header); err != nil {
 		t.Fatal(err)
@@ -88,7 +90,9 @@ func TestLegacyLookAlikesKeepWorking(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	// As the database was before: no skeletons, and a look-alike pair.
 	db, err := sql.Open("sqlite", "file:"+path)
@@ -111,7 +115,7 @@ func TestLegacyLookAlikesKeepWorking(t *testing.T) {
 	if err != nil {
 		t.Fatalf("start-up with an old look-alike pair: %v", err)
 	}
-	defer s.Close()
+	defer func() { _ = s.Close() }()
 	for name, id := range map[string]string{"alice": alice.ID, "aIice": lookAlikeID} {
 		if u, _, err := s.Credentials(ctx, name); err != nil || u.ID != id {
 			t.Fatalf("%s after start-up = %+v, %v", name, u, err)
@@ -153,7 +157,9 @@ func TestOpenConcurrentlyOnFreshDatabase(t *testing.T) {
 				if err := s.Ping(context.Background()); err != nil {
 					t.Errorf("round %d: Ping: %v", round, err)
 				}
-				s.Close()
+				if err := s.Close(); err != nil {
+					t.Errorf("round %d: Close: %v", round, err)
+				}
 			}
 		}
 		if n, err := sqlite.Migrate(context.Background(), path); err != nil || n != 0 {

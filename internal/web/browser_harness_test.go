@@ -160,7 +160,9 @@ func (b *chromeBrowser) onEvent(ev any) {
 		// An open dialog blocks the page: dismiss it from another
 		// goroutine (a command from this one would deadlock). The
 		// recorded dialog fails the test, so the result can be ignored.
-		go chromedp.Call(b.ctx, cdppage.HandleJavaScriptDialog, cdppage.HandleJavaScriptDialogParams{Accept: false})
+		go func() {
+			_, _ = chromedp.Call(b.ctx, cdppage.HandleJavaScriptDialog, cdppage.HandleJavaScriptDialogParams{Accept: false})
+		}()
 	case *cdpruntime.EventConsoleAPICalled:
 		line := fmt.Sprintf("console.%s: %s", ev.Type, chromeRemoteObjectsText(ev.Args))
 		b.console = append(b.console, line)

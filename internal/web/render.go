@@ -127,5 +127,5 @@ func (rd *renderer) serveAsset(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", a.contentType)
 	h.Set("Cache-Control", "public, max-age=31536000, immutable")
-	w.Write(a.body)
+	_, _ = w.Write(a.body) // fails only if the client went away
 }

@@ -40,13 +40,18 @@ func (d *Deps) render(w http.ResponseWriter, r *http.Request, status int, page s
 		v.User = u
 	}
 	if err := d.pages.render(w, status, page, v); err != nil {
-		// A client that hung up mid-page is logged, but not as our error.
-		level := slog.LevelError
-		if errors.Is(err, errWrite) {
-			level = slog.LevelDebug
-		}
-		d.Log.Log(r.Context(), level, "render page", "page", page, "error", err, "requestId", v.RequestID)
+		d.renderFailed(r, page, err)
 	}
+}
+
+// renderFailed logs a page that could not be rendered or sent. A client
+// that hung up mid-page is logged, but not as our error.
+func (d *Deps) renderFailed(r *http.Request, page string, err error) {
+	level := slog.LevelError
+	if errors.Is(err, errWrite) {
+		level = slog.LevelDebug
+	}
+	d.Log.Log(r.Context(), level, "render page", "page", page, "error", err, "requestId", httpsec.RequestIDFrom(r.Context()))
 }
 
 // errorData is the error page's content.

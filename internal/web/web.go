@@ -66,10 +66,13 @@ func New(d Deps) (*Deps, error) {
 		}
 		d.Log.WarnContext(r.Context(), "session store unavailable", "requestId", httpsec.RequestIDFrom(r.Context()), "error", err)
 		w.Header().Set("Retry-After", "1")
-		d.pages.render(w, http.StatusServiceUnavailable, "error", &view{
+		err = d.pages.render(w, http.StatusServiceUnavailable, "error", &view{
 			RequestID: httpsec.RequestIDFrom(r.Context()),
 			Data:      errorData{Title: "Service Unavailable", Message: "The site is briefly unavailable. Please try again in a moment."},
 		})
+		if err != nil {
+			d.renderFailed(r, "error", err)
+		}
 	}
 	d.cop = http.NewCrossOriginProtection()
 	// Browsers send the public origin; behind a proxy that rewrites Host,
@@ -163,7 +166,7 @@ func (d *Deps) csrfFailed(w http.ResponseWriter, r *http.Request, reason string)
 	if wantsJSON(r) {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.WriteHeader(http.StatusForbidden)
-		w.Write([]byte(`{"error":"Invalid CSRF token"}` + "\n"))
+		_, _ = w.Write([]byte(`{"error":"Invalid CSRF token"}` + "\n")) // fails only if the client went away
 		return
 	}
 	d.WriteError(w, r, http.StatusForbidden, "Invalid CSRF token. Go back, reload the page and try again.")

@@ -51,7 +51,7 @@ func (b *browser) do(req *http.Request) *page {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, _ := io.ReadAll(resp.Body)
 	return &page{status: resp.StatusCode, header: resp.Header, body: string(body)}
 }
@@ -355,7 +355,7 @@ func TestSessionCookie(t *testing.T) {
 			t.Fatal(err)
 		}
 		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		csrf = resp.Header.Get("Set-Cookie")
 		form := url.Values{"username": {"alice"}, "password": {apptest.Password}, "_csrf": {csrfField.FindStringSubmatch(string(body))[1]}}
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/register", strings.NewReader(form.Encode()))
@@ -365,7 +365,7 @@ func TestSessionCookie(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("register: %d", resp.StatusCode)
 		}
@@ -442,7 +442,7 @@ func testArrivingFromAnotherSiteKeepsTheSession(t *testing.T, st apptest.Store) 
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		for _, c := range resp.Cookies() {
 			if c.Name == "palisade_session" {
 				t.Fatalf("%s set a session cookie for a visitor without one", path)
@@ -467,7 +467,7 @@ func testForgedCSRFCookieRefused(t *testing.T, st apptest.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("forged CSRF cookie: %d, want 403", resp.StatusCode)
 	}
@@ -643,7 +643,7 @@ func testErrorPages(t *testing.T, st apptest.Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if resp.Header.Get("Content-Type") != "application/json; charset=utf-8" {
 			t.Fatalf("API 404 content type %q", resp.Header.Get("Content-Type"))
 		}

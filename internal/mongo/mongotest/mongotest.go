@@ -46,7 +46,7 @@ func Database(t testing.TB) string {
 			t.Logf("drop database %s: %v", name, err)
 			return
 		}
-		defer client.Disconnect(ctx)
+		defer func() { _ = client.Disconnect(ctx) }()
 		if err := client.Database(name).Drop(ctx); err != nil {
 			t.Logf("drop database %s: %v", name, err)
 		}

@@ -38,7 +38,7 @@ func Schema(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("connect to %s: %v", "PALISADE_TEST_POSTGRES_URL", err)
 	}
-	defer conn.Close(ctx)
+	defer func() { _ = conn.Close(ctx) }()
 	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+name); err != nil {
 		t.Fatal(err)
 	}
@@ -48,8 +48,10 @@ func Schema(t testing.TB) string {
 			t.Logf("drop schema %s: %v", name, err)
 			return
 		}
-		defer conn.Close(ctx)
-		conn.Exec(ctx, "DROP SCHEMA "+name+" CASCADE")
+		defer func() { _ = conn.Close(ctx) }()
+		if _, err := conn.Exec(ctx, "DROP SCHEMA "+name+" CASCADE"); err != nil {
+			t.Logf("drop schema %s: %v", name, err)
+		}
 	})
 	u, err := url.Parse(base)
 	if err != nil {
@@ -78,7 +80,7 @@ func Conn(t testing.TB) *pgx.Conn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
+	t.Cleanup(func() { _ = conn.Close(context.Background()) })
 	return conn
 }
 

@@ -116,7 +116,7 @@ func TestCrashSafety(t *testing.T) {
 					}
 					var created struct{ Post struct{ ID string } }
 					data, _ := io.ReadAll(resp.Body)
-					resp.Body.Close()
+					_ = resp.Body.Close()
 					mu.Lock()
 					if resp.StatusCode == http.StatusCreated && json.Unmarshal(data, &created) == nil && created.Post.ID != "" {
 						ids = append(ids, created.Post.ID)
@@ -152,12 +152,12 @@ func integrityCheck(path string) error {
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }()
 	rows, err := db.Query("PRAGMA integrity_check")
 	if err != nil {
 		return fmt.Errorf("integrity_check: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	var msgs []string
 	for rows.Next() {
 		var s string
@@ -190,8 +190,8 @@ func unreadable(base string, ids []string) []string {
 				resp, err := client.Get(base + "/posts/" + id)
 				ok := err == nil && resp.StatusCode == http.StatusOK
 				if err == nil {
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
+					_, _ = io.Copy(io.Discard, resp.Body)
+					_ = resp.Body.Close()
 				}
 				if !ok {
 					mu.Lock()
@@ -228,7 +228,7 @@ func post(t *testing.T, url, token string, body any, want int, out any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	data, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != want {
 		t.Fatalf("POST %s: %s, want %d: %s", url, resp.Status, want, data)

@@ -68,8 +68,8 @@ func (r rawRequest) do(addr string, timeout time.Duration) (*rawResponse, error)
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(timeout))
+	defer func() { _ = conn.Close() }()
+	_ = conn.SetDeadline(time.Now().Add(timeout))
 	// Write in the background: a server that answers early (413, 431)
 	// stops reading, and a blocked write must not keep us from reading
 	// its answer. Write errors (reset after the answer) are expected.
@@ -90,16 +90,16 @@ func (r rawRequest) do(addr string, timeout time.Duration) (*rawResponse, error)
 			// here: a half-close after a complete request tells net/http
 			// the client has gone, which cancels the request's context.)
 			if tc, ok := conn.(*net.TCPConn); ok {
-				tc.CloseWrite()
+				_ = tc.CloseWrite()
 			}
 		}
 	}()
-	defer func() { conn.Close(); <-wrote }()
+	defer func() { _ = conn.Close(); <-wrote }()
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	return &rawResponse{status: resp.StatusCode, header: resp.Header, body: body}, nil
 }
@@ -136,7 +136,7 @@ func buildPalisade(t *testing.T) string {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if binDir != "" {
-		os.RemoveAll(binDir)
+		_ = os.RemoveAll(binDir)
 	}
 	os.Exit(code)
 }
@@ -149,7 +149,7 @@ func freeAddr(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	return ln.Addr().String()
 }
 
@@ -191,7 +191,7 @@ func startPalisade(t *testing.T, bin string, env map[string]string, args ...stri
 		default:
 		}
 		if resp, err := client.Get("http://" + addr + "/healthz"); err == nil {
-			resp.Body.Close()
+			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return p, nil
 			}
@@ -204,7 +204,7 @@ func startPalisade(t *testing.T, bin string, env map[string]string, args ...stri
 
 // kill sends SIGKILL and waits for the process to be gone.
 func (p *process) kill() {
-	p.cmd.Process.Kill()
+	_ = p.cmd.Process.Kill()
 	<-p.done
 }
 
@@ -229,8 +229,8 @@ func runPalisade(t *testing.T, bin string, env map[string]string, timeout time.D
 	case err := <-done:
 		return stderr.String(), err
 	case <-time.After(timeout):
-		p.Process.Kill()
-		<-done
+		_ = p.Process.Kill()
+		_ = <-done
 		return stderr.String(), fmt.Errorf("still running after %v", timeout)
 	}
 }

@@ -62,8 +62,8 @@ func TestSlowloris(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
+	go func() { _ = srv.Serve(ln) }() // ErrServerClosed when the test closes it
+	t.Cleanup(func() { _ = srv.Close() })
 	addr := ln.Addr().String()
 
 	t.Run("slow headers", func(t *testing.T) {
@@ -118,8 +118,8 @@ func TestSlowloris(t *testing.T) {
 					}
 					mu.Unlock()
 					if err == nil {
-						io.Copy(io.Discard, resp.Body)
-						resp.Body.Close()
+						_, _ = io.Copy(io.Discard, resp.Body)
+						_ = resp.Body.Close()
 					}
 				}
 			})
@@ -160,7 +160,7 @@ func TestSlowloris(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer conn.Close()
+		defer func() { _ = conn.Close() }()
 		start := time.Now()
 		fmt.Fprintf(conn, "POST /auth/login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{", addr)
 		// Trickle the body; read whatever the server says and when it
@@ -216,9 +216,9 @@ func slowHeaders(addr string, interval, limit time.Duration, ready chan<- struct
 		ready <- struct{}{}
 		return 0, 0, err
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	start := time.Now()
-	conn.SetDeadline(start.Add(limit))
+	_ = conn.SetDeadline(start.Add(limit))
 	_, err = io.WriteString(conn, "GET /posts HTTP/1.1\r\nHost: "+addr+"\r\nX-Slow: ")
 	ready <- struct{}{}
 	if err != nil {
@@ -241,7 +241,7 @@ func slowHeaders(addr string, interval, limit time.Duration, ready chan<- struct
 			return time.Since(start), sent, nil
 		case <-tick.C:
 			if _, err := conn.Write([]byte("a")); err != nil {
-				<-closed
+				_ = <-closed
 				return time.Since(start), sent, nil
 			}
 			sent++
@@ -269,7 +269,7 @@ func slowlorisApp(t *testing.T) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { store.Close() })
+	t.Cleanup(func() { _ = store.Close() })
 	h, err := server.App(cfg, server.Parts{
 		Store:  store,
 		Log:    logging.New(io.Discard, slog.LevelError, "json"),

@@ -229,9 +229,8 @@ func runPalisade(t *testing.T, bin string, env map[string]string, timeout time.D
 	case err := <-done:
 		return stderr.String(), err
 	case <-time.After(timeout):
-		_ = p.Process.Kill()
-		_ = <-done
-		return stderr.String(), fmt.Errorf("still running after %v", timeout)
+		_ = p.Process.Kill() // an error means it exited meanwhile; Wait below tells
+		return stderr.String(), fmt.Errorf("still running after %v (then killed: %v)", timeout, <-done)
 	}
 }
 

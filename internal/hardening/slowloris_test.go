@@ -241,7 +241,10 @@ func slowHeaders(addr string, interval, limit time.Duration, ready chan<- struct
 			return time.Since(start), sent, nil
 		case <-tick.C:
 			if _, err := conn.Write([]byte("a")); err != nil {
-				_ = <-closed
+				// The server closed first; the reader sees the same close.
+				if ne, ok := (<-closed).(net.Error); ok && ne.Timeout() {
+					return time.Since(start), sent, fmt.Errorf("still open after %v", limit)
+				}
 				return time.Since(start), sent, nil
 			}
 			sent++

@@ -1,51 +1,21 @@
 package server_test
 
 import (
-	"bufio"
 	"context"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/palisade-blog/palisade/internal/apptest"
 	"github.com/palisade-blog/palisade/internal/server"
 )
 
-// sendRaw writes req as is on a new connection to addr and reads the
-// response, so that the Host header and request target are exactly what a
-// test says.
-func sendRaw(t *testing.T, addr, req string) (*http.Response, string) {
-	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
-	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.WriteString(conn, req); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, string(body)
-}
-
 func get(t *testing.T, addr, path, host string) (*http.Response, string) {
 	t.Helper()
-	return sendRaw(t, addr, "GET "+path+" HTTP/1.1\r\nHost: "+host+"\r\nConnection: close\r\n\r\n")
+	resp, body := server.RawRequest(t, addr, "GET "+path+" HTTP/1.1\r\nHost: "+host+"\r\nConnection: close\r\n\r\n")
+	return resp, string(body)
 }
 
 func checkSecurityHeaders(t *testing.T, h http.Header) {
@@ -125,14 +95,14 @@ func TestOptionsAsterisk(t *testing.T) {
 	}()
 	addr := ln.Addr().String()
 	t.Run("OurHost", func(t *testing.T) {
-		resp, body := sendRaw(t, addr, "OPTIONS * HTTP/1.1\r\nHost: "+addr+"\r\nConnection: close\r\n\r\n")
-		if resp.StatusCode != http.StatusOK || body != "" {
+		resp, body := server.RawRequest(t, addr, "OPTIONS * HTTP/1.1\r\nHost: "+addr+"\r\nConnection: close\r\n\r\n")
+		if resp.StatusCode != http.StatusOK || len(body) != 0 {
 			t.Fatalf("OPTIONS *: %d %q, want 200 and no body", resp.StatusCode, body)
 		}
 		checkSecurityHeaders(t, resp.Header)
 	})
 	t.Run("OtherHost", func(t *testing.T) {
-		resp, _ := sendRaw(t, addr, "OPTIONS * HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n")
+		resp, _ := server.RawRequest(t, addr, "OPTIONS * HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n")
 		if resp.StatusCode != http.StatusMisdirectedRequest {
 			t.Fatalf("OPTIONS * for another host: %d, want 421", resp.StatusCode)
 		}

@@ -1,20 +1,19 @@
 package account_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/palisade-blog/palisade/httpsec"
 	"github.com/palisade-blog/palisade/internal/account"
+	"github.com/palisade-blog/palisade/internal/apptest"
 	"github.com/palisade-blog/palisade/internal/auth"
 	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/logging"
@@ -46,28 +45,11 @@ func (h *countingHasher) hashes() (verify, dummy int64) {
 	return h.verify.Swap(0), h.dummy.Swap(0)
 }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type fixture struct {
 	svc    *account.Service
 	store  blog.Store
 	hasher *countingHasher
-	logs   *syncBuffer
+	logs   *apptest.LogBuffer
 }
 
 // newFixture builds the service over a real SQLite store and the real
@@ -81,7 +63,7 @@ func newFixture(t *testing.T, limit int) *fixture {
 	}
 	t.Cleanup(func() { _ = store.Close() })
 	h := &countingHasher{Hasher: auth.NewHasher(auth.HashParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0, 0)}
-	logs := &syncBuffer{}
+	logs := &apptest.LogBuffer{}
 	return &fixture{
 		svc: &account.Service{
 			Store:   store,

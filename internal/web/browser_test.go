@@ -498,7 +498,9 @@ func chromeFirstLines(s string, n int) string {
 // test ends with can fail: a page that opens a dialog, logs an error, throws
 // and breaks its CSP is recorded as doing so.
 func TestBrowserHarnessCatchesProblems(t *testing.T) {
-	b := newChrome(t)
+	// The server starts before the browser so that it closes after the
+	// browser's final check (cleanups run last-in first-out): a favicon
+	// request still in flight must not find the port closed.
 	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		switch r.URL.Path {
@@ -516,6 +518,7 @@ console.error("an error"); setTimeout(() => { throw new Error("thrown") }, 0); a
 		}
 	}))
 	t.Cleanup(bad.Close)
+	b := newChrome(t)
 
 	b.navigate(t, bad.URL+"/csp")
 	b.navigate(t, bad.URL+"/noisy")

@@ -5,37 +5,23 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/palisade-blog/palisade/httpsec"
-	"github.com/palisade-blog/palisade/internal/account"
-	"github.com/palisade-blog/palisade/internal/auth"
 	"github.com/palisade-blog/palisade/internal/blog"
+	"github.com/palisade-blog/palisade/internal/httperr"
 	"github.com/palisade-blog/palisade/internal/logging"
 )
 
-// statusOf is the one table from domain error codes to HTTP.
-var statusOf = map[string]int{
-	blog.EINVALID:      http.StatusBadRequest,
-	blog.EUNAUTHORIZED: http.StatusUnauthorized,
-	blog.EFORBIDDEN:    http.StatusForbidden,
-	blog.ENOTFOUND:     http.StatusNotFound,
-	blog.ECONFLICT:     http.StatusConflict,
-	blog.EUNAVAILABLE:  http.StatusServiceUnavailable,
-	blog.ENOSPACE:      http.StatusInsufficientStorage,
-	blog.EINTERNAL:     http.StatusInternalServerError,
-}
-
 // writeError answers with err: field errors in express-validator's shape,
-// request and domain errors with their safe message, and anything else as
-// a bare 500 with the request ID, its detail going to the log only.
+// request errors with their own status, and everything else as httperr
+// maps it (the one table from domain errors to HTTP), in the tutorial's
+// error shape. An internal error is a bare 500 with the request ID, its
+// detail going to the log only.
 func (d *Deps) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var (
-		verr      *blog.ValidationError
-		rerr      *requestError
-		throttled *account.ThrottledError
+		verr *blog.ValidationError
+		rerr *requestError
 	)
 	switch {
 	case errors.As(err, &verr):
@@ -44,47 +30,35 @@ func (d *Deps) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &rerr):
 		writeJSON(w, rerr.status, errorBody{Error: http.StatusText(rerr.status), Message: rerr.message})
 		return
-	case errors.As(err, &throttled):
-		w.Header().Set("Retry-After", strconv.Itoa(max(1, int((throttled.RetryAfter+time.Second-1)/time.Second))))
-		WriteRateLimited(w, r)
-		return
-	case errors.Is(err, auth.ErrBusy):
-		w.Header().Set("Retry-After", "1")
-		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "Service Unavailable", Message: "The server is busy, please retry"})
-		return
 	}
-	code := blog.ErrorCode(err)
-	status := statusOf[code]
-	if code == blog.EINTERNAL || status == 0 {
+	a := httperr.From(err)
+	switch {
+	case a.Status == http.StatusInternalServerError:
 		d.writeInternal(w, r, err)
 		return
-	}
-	if status == http.StatusServiceUnavailable {
+	case blog.ErrorCode(err) == blog.EUNAVAILABLE:
 		// A dependency is down: say so and when to retry; the cause is for
-		// the operator.
+		// the operator. (A busy hasher is this instance's load, not news.)
 		d.Log.LogAttrs(r.Context(), slog.LevelWarn, "dependency unavailable",
 			slog.String("requestId", httpsec.RequestIDFrom(r.Context())), slog.String("path", r.URL.Path), slog.Any("error", err))
-		w.Header().Set("Retry-After", "1")
-	}
-	if status == http.StatusInsufficientStorage {
+	case a.Status == http.StatusInsufficientStorage:
 		// The disk is full: nothing was saved. Logged once a minute, not
 		// once per request; readiness reports it meanwhile.
 		logging.NoSpace(r.Context(), d.Log, httpsec.RequestIDFrom(r.Context()), err)
-		w.Header().Set("Retry-After", NoSpaceRetryAfter)
 	}
-	if status == http.StatusUnauthorized {
+	a.SetRetryAfter(w.Header())
+	switch a.Status {
+	case http.StatusTooManyRequests:
+		WriteRateLimited(w, r)
+	case http.StatusUnauthorized:
 		// The tutorial's clients read the reason from "error":
 		// {"error": "Authentication required"}.
 		w.Header().Set("WWW-Authenticate", `Bearer realm="palisade"`)
-		writeJSON(w, status, errorBody{Error: blog.ErrorMessage(err)})
-		return
+		writeJSON(w, a.Status, errorBody{Error: a.Message})
+	default:
+		writeJSON(w, a.Status, errorBody{Error: http.StatusText(a.Status), Message: a.Message})
 	}
-	writeJSON(w, status, errorBody{Error: http.StatusText(status), Message: blog.ErrorMessage(err)})
 }
-
-// NoSpaceRetryAfter is the Retry-After of a 507: freeing disk space takes
-// an operator, so clients should not hammer a full server.
-const NoSpaceRetryAfter = "60"
 
 // writeInternal logs err and answers a generic 500 that names only the
 // request ID, so an operator can find the log line and an attacker learns

@@ -127,3 +127,43 @@ func TestTokenLifetimeConfigurable(t *testing.T) {
 		t.Fatalf("token lives %v, want 2m", d)
 	}
 }
+
+// unencodableStore serves a post that JSON cannot encode (a year past
+// 9999), as a corrupted row would.
+type unencodableStore struct{ blog.Store }
+
+func (s unencodableStore) PostByID(ctx context.Context, id string) (blog.Post, error) {
+	p, err := s.Store.PostByID(ctx, id)
+	p.CreatedAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+	return p, err
+}
+
+// TestEncodeErrorLogged: a post that cannot be encoded is a 500 with the
+// request ID, and the log has the cause under that ID but not the post.
+func TestEncodeErrorLogged(t *testing.T) {
+	ts := newServer(t, nil)
+	token := ts.signUp(t, "alice")
+	p := ts.createPost(t, token, "A private-looking title", "Some content here")
+	ts.SwapStore(t, unencodableStore{ts.Store})
+
+	r := ts.get(t, "/posts/"+p.ID, "")
+	wantStatus(t, r, http.StatusInternalServerError)
+	var b struct{ Error, RequestID string }
+	r.json(t, &b)
+	if b.Error != "Internal Server Error" || b.RequestID == "" || b.RequestID != r.header.Get("X-Request-Id") {
+		t.Fatalf("500 body %s", r.body)
+	}
+	logs := ts.Logs.String()
+	var line string
+	for l := range strings.Lines(logs) {
+		if strings.Contains(l, `"msg":"internal error"`) && strings.Contains(l, b.RequestID) {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "encode post") {
+		t.Fatalf("no internal error logged under request ID %s:\n%s", b.RequestID, logs)
+	}
+	if strings.Contains(line, "A private-looking title") || strings.Contains(line, "Some content here") {
+		t.Fatalf("the log line carries the post:\n%s", line)
+	}
+}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -45,7 +46,7 @@ func (d *Deps) handleListPosts() http.Handler {
 		posts, cut := feedPage(posts)
 		parts, err := d.encoded.encode(posts)
 		if err != nil {
-			d.writeError(w, r, err)
+			d.writeError(w, r, fmt.Errorf("encode posts: %w", err))
 			return
 		}
 		if n := fitEncoded(parts); n < len(parts) {
@@ -80,7 +81,9 @@ func (d *Deps) handleGetPost() http.Handler {
 			d.writeError(w, r, err)
 			return
 		}
-		d.encoded.writePost(w, p)
+		if err := d.encoded.writePost(w, p); err != nil {
+			d.writeError(w, r, fmt.Errorf("encode post: %w", err))
+		}
 	})
 }
 

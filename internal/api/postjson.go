@@ -108,14 +108,16 @@ func (c *encodedPosts) store(fresh []*encodedPost) {
 
 // writePosts writes posts as a JSON array (never null), assembled from
 // their cached encodings in a pooled buffer and sent with one Write: each
-// Write of a few KB would be a system call of its own.
-func (c *encodedPosts) writePosts(w http.ResponseWriter, posts []blog.Post) {
+// Write of a few KB would be a system call of its own. A post that cannot
+// be encoded is returned before anything is written, for the caller's
+// writeError to log with the request ID and answer 500.
+func (c *encodedPosts) writePosts(w http.ResponseWriter, posts []blog.Post) error {
 	parts, err := c.encode(posts)
 	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "Internal Server Error"})
-		return
+		return err
 	}
 	writeEncodedPosts(w, parts)
+	return nil
 }
 
 // writeEncodedPosts writes posts already encoded by encode as a JSON
@@ -145,18 +147,19 @@ const maxPooledPage = 1 << 20
 
 var pageBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 128<<10); return &b }}
 
-// writePost writes one post as the whole response.
-func (c *encodedPosts) writePost(w http.ResponseWriter, p blog.Post) {
+// writePost writes one post as the whole response. An encoding error is
+// returned before anything is written, as by writePosts.
+func (c *encodedPosts) writePost(w http.ResponseWriter, p blog.Post) error {
 	parts, err := c.encode([]blog.Post{p})
 	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "Internal Server Error"})
-		return
+		return err
 	}
 	writeJSONHeaders(w, len(parts[0])+1)
 	w.WriteHeader(http.StatusOK)
 	// A failed write means the client went away: nobody is left to tell.
 	_, _ = w.Write(parts[0])
 	_, _ = w.Write(newline)
+	return nil
 }
 
 // writeJSONHeaders sets the headers of every JSON response.

@@ -24,7 +24,9 @@ func TestEncodedPostsMatchMarshal(t *testing.T) {
 	want, _ := json.Marshal(posts)
 	for round := range 2 { // the second round is served from the cache
 		w := httptest.NewRecorder()
-		c.writePosts(w, posts)
+		if err := c.writePosts(w, posts); err != nil {
+			t.Fatal(err)
+		}
 		if got := w.Body.String(); got != string(want)+"\n" {
 			t.Fatalf("round %d: body %q, want %q", round, got, want)
 		}
@@ -33,7 +35,9 @@ func TestEncodedPostsMatchMarshal(t *testing.T) {
 		}
 	}
 	w := httptest.NewRecorder()
-	c.writePosts(w, nil)
+	if err := c.writePosts(w, nil); err != nil {
+		t.Fatal(err)
+	}
 	if w.Body.String() != "[]\n" {
 		t.Errorf("empty page = %q, want []", w.Body.String())
 	}
@@ -44,7 +48,9 @@ func TestEncodedPostsMatchMarshal(t *testing.T) {
 func TestEncodedPostsNeverStale(t *testing.T) {
 	c := newEncodedPosts(encodedPostsBudget)
 	orig := testPost(1)
-	c.writePost(httptest.NewRecorder(), orig)
+	if err := c.writePost(httptest.NewRecorder(), orig); err != nil {
+		t.Fatal(err)
+	}
 	changes := map[string]func(p *blog.Post){
 		"title":         func(p *blog.Post) { p.Title = "Edited" },
 		"content":       func(p *blog.Post) { p.Content = "Edited" },
@@ -58,12 +64,16 @@ func TestEncodedPostsNeverStale(t *testing.T) {
 			p := orig
 			change(&p)
 			w := httptest.NewRecorder()
-			c.writePost(w, p)
+			if err := c.writePost(w, p); err != nil {
+				t.Fatal(err)
+			}
 			want, _ := json.Marshal(p)
 			if w.Body.String() != string(want)+"\n" {
 				t.Errorf("body %q, want %q", w.Body.String(), want)
 			}
-			c.writePost(httptest.NewRecorder(), orig) // put the original back
+			if err := c.writePost(httptest.NewRecorder(), orig); err != nil { // put the original back
+				t.Fatal(err)
+			}
 		})
 	}
 }
@@ -75,12 +85,36 @@ func TestEncodedPostsBounded(t *testing.T) {
 	for i := range 5_000 {
 		p := testPost(i)
 		p.Content = strings.Repeat("x", 1000)
-		c.writePost(httptest.NewRecorder(), p)
+		if err := c.writePost(httptest.NewRecorder(), p); err != nil {
+			t.Fatal(err)
+		}
 		if c.size > budget {
 			t.Fatalf("after %d posts the cache holds %d bytes, over its %d budget", i+1, c.size, budget)
 		}
 	}
 	if len(c.entries) == 0 {
 		t.Error("the cache kept nothing")
+	}
+}
+
+// A post JSON cannot encode is returned as an error before anything is
+// written, so the caller can still answer a logged 500.
+func TestWritePostsReturnsEncodeError(t *testing.T) {
+	c := newEncodedPosts(encodedPostsBudget)
+	bad := testPost(2)
+	bad.CreatedAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+	for name, write := range map[string]func(w *httptest.ResponseRecorder) error{
+		"writePosts": func(w *httptest.ResponseRecorder) error { return c.writePosts(w, []blog.Post{testPost(1), bad}) },
+		"writePost":  func(w *httptest.ResponseRecorder) error { return c.writePost(w, bad) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			if err := write(w); err == nil {
+				t.Fatal("no error for a year past 9999")
+			}
+			if w.Code != 200 || w.Body.Len() != 0 || len(w.Header()) != 0 {
+				t.Fatalf("wrote %d %v %q before the caller could answer", w.Code, w.Header(), w.Body)
+			}
+		})
 	}
 }

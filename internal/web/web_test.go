@@ -696,6 +696,26 @@ func (failingStore) ListPosts(context.Context, blog.Page) ([]blog.Post, *blog.Cu
 	return nil, nil, errDB
 }
 
+// TestConflictPage: a conflict from the store is a 409 page with the
+// store's safe message, as the API answers it, not a 500.
+func TestConflictPage(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	b := newBrowser(t, srv)
+	b.register("alice")
+	srv.SwapStore(t, conflictingStore{srv.Store})
+	p := b.submit("/write", "/write", url.Values{"title": {"Twice"}, "content": {"Written twice."}})
+	wantStatus(t, p, http.StatusConflict)
+	if !strings.Contains(p.body, "<h1>Conflict</h1>") || !strings.Contains(p.body, "That post already exists") {
+		t.Fatalf("409 page:\n%s", p.body)
+	}
+}
+
+type conflictingStore struct{ blog.Store }
+
+func (conflictingStore) CreatePost(context.Context, blog.NewPost) (blog.Post, error) {
+	return blog.Post{}, blog.Errorf(blog.ECONFLICT, "That post already exists")
+}
+
 func TestOversizedFormRefused(t *testing.T) {
 	srv := apptest.Start(t, nil)
 	b := newBrowser(t, srv)

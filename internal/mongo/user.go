@@ -19,7 +19,7 @@ type userDoc struct {
 	Username    string `bson:"username"`
 	UsernameKey string `bson:"usernameKey"`
 	// UsernameSkeleton is blog.UsernameSkeleton(Username), unique; see
-	// fillSkeletons for accounts from before it.
+	// placeholderSkeletons for accounts from before it.
 	UsernameSkeleton string `bson:"usernameSkeleton"`
 	PasswordHash     string `bson:"passwordHash"`
 	Role             string `bson:"role"`

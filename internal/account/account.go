@@ -169,7 +169,7 @@ func (s *Service) checkPassword(ctx context.Context, cr blog.Credentials) (blog.
 	} else {
 		// No account can have this name (and Unicode case folding must
 		// not turn a look-alike such as the Kelvin sign into a real one).
-		err = blog.Errorf(blog.ENOTFOUND, "User not found")
+		err = blog.ErrUserNotFound
 	}
 	if blog.ErrorCode(err) == blog.ENOTFOUND {
 		if err := s.Hasher.VerifyDummy(ctx, cr.Password); err != nil {
@@ -191,7 +191,7 @@ func (s *Service) checkPassword(ctx context.Context, cr blog.Credentials) (blog.
 		// Parameters were raised since this hash was made: upgrade it now,
 		// while we have the password. Failure is not fatal to sign-in.
 		if newHash, err := s.Hasher.Hash(ctx, cr.Password); err == nil {
-			if err := s.Store.SetPasswordHash(ctx, u.ID, newHash, false); err != nil {
+			if err := s.Store.SetPasswordHash(ctx, u.ID, newHash, blog.PasswordRehashed); err != nil {
 				s.Log.WarnContext(ctx, "rehash failed", "error", err)
 			}
 		}

@@ -273,7 +273,7 @@ func TestStaleTokenVersionRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ts.Store.SetPasswordHash(t.Context(), id, hash, true); err != nil {
+	if err := ts.Store.SetPasswordHash(t.Context(), id, hash, blog.PasswordChanged); err != nil {
 		t.Fatal(err)
 	}
 	u, err := ts.Store.UserByID(t.Context(), id)
@@ -339,7 +339,7 @@ func testPasswordChangeRevokesTokens(t *testing.T, st apptest.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ts.Store.SetPasswordHash(t.Context(), id, hash, true); err != nil {
+	if err := ts.Store.SetPasswordHash(t.Context(), id, hash, blog.PasswordChanged); err != nil {
 		t.Fatal(err)
 	}
 	wantStatus(t, ts.get(t, "/users/me", token), http.StatusUnauthorized)

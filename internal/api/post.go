@@ -129,8 +129,8 @@ func (d *Deps) handleUpdatePost() authedHandler {
 		// transaction, so an author change in between is still caught.
 		id := r.PathValue("id")
 		current, err := d.Store.PostByID(r.Context(), id)
-		if err == nil && !who.user.CanEdit(current) {
-			err = blog.Errorf(blog.EFORBIDDEN, "You may only change your own posts")
+		if err == nil {
+			err = blog.CheckCanEdit(who.user, current)
 		}
 		if err != nil {
 			d.refused(r, err)

@@ -108,7 +108,7 @@ func TestFeedBounded(t *testing.T) {
 	big := strings.Repeat("<p>x</p>", 100_000)     // 800 KB: within the bound
 	var hugeID string
 	for i, html := range []string{big, big, big, big, huge} {
-		p, err := ts.Store.CreatePost(t.Context(), blog.NewPost{AuthorID: author.ID, Title: "Stored directly", Content: "Content " + strings.Repeat("x", i), ContentHTML: html})
+		p, err := ts.Store.CreatePost(t.Context(), blog.NewPost{AuthorID: author.ID, Title: "Stored directly", Content: "Stored content " + strings.Repeat("x", i+1), ContentHTML: html})
 		if err != nil {
 			t.Fatal(err)
 		}

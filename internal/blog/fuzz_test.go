@@ -44,6 +44,11 @@ func FuzzPostInputClean(f *testing.F) {
 			t.Errorf("validity changed on second Clean: %v, then %v", err1, err2)
 		}
 
+		// What Clean accepts, a store accepts: NewPost.Validate agrees.
+		np := NewPost{Title: in.Title, Content: in.Content}
+		if errV := np.Validate(); (err1 == nil) != (errV == nil) {
+			t.Errorf("Clean error %v, but NewPost.Validate of the result: %v", err1, errV)
+		}
 		// PostPatch cleans each field the same way.
 		tp, cp := title, content
 		patch := PostPatch{Title: &tp, Content: &cp}

@@ -1,6 +1,8 @@
 package blog
 
 import (
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -66,8 +68,11 @@ func (p *PostPatch) Clean() error {
 	return v.err()
 }
 
-// NewPost is what a store needs to create a post; the caller has cleaned
-// and rendered it.
+// NewPost is what a store needs to create a post: PostInput after Clean,
+// with Content rendered into ContentHTML by the caller. Stores call
+// Validate before anything else and refuse a post that was not cleaned,
+// so a caller that forgets Clean gets an EINVALID error, never a stored
+// post with a hidden character or an empty title.
 type NewPost struct {
 	AuthorID    string
 	Title       string
@@ -75,18 +80,82 @@ type NewPost struct {
 	ContentHTML string
 }
 
-// PostUpdate is what a store needs to change a post; nil fields stay.
-// ContentHTML must be set whenever Content is.
+// Validate returns nil if np holds what PostInput.Clean would have made:
+// Title and Content already clean (cleaning them again changes nothing)
+// and within their length limits. Otherwise it returns ErrInvalidPost,
+// wrapping a *ValidationError that names each bad field. ContentHTML is
+// the renderer's and is not checked; AuthorID is the store's to look up.
+func (np NewPost) Validate() error {
+	var v validation
+	checkCleanTitle(&v, np.Title)
+	checkCleanContent(&v, np.Content)
+	return invalidPost(v.err())
+}
+
+// PostUpdate is what a store needs to change a post: PostPatch after Clean;
+// nil fields stay. ContentHTML must be set whenever Content is. Stores call
+// Validate before anything else, as for NewPost.
 type PostUpdate struct {
 	Title       *string
 	Content     *string
 	ContentHTML *string
 }
 
+// Validate returns nil if u holds what PostPatch.Clean would have made: at
+// least one field, each present field clean and within its limits. Otherwise
+// it returns ErrInvalidPost wrapping a *ValidationError. Content without
+// ContentHTML is the caller's bug, not the client's: an internal error.
+func (u PostUpdate) Validate() error {
+	if u.Content != nil && u.ContentHTML == nil {
+		return errors.New("post update: content changed without its HTML")
+	}
+	var v validation
+	if u.Title == nil && u.Content == nil {
+		v.add("body", "title", "Nothing to update: send title or content")
+	}
+	if u.Title != nil {
+		checkCleanTitle(&v, *u.Title)
+	}
+	if u.Content != nil {
+		checkCleanContent(&v, *u.Content)
+	}
+	return invalidPost(v.err())
+}
+
+// Apply changes p as u says, at time now: the fields u sets (Content
+// always with its ContentHTML) and UpdatedAt. u must have passed Validate.
+func (p *Post) Apply(u PostUpdate, now time.Time) {
+	if u.Title != nil {
+		p.Title = *u.Title
+	}
+	if u.Content != nil && u.ContentHTML != nil {
+		p.Content, p.ContentHTML = *u.Content, *u.ContentHTML
+	}
+	p.UpdatedAt = now
+}
+
+// invalidPost marks a validation failure with ErrInvalidPost, so that its
+// code is EINVALID while the field errors stay reachable with errors.As.
+func invalidPost(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrInvalidPost, err)
+}
+
 // Page asks for one page of the newest-first feed.
 type Page struct {
 	Limit int     // 1..MaxPageLimit
 	After *Cursor // nil for the first page
+}
+
+// Size returns the number of posts to return: page.Limit, or
+// DefaultPageLimit when that is out of 1..MaxPageLimit.
+func (page Page) Size() int {
+	if page.Limit < 1 || page.Limit > MaxPageLimit {
+		return DefaultPageLimit
+	}
+	return page.Limit
 }
 
 // Page sizes.

@@ -27,11 +27,13 @@ type UserStore interface {
 	// Credentials returns the account and its password hash, for sign-in
 	// only. Returns ENOTFOUND if there is none.
 	Credentials(ctx context.Context, username string) (User, string, error)
-	// SetPasswordHash replaces the hash (after a rehash with stronger
-	// parameters, or a password change) and bumps the token version so
-	// every issued token is revoked. Returns ENOTFOUND if there is no such
-	// user.
-	SetPasswordHash(ctx context.Context, userID, hash string, revokeTokens bool) error
+	// SetPasswordHash replaces the hash. For PasswordChanged it also bumps
+	// the token version in the same write, so every token and session
+	// issued before the change stops working; for PasswordRehashed (the
+	// same password hashed with stronger parameters) they stay valid.
+	// Returns ENOTFOUND if there is no such user, and an internal error
+	// for any other PasswordChange, changing nothing.
+	SetPasswordHash(ctx context.Context, userID, hash string, change PasswordChange) error
 	// SetRole changes a user's role. Returns ENOTFOUND or EINVALID.
 	SetRole(ctx context.Context, userID string, role Role) error
 	// DisableUser marks the account disabled and bumps its token version, so

@@ -1,6 +1,7 @@
 package blog
 
 import (
+	"fmt"
 	"strings"
 	"time"
 	"unicode"
@@ -31,10 +32,58 @@ type User struct {
 	CreatedAt    time.Time `json:"createdAt"`
 }
 
-// CanEdit reports whether u may change or delete p: its author, or an admin.
-// A user without an ID (never loaded) may edit nothing.
+// CanEdit reports whether u may change or delete p: its author, or an
+// admin, unless the account is disabled. A user without an ID (never
+// loaded) may edit nothing. It is the one rule for who may edit what: the
+// handlers ask it before doing costly work, and the stores ask it again
+// (through CheckCanEdit) in the same transaction as the change.
 func (u User) CanEdit(p Post) bool {
-	return u.ID != "" && (u.Role == RoleAdmin || p.Author.ID == u.ID)
+	return u.ID != "" && !u.Disabled && (u.Role == RoleAdmin || p.Author.ID == u.ID)
+}
+
+// CheckCanEdit returns nil if actor may change or delete p (CanEdit), and
+// ErrNotYourPost otherwise.
+func CheckCanEdit(actor User, p Post) error {
+	if !actor.CanEdit(p) {
+		return ErrNotYourPost
+	}
+	return nil
+}
+
+// Validate returns ErrInvalidRole unless r is a known role.
+func (r Role) Validate() error {
+	if !r.Valid() {
+		return ErrInvalidRole
+	}
+	return nil
+}
+
+// PasswordChange says why a password hash is replaced, which decides
+// whether the account's issued tokens survive (UserStore.SetPasswordHash).
+// Its zero value is neither: a caller must choose.
+type PasswordChange int
+
+// Reasons to replace a password hash.
+const (
+	// PasswordRehashed: the same password, hashed again with stronger
+	// parameters at sign-in. Tokens and sessions stay valid.
+	PasswordRehashed PasswordChange = iota + 1
+	// PasswordChanged: a new password. Every token and session issued
+	// before it is revoked.
+	PasswordChanged
+)
+
+// TokenVersionBump returns how much the change adds to the account's
+// token version: 1 for PasswordChanged, 0 for PasswordRehashed, and an
+// error for any other value, so a store never guesses.
+func (c PasswordChange) TokenVersionBump() (int, error) {
+	switch c {
+	case PasswordRehashed:
+		return 0, nil
+	case PasswordChanged:
+		return 1, nil
+	}
+	return 0, fmt.Errorf("unknown password change %d", int(c))
 }
 
 // Registration is what a client sends to create an account.

@@ -312,11 +312,17 @@ func TestUserCanEdit(t *testing.T) {
 		// Defence in depth: a zero User (not signed in, or not loaded) must
 		// not match a post whose author was not loaded either.
 		{"zero user on post without author", User{}, Post{ID: post.ID}, false},
+		{"disabled author", User{ID: author.ID, Username: "author", Role: RoleUser, Disabled: true}, post, false},
+		{"disabled admin", User{ID: admin.ID, Username: "admin", Role: RoleAdmin, Disabled: true}, post, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := tt.user.CanEdit(tt.post); got != tt.want {
 				t.Errorf("CanEdit = %v, want %v", got, tt.want)
+			}
+			// CheckCanEdit is the same rule as an error.
+			if err := CheckCanEdit(tt.user, tt.post); (err == nil) != tt.want || (err != nil && err != ErrNotYourPost) {
+				t.Errorf("CheckCanEdit = %v, want nil: %v", err, tt.want)
 			}
 		})
 	}

@@ -133,6 +133,35 @@ func checkContent(v *validation, content string) {
 	}
 }
 
+// checkCleanTitle refuses a title that CleanLine would change (a caller
+// skipped Clean) and then applies checkTitle.
+func checkCleanTitle(v *validation, title string) {
+	if !isClean(title, false) {
+		v.add("body", "title", "Title holds hidden characters, surrounding spaces or text not in NFC")
+		return
+	}
+	checkTitle(v, title)
+}
+
+// checkCleanContent is checkCleanTitle for content (CleanText).
+func checkCleanContent(v *validation, content string) {
+	if !isClean(content, true) {
+		v.add("body", "content", "Content holds hidden characters, surrounding spaces or text not in NFC")
+		return
+	}
+	checkContent(v, content)
+}
+
+// isClean reports whether CleanText (multiline) or CleanLine would return s
+// unchanged. Both copy nothing when there is nothing to change, so the
+// check costs one pass over s.
+func isClean(s string, multiline bool) bool {
+	if multiline {
+		return CleanText(s) == s
+	}
+	return CleanLine(s) == s
+}
+
 // InvalidContent is the validation error for post content that is refused
 // for what it would cost to render (too deep, too many table cells, …):
 // the same shape as "Content too long", with msg saying which bound.

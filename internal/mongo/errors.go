@@ -39,12 +39,9 @@ var unavailableCodes = map[int32]bool{
 	13436: true, // NotPrimaryOrSecondary
 }
 
-// errUnavailable is what callers see while the server is unreachable: a
-// 503 that clients may retry, instead of a 500. The driver reconnects by
-// itself when the server is back.
-var errUnavailable = blog.Errorf(blog.EUNAVAILABLE, "The database is unavailable, please retry")
-
-// unavailable marks err as EUNAVAILABLE when it says the connection, not
+// unavailable marks err as EUNAVAILABLE (blog.ErrStoreUnavailable: a 503
+// that clients may retry, instead of a 500; the driver reconnects by
+// itself when the server is back) when it says the connection, not
 // the operation, failed: no server could be selected in time, the network
 // broke mid-operation, or the server is shutting down. Other errors are
 // returned as they are.
@@ -62,9 +59,9 @@ func unavailable(err error) error {
 	case mongo.IsNetworkError(err), mongo.IsTimeout(err),
 		errors.As(err, &selErr), errors.As(err, &connErr), errors.As(err, &netErr),
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
-		return fmt.Errorf("%w: %w", errUnavailable, err)
+		return fmt.Errorf("%w: %w", blog.ErrStoreUnavailable, err)
 	case errors.As(err, &cmdErr) && unavailableCodes[cmdErr.Code]:
-		return fmt.Errorf("%w: %w", errUnavailable, err)
+		return fmt.Errorf("%w: %w", blog.ErrStoreUnavailable, err)
 	}
 	return err
 }

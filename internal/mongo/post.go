@@ -39,19 +39,20 @@ func (d postDoc) post(username string) blog.Post {
 // index createdAt_-1__id_-1 has exactly these keys.
 var feedOrder = bson.D{{Key: "createdAt", Value: -1}, {Key: "_id", Value: -1}}
 
-var errPostNotFound = blog.Errorf(blog.ENOTFOUND, "Post not found")
-
 // CreatePost implements blog.PostStore. It reads the author, then inserts:
 // two operations, and safe without a transaction because users are never
 // deleted (only disabled), so an author that exists at the read still
 // exists at the insert.
 func (s *Store) CreatePost(ctx context.Context, np blog.NewPost) (blog.Post, error) {
+	if err := np.Validate(); err != nil {
+		return blog.Post{}, fmt.Errorf("create post: %w", err)
+	}
 	if !blog.ValidID(np.AuthorID) {
-		return blog.Post{}, blog.Errorf(blog.ENOTFOUND, "Author not found")
+		return blog.Post{}, blog.ErrAuthorNotFound
 	}
 	author, err := s.findUser(ctx, bson.M{"_id": np.AuthorID}, false)
 	if blog.ErrorCode(err) == blog.ENOTFOUND {
-		return blog.Post{}, blog.Errorf(blog.ENOTFOUND, "Author not found")
+		return blog.Post{}, blog.ErrAuthorNotFound
 	}
 	if err != nil {
 		return blog.Post{}, fmt.Errorf("create post: %w", err)
@@ -83,12 +84,12 @@ func (s *Store) PostByID(ctx context.Context, id string) (blog.Post, error) {
 
 func (s *Store) postByID(ctx context.Context, id string) (blog.Post, error) {
 	if !blog.ValidID(id) {
-		return blog.Post{}, errPostNotFound
+		return blog.Post{}, blog.ErrPostNotFound
 	}
 	var d postDoc
 	err := s.posts.FindOne(ctx, bson.M{"_id": id}).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		return blog.Post{}, errPostNotFound
+		return blog.Post{}, blog.ErrPostNotFound
 	}
 	if err != nil {
 		return blog.Post{}, unavailable(err)
@@ -105,10 +106,7 @@ func (s *Store) postByID(ctx context.Context, id string) (blog.Post, error) {
 // query for the whole page (what mongoose's populate does), not one per
 // post: FerretDB 1.24 has no $lookup stage.
 func (s *Store) ListPosts(ctx context.Context, page blog.Page) ([]blog.Post, *blog.Cursor, error) {
-	limit := page.Limit
-	if limit < 1 || limit > blog.MaxPageLimit {
-		limit = blog.DefaultPageLimit
-	}
+	limit := page.Size()
 	filter := bson.M{}
 	if c := page.After; c != nil {
 		// Strictly after the cursor in feed order: (createdAt, _id) <
@@ -199,21 +197,22 @@ func (s *Store) withAuthors(ctx context.Context, docs []postDoc) ([]blog.Post, e
 // $set, so concurrent edits of different fields do not undo each other,
 // and the post returned is the document as stored after this update.
 func (s *Store) UpdatePost(ctx context.Context, actor blog.User, id string, u blog.PostUpdate) (blog.Post, error) {
+	if err := u.Validate(); err != nil {
+		return blog.Post{}, fmt.Errorf("update post: %w", err)
+	}
 	p, err := s.editablePost(ctx, actor, id)
 	if err != nil {
 		return blog.Post{}, fmt.Errorf("update post: %w", err)
 	}
-	set := bson.M{}
+	// Apply says what the update changes; only those fields are $set.
+	p.Apply(u, blog.Now())
+	set := bson.M{"updatedAt": micros(p.UpdatedAt)}
 	if u.Title != nil {
-		set["title"] = *u.Title
+		set["title"] = p.Title
 	}
 	if u.Content != nil {
-		if u.ContentHTML == nil {
-			return blog.Post{}, errors.New("update post: content changed without its HTML")
-		}
-		set["content"], set["contentHtml"] = *u.Content, *u.ContentHTML
+		set["content"], set["contentHtml"] = p.Content, p.ContentHTML
 	}
-	set["updatedAt"] = micros(blog.Now())
 	var d postDoc
 	err = s.posts.FindOneAndUpdate(ctx,
 		bson.M{"_id": p.ID, "author": p.Author.ID},
@@ -221,7 +220,7 @@ func (s *Store) UpdatePost(ctx context.Context, actor blog.User, id string, u bl
 		options.FindOneAndUpdate().SetReturnDocument(options.After),
 	).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		return blog.Post{}, fmt.Errorf("update post: %w", errPostNotFound)
+		return blog.Post{}, fmt.Errorf("update post: %w", blog.ErrPostNotFound)
 	}
 	if err != nil {
 		return blog.Post{}, fmt.Errorf("update post: %w", unavailable(err))
@@ -242,7 +241,7 @@ func (s *Store) DeletePost(ctx context.Context, actor blog.User, id string) erro
 	}
 	if res.DeletedCount == 0 {
 		// Deleted by someone else since the check.
-		return fmt.Errorf("delete post: %w", errPostNotFound)
+		return fmt.Errorf("delete post: %w", blog.ErrPostNotFound)
 	}
 	return nil
 }
@@ -253,8 +252,8 @@ func (s *Store) editablePost(ctx context.Context, actor blog.User, id string) (b
 	if err != nil {
 		return blog.Post{}, err
 	}
-	if actor.Disabled || !actor.CanEdit(p) {
-		return blog.Post{}, blog.Errorf(blog.EFORBIDDEN, "You may only change your own posts")
+	if err := blog.CheckCanEdit(actor, p); err != nil {
+		return blog.Post{}, err
 	}
 	return p, nil
 }

@@ -18,7 +18,7 @@ func TestRedactHidesCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, leak := range []error{
-		fmt.Errorf("%w: auth failed for s@cret-pw", errUnavailable),
+		fmt.Errorf("%w: auth failed for s@cret-pw", blog.ErrStoreUnavailable),
 		errors.New("cannot dial mongodb://palisade:s%40cret-pw@db1:27017"),
 	} {
 		err := redact(leak, url, cs)

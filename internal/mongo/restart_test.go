@@ -160,7 +160,7 @@ func TestServerKilledMidLoad(t *testing.T) {
 				default:
 				}
 				opCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-				p, err := s.CreatePost(opCtx, blog.NewPost{AuthorID: author.ID, Title: fmt.Sprintf("w%d-%d", w, i), Content: "c", ContentHTML: "c"})
+				p, err := s.CreatePost(opCtx, blog.NewPost{AuthorID: author.ID, Title: fmt.Sprintf("w%d-%d", w, i), Content: "written during a restart", ContentHTML: "<p>written during a restart</p>"})
 				cancel()
 				mu.Lock()
 				switch {

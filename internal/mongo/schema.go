@@ -7,6 +7,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/palisade-blog/palisade/internal/blog"
 )
 
 // Index names. Fixed names make start-up idempotent: creating an index
@@ -126,7 +128,9 @@ func (s *Store) ensureSchema(ctx context.Context) error {
 			return fmt.Errorf("create index on %s: %w", ix.coll.Name(), unavailable(err))
 		}
 	}
-	if err := s.fillSkeletons(ctx); err != nil {
+	// Old look-alike pairs keep their placeholder (see blog.FillSkeletons):
+	// they must not stop the server from starting.
+	if _, err := blog.FillSkeletons(ctx, skeletonFiller{s.users}); err != nil {
 		return err
 	}
 

@@ -19,7 +19,7 @@ type userDoc struct {
 	Username    string `bson:"username"`
 	UsernameKey string `bson:"usernameKey"`
 	// UsernameSkeleton is blog.UsernameSkeleton(Username), unique; see
-	// fillSkeletons for accounts from before it.
+	// placeholderSkeletons for accounts from before it.
 	UsernameSkeleton string `bson:"usernameSkeleton"`
 	PasswordHash     string `bson:"passwordHash"`
 	Role             string `bson:"role"`
@@ -49,14 +49,12 @@ func micros(t time.Time) int64 { return t.UnixMicro() }
 
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
-var errUserNotFound = blog.Errorf(blog.ENOTFOUND, "User not found")
-
 // CreateUser implements blog.UserStore. The unique indexes on usernameKey
 // and usernameSkeleton make a taken username (in any case) or a look-alike
 // of one a duplicate key error, even when two sign-ups race.
 func (s *Store) CreateUser(ctx context.Context, nu blog.NewUser) (blog.User, error) {
-	if !nu.Role.Valid() {
-		return blog.User{}, blog.Errorf(blog.EINVALID, "Invalid role")
+	if err := nu.Role.Validate(); err != nil {
+		return blog.User{}, err
 	}
 	d := userDoc{
 		ID:               blog.NewID(),
@@ -80,7 +78,7 @@ func (s *Store) CreateUser(ctx context.Context, nu blog.NewUser) (blog.User, err
 // UserByID implements blog.UserStore.
 func (s *Store) UserByID(ctx context.Context, id string) (blog.User, error) {
 	if !blog.ValidID(id) {
-		return blog.User{}, errUserNotFound
+		return blog.User{}, blog.ErrUserNotFound
 	}
 	d, err := s.findUser(ctx, bson.M{"_id": id}, false)
 	if err != nil {
@@ -115,7 +113,7 @@ func (s *Store) findUser(ctx context.Context, filter bson.M, withHash bool) (use
 	var d userDoc
 	err := s.users.FindOne(ctx, filter, opts).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		return userDoc{}, errUserNotFound
+		return userDoc{}, blog.ErrUserNotFound
 	}
 	if err != nil {
 		return userDoc{}, unavailable(err)
@@ -124,18 +122,22 @@ func (s *Store) findUser(ctx context.Context, filter bson.M, withHash bool) (use
 }
 
 // SetPasswordHash implements blog.UserStore.
-func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string, revokeTokens bool) error {
+func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string, change blog.PasswordChange) error {
+	bump, err := change.TokenVersionBump()
+	if err != nil {
+		return fmt.Errorf("set password hash: %w", err)
+	}
 	update := bson.M{"$set": bson.M{"passwordHash": hash}}
-	if revokeTokens {
-		update["$inc"] = bson.M{"tokenVersion": 1}
+	if bump > 0 {
+		update["$inc"] = bson.M{"tokenVersion": bump}
 	}
 	return s.updateUser(ctx, userID, update, "set password hash")
 }
 
 // SetRole implements blog.UserStore.
 func (s *Store) SetRole(ctx context.Context, userID string, role blog.Role) error {
-	if !role.Valid() {
-		return blog.Errorf(blog.EINVALID, "Invalid role")
+	if err := role.Validate(); err != nil {
+		return err
 	}
 	return s.updateUser(ctx, userID, bson.M{"$set": bson.M{"role": string(role)}}, "set role")
 }
@@ -149,14 +151,14 @@ func (s *Store) DisableUser(ctx context.Context, userID string) error {
 
 func (s *Store) updateUser(ctx context.Context, userID string, update bson.M, what string) error {
 	if !blog.ValidID(userID) {
-		return errUserNotFound
+		return blog.ErrUserNotFound
 	}
 	res, err := s.users.UpdateOne(ctx, bson.M{"_id": userID}, update)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, unavailable(err))
 	}
 	if res.MatchedCount == 0 {
-		return errUserNotFound
+		return blog.ErrUserNotFound
 	}
 	return nil
 }

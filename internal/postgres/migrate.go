@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/migration"
 )
 
@@ -61,9 +62,9 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) (int, error) {
 		}
 	}
 	// Then the username skeletons that SQL can't compute. Old look-alike
-	// pairs are left as they are (see fillSkeletons): they must not stop
-	// the server from starting.
-	if _, err := fillSkeletons(ctx, conn.Conn()); err != nil {
+	// pairs are left as they are (see blog.FillSkeletons): they must not
+	// stop the server from starting.
+	if _, err := blog.FillSkeletons(ctx, skeletonFiller{conn.Conn()}); err != nil {
 		return applied, err
 	}
 	return applied, nil

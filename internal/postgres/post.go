@@ -24,6 +24,9 @@ func scanPost(row pgx.Row) (blog.Post, error) {
 
 // CreatePost implements blog.PostStore.
 func (s *Store) CreatePost(ctx context.Context, np blog.NewPost) (blog.Post, error) {
+	if err := np.Validate(); err != nil {
+		return blog.Post{}, fmt.Errorf("create post: %w", err)
+	}
 	now := blog.Now()
 	p := blog.Post{ID: blog.NewID(), Title: np.Title, Content: np.Content, ContentHTML: np.ContentHTML, CreatedAt: now, UpdatedAt: now}
 	// One statement: the insert happens only if the author exists, and
@@ -34,7 +37,7 @@ func (s *Store) CreatePost(ctx context.Context, np blog.NewPost) (blog.Post, err
 		RETURNING author_id, (SELECT username FROM users WHERE id = $2)`,
 		p.ID, np.AuthorID, p.Title, p.Content, p.ContentHTML, now).Scan(&p.Author.ID, &p.Author.Username)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return blog.Post{}, blog.Errorf(blog.ENOTFOUND, "Author not found")
+		return blog.Post{}, blog.ErrAuthorNotFound
 	}
 	if err != nil {
 		return blog.Post{}, fmt.Errorf("create post: %w", unavailable(err))
@@ -58,7 +61,7 @@ type querier interface {
 
 func postByID(ctx context.Context, q querier, id string, forUpdate bool) (blog.Post, error) {
 	if !blog.ValidID(id) {
-		return blog.Post{}, blog.Errorf(blog.ENOTFOUND, "Post not found")
+		return blog.Post{}, blog.ErrPostNotFound
 	}
 	query := postSelect + ` WHERE p.id = $1`
 	if forUpdate {
@@ -67,17 +70,14 @@ func postByID(ctx context.Context, q querier, id string, forUpdate bool) (blog.P
 	}
 	p, err := scanPost(q.QueryRow(ctx, query, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return blog.Post{}, blog.Errorf(blog.ENOTFOUND, "Post not found")
+		return blog.Post{}, blog.ErrPostNotFound
 	}
 	return p, unavailable(err)
 }
 
 // ListPosts implements blog.PostStore.
 func (s *Store) ListPosts(ctx context.Context, page blog.Page) ([]blog.Post, *blog.Cursor, error) {
-	limit := page.Limit
-	if limit < 1 || limit > blog.MaxPageLimit {
-		limit = blog.DefaultPageLimit
-	}
+	limit := page.Size()
 	var (
 		rows pgx.Rows
 		err  error
@@ -106,22 +106,16 @@ func (s *Store) ListPosts(ctx context.Context, page blog.Page) ([]blog.Post, *bl
 
 // UpdatePost implements blog.PostStore.
 func (s *Store) UpdatePost(ctx context.Context, actor blog.User, id string, u blog.PostUpdate) (blog.Post, error) {
+	if err := u.Validate(); err != nil {
+		return blog.Post{}, fmt.Errorf("update post: %w", err)
+	}
 	var p blog.Post
 	err := s.withTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		if p, err = editablePost(ctx, tx, actor, id); err != nil {
 			return err
 		}
-		if u.Title != nil {
-			p.Title = *u.Title
-		}
-		if u.Content != nil {
-			if u.ContentHTML == nil {
-				return errors.New("content changed without its HTML")
-			}
-			p.Content, p.ContentHTML = *u.Content, *u.ContentHTML
-		}
-		p.UpdatedAt = blog.Now()
+		p.Apply(u, blog.Now())
 		_, err = tx.Exec(ctx, `UPDATE posts SET title = $1, content = $2, content_html = $3, updated_at = $4 WHERE id = $5`,
 			p.Title, p.Content, p.ContentHTML, p.UpdatedAt, p.ID)
 		return err
@@ -154,8 +148,8 @@ func editablePost(ctx context.Context, tx pgx.Tx, actor blog.User, id string) (b
 	if err != nil {
 		return blog.Post{}, err
 	}
-	if actor.Disabled || !actor.CanEdit(p) {
-		return blog.Post{}, blog.Errorf(blog.EFORBIDDEN, "You may only change your own posts")
+	if err := blog.CheckCanEdit(actor, p); err != nil {
+		return blog.Post{}, err
 	}
 	return p, nil
 }

@@ -121,7 +121,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	}
 	if at := s.fullAt.Load(); at != 0 && time.Since(time.Unix(0, at)) < fullHold {
 		return fmt.Errorf("ping postgres: %w: a write failed for lack of disk space %s ago",
-			errNoSpace, time.Since(time.Unix(0, at)).Round(time.Second))
+			blog.ErrNoSpace, time.Since(time.Unix(0, at)).Round(time.Second))
 	}
 	return nil
 }
@@ -148,10 +148,6 @@ func (s *Store) withTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	return s.wrote(nil)
 }
 
-// errNoSpace is what a write that failed for lack of disk space on the
-// database server returns: a 507 with Retry-After, not a 500.
-var errNoSpace = blog.Errorf(blog.ENOSPACE, "The server is out of storage space, so nothing was saved. Please try again later")
-
 // fullHold is how long after a disk-full failure Ping keeps reporting it
 // (unless a write succeeds first). There is no way to ask the server for
 // its free space, so time stands in for a probe: readiness fails at once,
@@ -171,12 +167,9 @@ func (s *Store) wrote(err error) error {
 	return err
 }
 
-// errUnavailable is what callers see while the database is unreachable:
-// a 503 that clients may retry, instead of a 500. The pool reconnects by
-// itself when the database is back.
-var errUnavailable = blog.Errorf(blog.EUNAVAILABLE, "The database is unavailable, please retry")
-
-// unavailable marks err as EUNAVAILABLE when it says the connection, not
+// unavailable marks err as EUNAVAILABLE (blog.ErrStoreUnavailable: a 503
+// that clients may retry, instead of a 500; the pool reconnects by itself
+// when the database is back) when it says the connection, not
 // the query, failed: the server shut down or restarted, the network broke,
 // or the pool could not connect. Other errors are returned as they are.
 func unavailable(err error) error {
@@ -194,11 +187,11 @@ func unavailable(err error) error {
 		case pgErr.Code[:2] == "08", pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03":
 			// Class 08: connection exceptions; 57P01-57P03: the server is
 			// shutting down or starting up.
-			return fmt.Errorf("%w: %w", errUnavailable, err)
+			return fmt.Errorf("%w: %w", blog.ErrStoreUnavailable, err)
 		case pgErr.Code == "53100":
 			// disk_full: the server could not extend a file. Nothing was
 			// saved; the operator must free space.
-			return fmt.Errorf("%w: %w", errNoSpace, err)
+			return fmt.Errorf("%w: %w", blog.ErrNoSpace, err)
 		case pgErr.Code == "22021":
 			// PostgreSQL text cannot hold NUL. Cleaned input never has
 			// one; anything else is the caller's mistake, not ours.
@@ -208,7 +201,7 @@ func unavailable(err error) error {
 	case errors.As(err, &connErr), errors.As(err, &netErr), pgconn.SafeToRetry(err), pgconn.Timeout(err),
 		errors.Is(err, net.ErrClosed), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		// The connection broke under the query (EOF mid-read included).
-		return fmt.Errorf("%w: %w", errUnavailable, err)
+		return fmt.Errorf("%w: %w", blog.ErrStoreUnavailable, err)
 	}
 	return err
 }

@@ -15,8 +15,8 @@ const userColumns = `id, username, role, disabled, token_version, created_at`
 
 // CreateUser implements blog.UserStore.
 func (s *Store) CreateUser(ctx context.Context, nu blog.NewUser) (blog.User, error) {
-	if !nu.Role.Valid() {
-		return blog.User{}, blog.Errorf(blog.EINVALID, "Invalid role")
+	if err := nu.Role.Validate(); err != nil {
+		return blog.User{}, err
 	}
 	u := blog.User{ID: blog.NewID(), Username: nu.Username, Role: nu.Role, CreatedAt: blog.Now()}
 	_, err := s.pool.Exec(ctx,
@@ -35,7 +35,7 @@ func (s *Store) CreateUser(ctx context.Context, nu blog.NewUser) (blog.User, err
 // UserByID implements blog.UserStore.
 func (s *Store) UserByID(ctx context.Context, id string) (blog.User, error) {
 	if !blog.ValidID(id) {
-		return blog.User{}, blog.Errorf(blog.ENOTFOUND, "User not found")
+		return blog.User{}, blog.ErrUserNotFound
 	}
 	u, _, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id), false)
 	if err != nil {
@@ -63,10 +63,10 @@ func (s *Store) Credentials(ctx context.Context, username string) (blog.User, st
 }
 
 // SetPasswordHash implements blog.UserStore.
-func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string, revokeTokens bool) error {
-	bump := 0
-	if revokeTokens {
-		bump = 1
+func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string, change blog.PasswordChange) error {
+	bump, err := change.TokenVersionBump()
+	if err != nil {
+		return fmt.Errorf("set password hash: %w", err)
 	}
 	tag, err := s.pool.Exec(ctx, `UPDATE users SET password_hash = $1, token_version = token_version + $2 WHERE id = $3`, hash, bump, userID)
 	return checkUpdated(tag, s.wrote(err), "set password hash")
@@ -74,8 +74,8 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string, revoke
 
 // SetRole implements blog.UserStore.
 func (s *Store) SetRole(ctx context.Context, userID string, role blog.Role) error {
-	if !role.Valid() {
-		return blog.Errorf(blog.EINVALID, "Invalid role")
+	if err := role.Validate(); err != nil {
+		return err
 	}
 	tag, err := s.pool.Exec(ctx, `UPDATE users SET role = $1 WHERE id = $2`, string(role), userID)
 	return checkUpdated(tag, s.wrote(err), "set role")
@@ -92,7 +92,7 @@ func checkUpdated(tag pgconn.CommandTag, err error, what string) error {
 		return fmt.Errorf("%s: %w", what, unavailable(err))
 	}
 	if tag.RowsAffected() == 0 {
-		return blog.Errorf(blog.ENOTFOUND, "User not found")
+		return blog.ErrUserNotFound
 	}
 	return nil
 }
@@ -108,7 +108,7 @@ func scanUser(row pgx.Row, withHash bool) (blog.User, string, error) {
 		dest = append(dest, &hash)
 	}
 	if err := row.Scan(dest...); errors.Is(err, pgx.ErrNoRows) {
-		return blog.User{}, "", blog.Errorf(blog.ENOTFOUND, "User not found")
+		return blog.User{}, "", blog.ErrUserNotFound
 	} else if err != nil {
 		return blog.User{}, "", unavailable(err)
 	}

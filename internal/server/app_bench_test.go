@@ -56,7 +56,7 @@ func BenchmarkApp(b *testing.B) {
 		b.Fatal(err)
 	}
 	md := markdown.New()
-	content := strings.Repeat("Some *Markdown* with a [link](https://example.com) and `code`. ", 25)
+	content := strings.TrimSpace(strings.Repeat("Some *Markdown* with a [link](https://example.com) and `code`. ", 25))
 	html, err := md.Render(content)
 	if err != nil {
 		b.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"embed"
 	"fmt"
 
+	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/migration"
 )
 
@@ -38,9 +39,9 @@ func migrate(ctx context.Context, db *sql.DB) (int, error) {
 			applied++
 		}
 	}
-	// Old look-alike pairs are left as they are (see fillSkeletons): they
+	// Old look-alike pairs are left as they are (see blog.FillSkeletons): they
 	// must not stop the server from starting.
-	if _, err := fillSkeletons(ctx, db); err != nil {
+	if _, err := blog.FillSkeletons(ctx, skeletonFiller{db}); err != nil {
 		return applied, err
 	}
 	return applied, nil

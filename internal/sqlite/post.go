@@ -32,6 +32,9 @@ func scanPost(row scanner) (blog.Post, error) {
 
 // CreatePost implements blog.PostStore.
 func (s *Store) CreatePost(ctx context.Context, np blog.NewPost) (blog.Post, error) {
+	if err := np.Validate(); err != nil {
+		return blog.Post{}, fmt.Errorf("create post: %w", err)
+	}
 	now := blog.Now()
 	p := blog.Post{
 		ID:          blog.NewID(),
@@ -56,7 +59,7 @@ func (s *Store) CreatePost(ctx context.Context, np blog.NewPost) (blog.Post, err
 		// foreign-key failure.
 		err := tx.StmtContext(ctx, author).QueryRowContext(ctx, np.AuthorID).Scan(&p.Author.ID, &p.Author.Username)
 		if errors.Is(err, sql.ErrNoRows) {
-			return blog.Errorf(blog.ENOTFOUND, "Author not found")
+			return blog.ErrAuthorNotFound
 		} else if err != nil {
 			return err
 		}
@@ -86,21 +89,18 @@ type querier interface {
 
 func postByID(ctx context.Context, q querier, id string) (blog.Post, error) {
 	if !blog.ValidID(id) {
-		return blog.Post{}, blog.Errorf(blog.ENOTFOUND, "Post not found")
+		return blog.Post{}, blog.ErrPostNotFound
 	}
 	p, err := scanPost(q.QueryRowContext(ctx, postSelect+` WHERE p.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return blog.Post{}, blog.Errorf(blog.ENOTFOUND, "Post not found")
+		return blog.Post{}, blog.ErrPostNotFound
 	}
 	return p, err
 }
 
 // ListPosts implements blog.PostStore.
 func (s *Store) ListPosts(ctx context.Context, page blog.Page) ([]blog.Post, *blog.Cursor, error) {
-	limit := page.Limit
-	if limit < 1 || limit > blog.MaxPageLimit {
-		limit = blog.DefaultPageLimit
-	}
+	limit := page.Size()
 	var (
 		rows *sql.Rows
 		err  error
@@ -137,22 +137,16 @@ func (s *Store) ListPosts(ctx context.Context, page blog.Page) ([]blog.Post, *bl
 
 // UpdatePost implements blog.PostStore.
 func (s *Store) UpdatePost(ctx context.Context, actor blog.User, id string, u blog.PostUpdate) (blog.Post, error) {
+	if err := u.Validate(); err != nil {
+		return blog.Post{}, fmt.Errorf("update post: %w", err)
+	}
 	var p blog.Post
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if p, err = editablePost(ctx, tx, actor, id); err != nil {
 			return err
 		}
-		if u.Title != nil {
-			p.Title = *u.Title
-		}
-		if u.Content != nil {
-			if u.ContentHTML == nil {
-				return errors.New("content changed without its HTML")
-			}
-			p.Content, p.ContentHTML = *u.Content, *u.ContentHTML
-		}
-		p.UpdatedAt = blog.Now()
+		p.Apply(u, blog.Now())
 		_, err = tx.ExecContext(ctx, `UPDATE posts SET title = ?, content = ?, content_html = ?, updated_at = ? WHERE id = ?`,
 			p.Title, p.Content, p.ContentHTML, p.UpdatedAt.UnixMicro(), p.ID)
 		return err
@@ -184,8 +178,8 @@ func editablePost(ctx context.Context, tx *sql.Tx, actor blog.User, id string) (
 	if err != nil {
 		return blog.Post{}, err
 	}
-	if actor.Disabled || !actor.CanEdit(p) {
-		return blog.Post{}, blog.Errorf(blog.EFORBIDDEN, "You may only change your own posts")
+	if err := blog.CheckCanEdit(actor, p); err != nil {
+		return blog.Post{}, err
 	}
 	return p, nil
 }

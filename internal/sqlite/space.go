@@ -10,10 +10,6 @@ import (
 	"github.com/palisade-blog/palisade/internal/blog"
 )
 
-// errNoSpace is what a write that failed for lack of disk space returns:
-// a 507 with Retry-After, not a 500, and the operator's cue to free space.
-var errNoSpace = blog.Errorf(blog.ENOSPACE, "The server is out of storage space, so nothing was saved. Please try again later")
-
 // Free space the readiness probe wants before it calls a full store
 // writable again: room for a few of the largest posts.
 const (
@@ -33,7 +29,7 @@ func (s *Store) wrote(err error) error {
 		}
 	case primaryCode(err) == sqlite3.SQLITE_FULL:
 		s.full.Store(true)
-		return fmt.Errorf("%w: %w", errNoSpace, err)
+		return fmt.Errorf("%w: %w", blog.ErrNoSpace, err)
 	}
 	return err
 }
@@ -53,10 +49,10 @@ func (s *Store) probeSpace(ctx context.Context) error {
 		}
 	}
 	if room := maxPages - pages + free; room < minFreePages {
-		return fmt.Errorf("%w: %d free pages below the page limit", errNoSpace, room)
+		return fmt.Errorf("%w: %d free pages below the page limit", blog.ErrNoSpace, room)
 	}
 	if avail, ok := freeBytes(filepath.Dir(s.path)); ok && avail < minFreeBytes {
-		return fmt.Errorf("%w: %d bytes free on the file system of %s", errNoSpace, avail, s.path)
+		return fmt.Errorf("%w: %d bytes free on the file system of %s", blog.ErrNoSpace, avail, s.path)
 	}
 	return nil
 }

@@ -31,7 +31,7 @@ func TestDiskFull(t *testing.T) {
 	if err := s.SetMaxPages(ctx, pages+2); err != nil {
 		t.Fatal(err)
 	}
-	body := strings.Repeat("All work and no play. ", 2000) // 44 KB: several pages
+	body := strings.TrimSpace(strings.Repeat("All work and no play. ", 2000)) // 44 KB: several pages
 	newPost := blog.NewPost{AuthorID: u.ID, Title: "Too big", Content: body, ContentHTML: "<p>" + body + "</p>"}
 
 	_, err = s.CreatePost(ctx, newPost)

@@ -17,8 +17,8 @@ const userColumns = `id, username, role, disabled, token_version, created_at`
 
 // CreateUser implements blog.UserStore.
 func (s *Store) CreateUser(ctx context.Context, nu blog.NewUser) (blog.User, error) {
-	if !nu.Role.Valid() {
-		return blog.User{}, blog.Errorf(blog.EINVALID, "Invalid role")
+	if err := nu.Role.Validate(); err != nil {
+		return blog.User{}, err
 	}
 	u := blog.User{
 		ID:        blog.NewID(),
@@ -43,7 +43,7 @@ func (s *Store) CreateUser(ctx context.Context, nu blog.NewUser) (blog.User, err
 // UserByID implements blog.UserStore.
 func (s *Store) UserByID(ctx context.Context, id string) (blog.User, error) {
 	if !blog.ValidID(id) {
-		return blog.User{}, blog.Errorf(blog.ENOTFOUND, "User not found")
+		return blog.User{}, blog.ErrUserNotFound
 	}
 	row := reads{s}.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id)
 	u, _, err := scanUser(row, false)
@@ -74,10 +74,10 @@ func (s *Store) Credentials(ctx context.Context, username string) (blog.User, st
 }
 
 // SetPasswordHash implements blog.UserStore.
-func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string, revokeTokens bool) error {
-	bump := 0
-	if revokeTokens {
-		bump = 1
+func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string, change blog.PasswordChange) error {
+	bump, err := change.TokenVersionBump()
+	if err != nil {
+		return fmt.Errorf("set password hash: %w", err)
 	}
 	res, err := s.write.ExecContext(ctx,
 		`UPDATE users SET password_hash = ?, token_version = token_version + ? WHERE id = ?`, hash, bump, userID)
@@ -86,8 +86,8 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string, revoke
 
 // SetRole implements blog.UserStore.
 func (s *Store) SetRole(ctx context.Context, userID string, role blog.Role) error {
-	if !role.Valid() {
-		return blog.Errorf(blog.EINVALID, "Invalid role")
+	if err := role.Validate(); err != nil {
+		return err
 	}
 	res, err := s.write.ExecContext(ctx, `UPDATE users SET role = ? WHERE id = ?`, string(role), userID)
 	return checkUpdated(res, s.wrote(err), "set role")
@@ -109,7 +109,7 @@ func checkUpdated(res sql.Result, err error, what string) error {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	if n == 0 {
-		return blog.Errorf(blog.ENOTFOUND, "User not found")
+		return blog.ErrUserNotFound
 	}
 	return nil
 }
@@ -127,7 +127,7 @@ func scanUser(row *sql.Row, withHash bool) (blog.User, string, error) {
 		dest = append(dest, &hash)
 	}
 	if err := row.Scan(dest...); errors.Is(err, sql.ErrNoRows) {
-		return blog.User{}, "", blog.Errorf(blog.ENOTFOUND, "User not found")
+		return blog.User{}, "", blog.ErrUserNotFound
 	} else if err != nil {
 		return blog.User{}, "", err
 	}

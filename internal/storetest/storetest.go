@@ -6,6 +6,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -24,6 +25,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Users", func(t *testing.T) { testUsers(t, open) })
 	t.Run("LookAlikeUsernames", func(t *testing.T) { testLookAlikes(t, open) })
 	t.Run("Posts", func(t *testing.T) { testPosts(t, open) })
+	t.Run("InvalidPosts", func(t *testing.T) { testInvalidPosts(t, open) })
 	t.Run("Pagination", func(t *testing.T) { testPagination(t, open) })
 	t.Run("Authorization", func(t *testing.T) { testAuthorization(t, open) })
 	t.Run("Injection", func(t *testing.T) { testInjection(t, open) })
@@ -98,7 +100,7 @@ func testUsers(t *testing.T, open Opener) {
 		wantCode(t, err, blog.ENOTFOUND)
 		wantCode(t, s.DisableUser(ctx, blog.NewID()), blog.ENOTFOUND)
 		wantCode(t, s.SetRole(ctx, blog.NewID(), blog.RoleAdmin), blog.ENOTFOUND)
-		wantCode(t, s.SetPasswordHash(ctx, blog.NewID(), "x", true), blog.ENOTFOUND)
+		wantCode(t, s.SetPasswordHash(ctx, blog.NewID(), "x", blog.PasswordChanged), blog.ENOTFOUND)
 	})
 	t.Run("SetRole", func(t *testing.T) {
 		bob := mustUser(t, s, "bob", blog.RoleUser)
@@ -129,7 +131,7 @@ func testUsers(t *testing.T, open Opener) {
 	})
 	t.Run("SetPasswordHash", func(t *testing.T) {
 		dave := mustUser(t, s, "dave", blog.RoleUser)
-		if err := s.SetPasswordHash(ctx, dave.ID, "new-hash", false); err != nil {
+		if err := s.SetPasswordHash(ctx, dave.ID, "new-hash", blog.PasswordRehashed); err != nil {
 			t.Fatal(err)
 		}
 		u, hash, err := s.Credentials(ctx, "dave")
@@ -139,7 +141,7 @@ func testUsers(t *testing.T, open Opener) {
 		if hash != "new-hash" || u.TokenVersion != dave.TokenVersion {
 			t.Fatalf("after rehash: %q, version %d", hash, u.TokenVersion)
 		}
-		if err := s.SetPasswordHash(ctx, dave.ID, "newer-hash", true); err != nil {
+		if err := s.SetPasswordHash(ctx, dave.ID, "newer-hash", blog.PasswordChanged); err != nil {
 			t.Fatal(err)
 		}
 		u, _, err = s.Credentials(ctx, "dave")
@@ -148,6 +150,17 @@ func testUsers(t *testing.T, open Opener) {
 		}
 		if u.TokenVersion != dave.TokenVersion+1 {
 			t.Fatalf("password change kept token version %d", u.TokenVersion)
+		}
+		// A caller must say which change it makes: the zero value (or any
+		// unknown one) is refused and changes nothing.
+		for _, change := range []blog.PasswordChange{0, blog.PasswordChanged + 1} {
+			if err := s.SetPasswordHash(ctx, dave.ID, "unknown-change", change); err == nil {
+				t.Fatalf("SetPasswordHash with change %d succeeded", change)
+			}
+		}
+		after, hash, err := s.Credentials(ctx, "dave")
+		if err != nil || hash != "newer-hash" || after.TokenVersion != u.TokenVersion {
+			t.Fatalf("refused change stored: %q, version %d, %v", hash, after.TokenVersion, err)
 		}
 	})
 }
@@ -233,7 +246,7 @@ func testPosts(t *testing.T, open Opener) {
 	}
 
 	t.Run("UnknownAuthor", func(t *testing.T) {
-		_, err := s.CreatePost(ctx, blog.NewPost{AuthorID: blog.NewID(), Title: "x", Content: "y", ContentHTML: "y"})
+		_, err := s.CreatePost(ctx, blog.NewPost{AuthorID: blog.NewID(), Title: "Nobody's post", Content: "Content by nobody", ContentHTML: "<p>Content by nobody</p>"})
 		wantCode(t, err, blog.ENOTFOUND)
 	})
 	t.Run("NotFound", func(t *testing.T) {
@@ -241,7 +254,7 @@ func testPosts(t *testing.T, open Opener) {
 		wantCode(t, err, blog.ENOTFOUND)
 		_, err = s.PostByID(ctx, "not-an-id")
 		wantCode(t, err, blog.ENOTFOUND)
-		_, err = s.UpdatePost(ctx, alice, blog.NewID(), blog.PostUpdate{Title: ptr("x")})
+		_, err = s.UpdatePost(ctx, alice, blog.NewID(), blog.PostUpdate{Title: ptr("Renamed")})
 		wantCode(t, err, blog.ENOTFOUND)
 		wantCode(t, s.DeletePost(ctx, alice, blog.NewID()), blog.ENOTFOUND)
 	})
@@ -276,6 +289,68 @@ func testPosts(t *testing.T, open Opener) {
 		wantCode(t, err, blog.ENOTFOUND)
 		wantCode(t, s.DeletePost(ctx, alice, p.ID), blog.ENOTFOUND)
 	})
+}
+
+// testInvalidPosts: a store refuses, with EINVALID, a post or an edit that
+// did not go through PostInput.Clean or PostPatch.Clean, and stores
+// nothing: a caller that forgets to validate cannot write one.
+func testInvalidPosts(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := open(t)
+	alice := mustUser(t, s, "alice", blog.RoleUser)
+	p := mustPost(t, s, alice, "A valid post")
+	const content = "Valid content of a post"
+	bad := []struct {
+		name           string
+		title, content string
+	}{
+		{"Empty", "", ""},
+		{"TitleTooShort", "x", content},
+		{"TitleTooLong", strings.Repeat("t", blog.TitleMax+1), content},
+		{"ContentTooShort", "A title", "short"},
+		{"ContentTooLong", "A title", strings.Repeat("c", blog.ContentMax+1)},
+		{"TitleWithBidiOverride", "A \u202Etitle", content},
+		{"TitleWithNewline", "A\ntitle", content},
+		{"TitleNotTrimmed", " A title", content},
+		{"TitleNotNFC", "Cafe\u0301 title", content},
+		{"ContentWithNUL", "A title", "Valid\x00 content of a post"},
+		{"ContentWithZeroWidthSpace", "A title", "Valid\u200B content of a post"},
+		{"ContentNotTrimmed", "A title", content + "\n"},
+	}
+	for _, tt := range bad {
+		t.Run("Create"+tt.name, func(t *testing.T) {
+			_, err := s.CreatePost(ctx, blog.NewPost{AuthorID: alice.ID, Title: tt.title, Content: tt.content, ContentHTML: "<p>html</p>"})
+			wantInvalidPost(t, err)
+		})
+		t.Run("Update"+tt.name, func(t *testing.T) {
+			_, err := s.UpdatePost(ctx, alice, p.ID, blog.PostUpdate{Title: &tt.title, Content: &tt.content, ContentHTML: ptr("<p>html</p>")})
+			wantInvalidPost(t, err)
+		})
+	}
+	t.Run("EmptyUpdate", func(t *testing.T) {
+		_, err := s.UpdatePost(ctx, alice, p.ID, blog.PostUpdate{})
+		wantInvalidPost(t, err)
+	})
+	t.Run("ContentWithoutHTML", func(t *testing.T) {
+		// The caller's bug, not the client's: an internal error.
+		_, err := s.UpdatePost(ctx, alice, p.ID, blog.PostUpdate{Content: ptr(content)})
+		wantCode(t, err, blog.EINTERNAL)
+	})
+	page, _, err := s.ListPosts(ctx, blog.Page{Limit: 100})
+	if err != nil || len(page) != 1 || page[0] != p {
+		t.Fatalf("after refused posts and edits: %+v, %v; want only %+v, unchanged", page, err, p)
+	}
+}
+
+// wantInvalidPost checks for blog.ErrInvalidPost with the field errors that
+// say what is wrong.
+func wantInvalidPost(t *testing.T, err error) {
+	t.Helper()
+	wantCode(t, err, blog.EINVALID)
+	var verr *blog.ValidationError
+	if !errors.Is(err, blog.ErrInvalidPost) || !errors.As(err, &verr) || len(verr.Fields) == 0 {
+		t.Fatalf("error = %v, want ErrInvalidPost with field errors", err)
+	}
 }
 
 func testPagination(t *testing.T, open Opener) {
@@ -385,7 +460,7 @@ func testAuthorization(t *testing.T, open Opener) {
 	t.Run("DisabledAuthorCannotEdit", func(t *testing.T) {
 		disabled := alice
 		disabled.Disabled = true
-		_, err := s.UpdatePost(ctx, disabled, p.ID, blog.PostUpdate{Title: ptr("x")})
+		_, err := s.UpdatePost(ctx, disabled, p.ID, blog.PostUpdate{Title: ptr("Edited while disabled")})
 		wantCode(t, err, blog.EFORBIDDEN)
 	})
 	t.Run("AdminCanEdit", func(t *testing.T) {
@@ -544,7 +619,7 @@ func testConcurrentWrites(t *testing.T, open Opener) {
 		go func() {
 			defer wg.Done()
 			for i := range each {
-				_, err := s.CreatePost(ctx, blog.NewPost{AuthorID: u.ID, Title: fmt.Sprintf("w%d-%d", w, i), Content: "c", ContentHTML: "c"})
+				_, err := s.CreatePost(ctx, blog.NewPost{AuthorID: u.ID, Title: fmt.Sprintf("w%d-%d", w, i), Content: "concurrent content", ContentHTML: "<p>concurrent content</p>"})
 				if err != nil {
 					errs <- err
 				}

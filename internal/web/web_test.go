@@ -517,7 +517,7 @@ func testSessionsEndWhenAccountChanges(t *testing.T, st apptest.Store) {
 			srv.DisableOnly(t, id)
 		}},
 		{"PasswordChanged", func(t *testing.T, id string) {
-			if err := srv.Store.SetPasswordHash(t.Context(), id, "new-hash", true); err != nil {
+			if err := srv.Store.SetPasswordHash(t.Context(), id, "new-hash", blog.PasswordChanged); err != nil {
 				t.Fatal(err)
 			}
 		}},

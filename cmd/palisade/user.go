@@ -73,7 +73,7 @@ func userCmd(ctx context.Context, args []string, env environment, stdin io.Reade
 		if err != nil {
 			return err
 		}
-		role := blog.RoleUser
+		role := blog.RoleAuthor
 		if admin {
 			role = blog.RoleAdmin
 		}

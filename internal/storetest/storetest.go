@@ -60,13 +60,13 @@ func mustPost(t *testing.T, s blog.Store, author blog.User, title string) blog.P
 func testUsers(t *testing.T, open Opener) {
 	ctx := context.Background()
 	s := open(t)
-	alice := mustUser(t, s, "Alice", blog.RoleUser)
-	if !blog.ValidID(alice.ID) || alice.Username != "Alice" || alice.Role != blog.RoleUser || alice.CreatedAt.IsZero() {
+	alice := mustUser(t, s, "Alice", blog.RoleAuthor)
+	if !blog.ValidID(alice.ID) || alice.Username != "Alice" || alice.Role != blog.RoleAuthor || alice.CreatedAt.IsZero() {
 		t.Fatalf("created user = %+v", alice)
 	}
 
 	t.Run("DuplicateUsernameAnyCase", func(t *testing.T) {
-		_, err := s.CreateUser(ctx, blog.NewUser{Username: "aLiCe", PasswordHash: "x", Role: blog.RoleUser})
+		_, err := s.CreateUser(ctx, blog.NewUser{Username: "aLiCe", PasswordHash: "x", Role: blog.RoleAuthor})
 		wantCode(t, err, blog.ECONFLICT)
 	})
 	t.Run("InvalidRole", func(t *testing.T) {
@@ -101,7 +101,7 @@ func testUsers(t *testing.T, open Opener) {
 		wantCode(t, s.SetPasswordHash(ctx, blog.NewID(), "x", true), blog.ENOTFOUND)
 	})
 	t.Run("SetRole", func(t *testing.T) {
-		bob := mustUser(t, s, "bob", blog.RoleUser)
+		bob := mustUser(t, s, "bob", blog.RoleAuthor)
 		if err := s.SetRole(ctx, bob.ID, blog.RoleAdmin); err != nil {
 			t.Fatal(err)
 		}
@@ -115,7 +115,7 @@ func testUsers(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("DisableBumpsTokenVersion", func(t *testing.T) {
-		carol := mustUser(t, s, "carol", blog.RoleUser)
+		carol := mustUser(t, s, "carol", blog.RoleAuthor)
 		if err := s.DisableUser(ctx, carol.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -128,7 +128,7 @@ func testUsers(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("SetPasswordHash", func(t *testing.T) {
-		dave := mustUser(t, s, "dave", blog.RoleUser)
+		dave := mustUser(t, s, "dave", blog.RoleAuthor)
 		if err := s.SetPasswordHash(ctx, dave.ID, "new-hash", false); err != nil {
 			t.Fatal(err)
 		}
@@ -158,11 +158,11 @@ func testUsers(t *testing.T, open Opener) {
 func testLookAlikes(t *testing.T, open Opener) {
 	ctx := context.Background()
 	s := open(t)
-	alice := mustUser(t, s, "alice", blog.RoleUser)
-	mustUser(t, s, "mallory", blog.RoleUser)
+	alice := mustUser(t, s, "alice", blog.RoleAuthor)
+	mustUser(t, s, "mallory", blog.RoleAuthor)
 	for _, name := range []string{"aIice", "AIice", "rnallory", "RNALLORY"} {
 		t.Run(name, func(t *testing.T) {
-			_, err := s.CreateUser(ctx, blog.NewUser{Username: name, PasswordHash: "x", Role: blog.RoleUser})
+			_, err := s.CreateUser(ctx, blog.NewUser{Username: name, PasswordHash: "x", Role: blog.RoleAuthor})
 			wantCode(t, err, blog.ECONFLICT)
 			if err.Error() != blog.ErrUsernameTaken.Error() {
 				t.Fatalf("error = %v, want the same answer as for a taken name", err)
@@ -174,7 +174,7 @@ func testLookAlikes(t *testing.T, open Opener) {
 	}
 	t.Run("DifferentNamesStillWelcome", func(t *testing.T) {
 		for _, name := range []string{"alicia", "al1ce", "malory"} {
-			mustUser(t, s, name, blog.RoleUser)
+			mustUser(t, s, name, blog.RoleAuthor)
 		}
 		if u, err := s.UserByUsername(ctx, "alice"); err != nil || u.ID != alice.ID {
 			t.Fatalf("alice = %+v, %v", u, err)
@@ -194,7 +194,7 @@ func testLookAlikes(t *testing.T, open Opener) {
 			go func() {
 				defer wg.Done()
 				<-start
-				_, err := s.CreateUser(ctx, blog.NewUser{Username: name, PasswordHash: "x", Role: blog.RoleUser})
+				_, err := s.CreateUser(ctx, blog.NewUser{Username: name, PasswordHash: "x", Role: blog.RoleAuthor})
 				mu.Lock()
 				defer mu.Unlock()
 				if err == nil {
@@ -218,7 +218,7 @@ func testLookAlikes(t *testing.T, open Opener) {
 func testPosts(t *testing.T, open Opener) {
 	ctx := context.Background()
 	s := open(t)
-	alice := mustUser(t, s, "alice", blog.RoleUser)
+	alice := mustUser(t, s, "alice", blog.RoleAuthor)
 
 	p := mustPost(t, s, alice, "First post")
 	if !blog.ValidID(p.ID) || p.Author != (blog.Author{ID: alice.ID, Username: "alice"}) || p.CreatedAt.IsZero() || !p.UpdatedAt.Equal(p.CreatedAt) {
@@ -281,7 +281,7 @@ func testPosts(t *testing.T, open Opener) {
 func testPagination(t *testing.T, open Opener) {
 	ctx := context.Background()
 	s := open(t)
-	alice := mustUser(t, s, "alice", blog.RoleUser)
+	alice := mustUser(t, s, "alice", blog.RoleAuthor)
 	const total = 45
 	want := make([]string, 0, total)
 	for i := range total {
@@ -364,8 +364,8 @@ func testPagination(t *testing.T, open Opener) {
 func testAuthorization(t *testing.T, open Opener) {
 	ctx := context.Background()
 	s := open(t)
-	alice := mustUser(t, s, "alice", blog.RoleUser)
-	mallory := mustUser(t, s, "mallory", blog.RoleUser)
+	alice := mustUser(t, s, "alice", blog.RoleAuthor)
+	mallory := mustUser(t, s, "mallory", blog.RoleAuthor)
 	admin := mustUser(t, s, "admin", blog.RoleAdmin)
 	p := mustPost(t, s, alice, "Alice's post")
 
@@ -415,7 +415,7 @@ func testInjection(t *testing.T, open Opener) {
 		`<script>alert(1)</script>`,
 		"percent and underscore wildcards: " + strings.Repeat("%_", 10),
 	}
-	u := mustUser(t, s, "robert_tables", blog.RoleUser)
+	u := mustUser(t, s, "robert_tables", blog.RoleAuthor)
 	for i, text := range evil {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
 			p, err := s.CreatePost(ctx, blog.NewPost{AuthorID: u.ID, Title: text, Content: text, ContentHTML: text})
@@ -535,7 +535,7 @@ func testSessions(t *testing.T, open Opener) {
 func testConcurrentWrites(t *testing.T, open Opener) {
 	ctx := context.Background()
 	s := open(t)
-	u := mustUser(t, s, "writer", blog.RoleUser)
+	u := mustUser(t, s, "writer", blog.RoleAuthor)
 	const workers, each = 8, 10
 	var wg sync.WaitGroup
 	errs := make(chan error, workers*each)

@@ -30,6 +30,11 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Revocations", func(t *testing.T) { testRevocations(t, open) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, open) })
 	t.Run("ConcurrentWrites", func(t *testing.T) { testConcurrentWrites(t, open) })
+	t.Run("AdminOps", func(t *testing.T) { testAdminOps(t, open) })
+	t.Run("LastAdmin", func(t *testing.T) { testLastAdmin(t, open) })
+	t.Run("FirstAdmin", func(t *testing.T) { testFirstAdmin(t, open) })
+	t.Run("Invites", func(t *testing.T) { testInvites(t, open) })
+	t.Run("Settings", func(t *testing.T) { testSettings(t, open) })
 }
 
 func wantCode(t *testing.T, err error, code string) {

@@ -1,0 +1,162 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/palisade-blog/palisade/internal/blog"
+)
+
+// inviteDoc is a document of the invites collection. Every field is
+// always present; an unset time is null and an unset user ID "", so a
+// filter on {usedAt: null} is exact.
+type inviteDoc struct {
+	ID        string `bson:"_id"`
+	TokenHash string `bson:"tokenHash"`
+	Role      string `bson:"role"`
+	CreatedBy string `bson:"createdBy"`
+	CreatedAt int64  `bson:"createdAt"` // Unix microseconds, as users and posts
+	ExpiresAt int64  `bson:"expiresAt"`
+	UsedAt    *int64 `bson:"usedAt"`
+	UsedBy    string `bson:"usedBy"`
+	RevokedAt *int64 `bson:"revokedAt"`
+}
+
+func (d inviteDoc) invite() blog.Invite {
+	inv := blog.Invite{
+		ID:        d.ID,
+		Role:      blog.Role(d.Role),
+		CreatedBy: d.CreatedBy,
+		CreatedAt: fromMicros(d.CreatedAt),
+		ExpiresAt: fromMicros(d.ExpiresAt),
+		UsedBy:    d.UsedBy,
+	}
+	if d.UsedAt != nil {
+		t := fromMicros(*d.UsedAt)
+		inv.UsedAt = &t
+	}
+	if d.RevokedAt != nil {
+		t := fromMicros(*d.RevokedAt)
+		inv.RevokedAt = &t
+	}
+	return inv
+}
+
+// CreateInvite implements blog.InviteStore.
+func (s *Store) CreateInvite(ctx context.Context, n blog.NewInvite) (blog.Invite, error) {
+	now := blog.Now()
+	if err := n.Validate(now); err != nil {
+		return blog.Invite{}, err
+	}
+	if n.CreatedBy != "" {
+		if _, err := s.findUser(ctx, bson.M{"_id": n.CreatedBy}, false); err != nil {
+			return blog.Invite{}, fmt.Errorf("create invite: %w", err)
+		}
+	}
+	d := inviteDoc{
+		ID:        blog.NewID(),
+		TokenHash: n.TokenHash,
+		Role:      string(n.Role),
+		CreatedBy: n.CreatedBy,
+		CreatedAt: micros(now),
+		ExpiresAt: micros(n.ExpiresAt),
+	}
+	_, err := s.invites.InsertOne(ctx, d)
+	if mongo.IsDuplicateKeyError(err) {
+		return blog.Invite{}, blog.Errorf(blog.ECONFLICT, "Invite already exists")
+	}
+	if err != nil {
+		return blog.Invite{}, fmt.Errorf("create invite: %w", unavailable(err))
+	}
+	return d.invite(), nil
+}
+
+// ListInvites implements blog.InviteStore.
+func (s *Store) ListInvites(ctx context.Context) ([]blog.Invite, error) {
+	cur, err := s.invites.Find(ctx, bson.M{}, options.Find().
+		SetSort(bson.D{{Key: "createdAt", Value: -1}, {Key: "_id", Value: -1}}).
+		SetLimit(blog.MaxListInvites).
+		SetProjection(bson.M{"tokenHash": 0}))
+	if err != nil {
+		return nil, fmt.Errorf("list invites: %w", unavailable(err))
+	}
+	var docs []inviteDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("list invites: %w", unavailable(err))
+	}
+	invites := make([]blog.Invite, len(docs))
+	for i, d := range docs {
+		invites[i] = d.invite()
+	}
+	return invites, nil
+}
+
+// RevokeInvite implements blog.InviteStore.
+func (s *Store) RevokeInvite(ctx context.Context, id string) error {
+	if !blog.ValidID(id) {
+		return blog.ErrInviteNotFound
+	}
+	res, err := s.invites.UpdateOne(ctx,
+		bson.M{"_id": id, "usedAt": nil, "revokedAt": nil},
+		bson.M{"$set": bson.M{"revokedAt": micros(blog.Now())}})
+	if err != nil {
+		return fmt.Errorf("revoke invite: %w", unavailable(err))
+	}
+	if res.MatchedCount > 0 {
+		return nil
+	}
+	// Already used or revoked (nothing to do), or no such invite.
+	n, err := s.invites.CountDocuments(ctx, bson.M{"_id": id})
+	if err != nil {
+		return fmt.Errorf("revoke invite: %w", unavailable(err))
+	}
+	if n == 0 {
+		return blog.ErrInviteNotFound
+	}
+	return nil
+}
+
+// RedeemInvite implements blog.InviteStore. Without multi-document
+// transactions it works in three single-document steps: claim the invite
+// (one findAndModify whose filter is every condition of a usable invite,
+// so of two concurrent redeems only one matches), create the account,
+// and, if that fails, give the invite back. A process that dies between
+// the claim and the account leaves the invite used with no account
+// behind it; the admin makes another.
+func (s *Store) RedeemInvite(ctx context.Context, tokenHash string, nu blog.NewUser, now time.Time) (blog.User, error) {
+	if !blog.ValidInviteTokenHash(tokenHash) {
+		return blog.User{}, blog.ErrInviteInvalid
+	}
+	userID := blog.NewID()
+	var d inviteDoc
+	err := s.invites.FindOneAndUpdate(ctx,
+		bson.M{"tokenHash": tokenHash, "usedAt": nil, "revokedAt": nil, "expiresAt": bson.M{"$gt": micros(now)}},
+		bson.M{"$set": bson.M{"usedAt": micros(blog.Now()), "usedBy": userID}},
+		options.FindOneAndUpdate().SetProjection(bson.M{"tokenHash": 0})).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return blog.User{}, blog.ErrInviteInvalid
+	}
+	if err != nil {
+		return blog.User{}, fmt.Errorf("redeem invite: %w", unavailable(err))
+	}
+	nu.Role = blog.Role(d.Role)
+	u, err := s.insertUser(ctx, userID, nu)
+	if err != nil {
+		// Give the invite back, whether or not ctx has ended: a name
+		// already taken must not cost its holder the invite.
+		_, uerr := s.invites.UpdateOne(context.WithoutCancel(ctx),
+			bson.M{"_id": d.ID, "usedBy": userID},
+			bson.M{"$set": bson.M{"usedAt": nil, "usedBy": ""}})
+		if uerr != nil {
+			err = errors.Join(err, fmt.Errorf("give the invite back: %w", uerr))
+		}
+		return blog.User{}, fmt.Errorf("redeem invite: %w", err)
+	}
+	return u, nil
+}

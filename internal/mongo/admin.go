@@ -16,27 +16,34 @@ import (
 // last-admin guard and the first-admin claim.
 var enabledAdmin = bson.M{"role": string(blog.RoleAdmin), "disabled": false}
 
-// The admins lock: a document in the locks collection that serialises
-// every change that could take away the last admin or relies on there
-// being none (a demotion, disabling, the first-admin claim), across
-// instances. Without multi-document transactions, two such changes would
-// otherwise each count the admins before the other's change. Changes that
-// only add admins don't take it: they can't make a count too high.
+// Lease locks: a document in the locks collection, keyed by what it
+// guards, that serialises operations across instances where a single
+// document's update can't. The insert that takes a free lock is the
+// atomic step (the unique _id refuses a second one); FerretDB 1.24 does
+// not apply a conditional update or findAndModify atomically against a
+// concurrent one, so nothing here relies on those.
 //
-// It is a lease: a holder that dies leaves it held for at most
-// adminsLockLease, and a holder runs its count-and-change for at most
-// half of that, so it is done long before another can take the lock over.
-// Instances compare times from their own clocks: they must agree to well
-// within a few seconds (NTP does).
+// The admins lock serialises every change that could take away the last
+// admin or relies on there being none (a demotion, disabling, the
+// first-admin claim): without it, two such changes would each count the
+// admins before the other's change. Changes that only add admins don't
+// take it: they can't make a count too high. An invite's lock serialises
+// its redeems (see RedeemInvite).
+//
+// A lock is a lease: a holder that dies leaves it held for at most
+// lockLease, and a holder does its work for at most half of that, so it
+// is done long before another can take the lock over. Instances compare
+// times from their own clocks: they must agree to well within a few
+// seconds (NTP does).
 const (
-	adminsLockID    = "admins"
-	adminsLockLease = 10 * time.Second
+	adminsLockID = "admins"
+	lockLease    = 10 * time.Second
 )
 
-// lockAdmins takes the admins lock, waiting while another holder has it,
-// and returns the context to do the work in (bounded to half the lease)
-// and the function that releases the lock.
-func (s *Store) lockAdmins(ctx context.Context) (context.Context, func(), error) {
+// lock takes the lease lock with this ID, waiting while another holder
+// has it, and returns the context to do the work in (bounded to half the
+// lease) and the function that releases the lock.
+func (s *Store) lock(ctx context.Context, id string) (context.Context, func(), error) {
 	holder := blog.NewID()
 	pause := 5 * time.Millisecond
 	for {
@@ -46,27 +53,27 @@ func (s *Store) lockAdmins(ctx context.Context) (context.Context, func(), error)
 		// holds it, the filter matches nothing and the upsert's insert
 		// collides with the existing _id.
 		_, err := s.locks.UpdateOne(ctx,
-			bson.M{"_id": adminsLockID, "until": bson.M{"$lt": micros(now)}},
-			bson.M{"$set": bson.M{"holder": holder, "until": micros(now.Add(adminsLockLease))}},
+			bson.M{"_id": id, "until": bson.M{"$lt": micros(now)}},
+			bson.M{"$set": bson.M{"holder": holder, "until": micros(now.Add(lockLease))}},
 			options.UpdateOne().SetUpsert(true))
 		if err == nil {
-			work, cancel := context.WithTimeout(ctx, adminsLockLease/2)
+			work, cancel := context.WithTimeout(ctx, lockLease/2)
 			release := func() {
 				cancel()
 				// Released even if ctx ended; if this fails the lease
 				// runs out by itself.
-				_, _ = s.locks.DeleteOne(context.WithoutCancel(ctx), bson.M{"_id": adminsLockID, "holder": holder})
+				_, _ = s.locks.DeleteOne(context.WithoutCancel(ctx), bson.M{"_id": id, "holder": holder})
 			}
 			return work, release, nil
 		}
 		if !mongo.IsDuplicateKeyError(err) {
-			return nil, nil, fmt.Errorf("lock admins: %w", unavailable(err))
+			return nil, nil, fmt.Errorf("lock: %w", unavailable(err))
 		}
 		t := time.NewTimer(pause)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, nil, fmt.Errorf("lock admins: %w: %w", errUnavailable, ctx.Err())
+			return nil, nil, fmt.Errorf("lock: %w: %w", errUnavailable, ctx.Err())
 		case <-t.C:
 		}
 		pause = min(2*pause, 200*time.Millisecond)
@@ -84,7 +91,7 @@ func (s *Store) changeUser(ctx context.Context, userID string, removesAdmin bool
 	if !removesAdmin {
 		return s.updateUser(ctx, userID, update, what)
 	}
-	work, release, err := s.lockAdmins(ctx)
+	work, release, err := s.lock(ctx, adminsLockID)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
@@ -145,7 +152,7 @@ func (s *Store) HasAdmin(ctx context.Context) (bool, error) {
 // finds the first one's admin.
 func (s *Store) CreateFirstAdmin(ctx context.Context, nu blog.NewUser) (blog.User, error) {
 	nu.Role = blog.RoleAdmin
-	work, release, err := s.lockAdmins(ctx)
+	work, release, err := s.lock(ctx, adminsLockID)
 	if err != nil {
 		return blog.User{}, fmt.Errorf("create first admin: %w", err)
 	}

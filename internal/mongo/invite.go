@@ -123,30 +123,53 @@ func (s *Store) RevokeInvite(ctx context.Context, id string) error {
 }
 
 // RedeemInvite implements blog.InviteStore. Without multi-document
-// transactions it works in three single-document steps: claim the invite
-// (one findAndModify whose filter is every condition of a usable invite,
-// so of two concurrent redeems only one matches), create the account,
-// and, if that fails, give the invite back. A process that dies between
-// the claim and the account leaves the invite used with no account
-// behind it; the admin makes another.
+// transactions it works under the invite's lease lock (see lock), in
+// single-document steps: read the invite, mark it used, create the
+// account, and unmark the invite if that fails. A second redeem waits for
+// the lock and then reads the invite used. A process that dies between
+// the mark and the account leaves the invite used with no account behind
+// it; the admin makes another.
 func (s *Store) RedeemInvite(ctx context.Context, tokenHash string, nu blog.NewUser, now time.Time) (blog.User, error) {
 	if !blog.ValidInviteTokenHash(tokenHash) {
 		return blog.User{}, blog.ErrInviteInvalid
 	}
-	userID := blog.NewID()
+	u, err := s.redeem(ctx, tokenHash, nu, now)
+	if err != nil {
+		return blog.User{}, fmt.Errorf("redeem invite: %w", err)
+	}
+	return u, nil
+}
+
+func (s *Store) redeem(ctx context.Context, tokenHash string, nu blog.NewUser, now time.Time) (blog.User, error) {
+	usable := bson.M{"tokenHash": tokenHash, "usedAt": nil, "revokedAt": nil, "expiresAt": bson.M{"$gt": micros(now)}}
 	var d inviteDoc
-	err := s.invites.FindOneAndUpdate(ctx,
-		bson.M{"tokenHash": tokenHash, "usedAt": nil, "revokedAt": nil, "expiresAt": bson.M{"$gt": micros(now)}},
-		bson.M{"$set": bson.M{"usedAt": micros(blog.Now()), "usedBy": userID}},
-		options.FindOneAndUpdate().SetProjection(bson.M{"tokenHash": 0})).Decode(&d)
+	// A first look outside the lock, so that unknown and spent tokens
+	// (every guess) cost no lock.
+	err := s.invites.FindOne(ctx, usable).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return blog.User{}, blog.ErrInviteInvalid
+	} else if err != nil {
+		return blog.User{}, unavailable(err)
 	}
+	work, release, err := s.lock(ctx, "invite:"+d.ID)
 	if err != nil {
-		return blog.User{}, fmt.Errorf("redeem invite: %w", unavailable(err))
+		return blog.User{}, err
+	}
+	defer release()
+	// Again under the lock: an earlier holder may have used it.
+	err = s.invites.FindOne(work, usable).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return blog.User{}, blog.ErrInviteInvalid
+	} else if err != nil {
+		return blog.User{}, unavailable(err)
+	}
+	userID := blog.NewID()
+	if _, err := s.invites.UpdateOne(work, bson.M{"_id": d.ID},
+		bson.M{"$set": bson.M{"usedAt": micros(blog.Now()), "usedBy": userID}}); err != nil {
+		return blog.User{}, unavailable(err)
 	}
 	nu.Role = blog.Role(d.Role)
-	u, err := s.insertUser(ctx, userID, nu)
+	u, err := s.insertUser(work, userID, nu)
 	if err != nil {
 		// Give the invite back, whether or not ctx has ended: a name
 		// already taken must not cost its holder the invite.
@@ -154,9 +177,9 @@ func (s *Store) RedeemInvite(ctx context.Context, tokenHash string, nu blog.NewU
 			bson.M{"_id": d.ID, "usedBy": userID},
 			bson.M{"$set": bson.M{"usedAt": nil, "usedBy": ""}})
 		if uerr != nil {
-			err = errors.Join(err, fmt.Errorf("give the invite back: %w", uerr))
+			err = errors.Join(err, fmt.Errorf("give the invite back: %w", unavailable(uerr)))
 		}
-		return blog.User{}, fmt.Errorf("redeem invite: %w", err)
+		return blog.User{}, err
 	}
 	return u, nil
 }

@@ -45,10 +45,10 @@
 // Every write touches one document, which MongoDB and FerretDB apply
 // atomically, so the store needs no multi-document transactions (FerretDB
 // 1.x has none). Where a check precedes a write, the write's filter repeats
-// what the check relied on; see UpdatePost and CreatePost. Two operations
-// span documents: the last-admin guard and the first-admin claim take a
-// lease lock (see lockAdmins), and redeeming an invite claims it before
-// creating the account and gives it back if that fails (see RedeemInvite).
+// what the check relied on; see UpdatePost and CreatePost. Operations that
+// span documents (the last-admin guard, the first-admin claim, redeeming
+// an invite) take a lease lock, a document whose insert is atomic (see
+// lock).
 //
 // # What the server must support
 //

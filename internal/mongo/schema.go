@@ -23,7 +23,7 @@ const (
 	indexSessionsTTL = "expiry_ttl"
 	indexSessions    = "expiry_1"
 
-	indexInviteToken   = "tokenHash_unique"
+	indexInviteHash    = "tokenHash_unique"
 	indexInvitesNewest = "createdAt_-1__id_-1"
 )
 
@@ -163,7 +163,7 @@ func (s *Store) ensureSchema(ctx context.Context) error {
 		// Invites are looked up by the hash of their token, which is unique.
 		{s.invites, mongo.IndexModel{
 			Keys:    bson.D{{Key: "tokenHash", Value: 1}},
-			Options: options.Index().SetName(indexInviteToken).SetUnique(true),
+			Options: options.Index().SetName(indexInviteHash).SetUnique(true),
 		}},
 		// ListInvites: newest first.
 		{s.invites, mongo.IndexModel{

@@ -95,7 +95,7 @@ func seedUsers(ctx context.Context, store *sqlite.Store, n int) ([]string, error
 	}
 	ids := make([]string, 0, n)
 	for i := range n {
-		nu := blog.NewUser{Username: fmt.Sprintf("writer%03d", i), PasswordHash: fixedHash, Role: blog.RoleUser}
+		nu := blog.NewUser{Username: fmt.Sprintf("writer%03d", i), PasswordHash: fixedHash, Role: blog.RoleAuthor}
 		if i == 0 {
 			nu.Username, nu.PasswordHash = benchUsername, benchHash
 		}

@@ -240,7 +240,7 @@ func TestUserCreatePasswordFromPipe(t *testing.T) {
 	if err := run(context.Background(), []string{"user", "create", "piped", "--data-dir", t.TempDir()}, envOf(nil), r, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "created user piped") || strings.Contains(errOut.String(), "Password") {
+	if !strings.Contains(out.String(), "created author piped") || strings.Contains(errOut.String(), "Password") {
 		t.Fatalf("stdout %q, stderr %q", out.String(), errOut.String())
 	}
 }
@@ -289,7 +289,7 @@ func TestUserCreatePasswordAtTerminal(t *testing.T) {
 	}
 	r := <-done
 	_ = tty.Close()
-	if r.err != nil || !strings.Contains(r.out, "created user carol") {
+	if r.err != nil || !strings.Contains(r.out, "created author carol") {
 		t.Fatalf("create: %q %v", r.out, r.err)
 	}
 	if strings.Contains(screen.String(), "passphrase") {

@@ -20,7 +20,9 @@ const usage = `Usage: palisade <command> [flags]
 Commands:
   serve     run the blog server (the default)
   migrate   apply database migrations and exit
-  user      create, promote or disable an account (palisade user --help)
+  user      create, list, promote, demote, disable or enable accounts (palisade user --help)
+  invite    make, list or revoke single-use invite links (palisade invite --help)
+  site      set the site's title and description (palisade site --help)
   version   print the version
 
 Run "palisade <command> --help" for the command's flags.
@@ -50,6 +52,10 @@ func run(ctx context.Context, args []string, environ []string, stdin io.Reader, 
 		err = migrateCmd(ctx, args, env, stdout, stderr)
 	case "user":
 		err = userCmd(ctx, args, env, stdin, stdout, stderr)
+	case "invite":
+		err = inviteCmd(ctx, args, env, stdout, stderr)
+	case "site":
+		err = siteCmd(ctx, args, env, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "palisade", version())
 	case "help":

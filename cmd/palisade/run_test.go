@@ -246,7 +246,7 @@ func TestUserCommands(t *testing.T) {
 	if _, err := user("password\n", "create", "weak"); err == nil {
 		t.Fatal("weak password accepted from the command line")
 	}
-	if out, err := user("another good passphrase\n", "create", "bob"); err != nil || !strings.Contains(out, "created user bob") {
+	if out, err := user("another good passphrase\n", "create", "bob"); err != nil || !strings.Contains(out, "created author bob") {
 		t.Fatalf("create: %q %v", out, err)
 	}
 	if out, err := user("", "promote", "bob"); err != nil || !strings.Contains(out, "promoted bob") {

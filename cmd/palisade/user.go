@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"strings"
+	"text/tabwriter"
+	"time"
 
 	"golang.org/x/term"
 
@@ -19,23 +21,45 @@ const userUsage = `Usage:
   palisade user create NAME [--admin] [flags]   asks for the password (at a terminal, without
                                                 echo) or reads its first line from standard input
   palisade user promote NAME [flags]            make NAME an admin
-  palisade user disable NAME [flags]            disable NAME and revoke its tokens
+  palisade user demote NAME [flags]             make NAME an author again
+  palisade user disable NAME [flags]            disable NAME and revoke its tokens and sessions
+  palisade user enable NAME [flags]             let NAME sign in again (old sessions stay ended)
+  palisade user list [flags]                    list the accounts: username, role, disabled, created
 
+The last enabled admin can be neither demoted nor disabled: promote another first.
 Flags are those of "palisade serve" that locate the database (--data-dir, --database-url).
 `
 
-// userCmd manages accounts from the command line: the only way to make the
-// first admin, since the API never lets a client choose its role.
+// userActions are the actions of "palisade user", and whether each takes
+// a NAME.
+var userActions = map[string]bool{"create": true, "promote": true, "demote": true, "disable": true, "enable": true, "list": false}
+
+// userCmd manages accounts from the command line: the way to make the
+// first admin without the website's setup link, and to manage accounts
+// with no website at all.
 func userCmd(ctx context.Context, args []string, env environment, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
 		fmt.Fprint(stdout, userUsage)
 		return nil
 	}
-	if len(args) < 2 || strings.HasPrefix(args[0], "-") || strings.HasPrefix(args[1], "-") {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprint(stderr, userUsage)
-		return fmt.Errorf("%w: user needs an action and a name", errUsage)
+		return fmt.Errorf("%w: user needs an action", errUsage)
 	}
-	action, name, rest := args[0], args[1], args[2:]
+	action, rest := args[0], args[1:]
+	needsName, known := userActions[action]
+	if !known {
+		fmt.Fprint(stderr, userUsage)
+		return fmt.Errorf("%w: unknown user action %q", errUsage, action)
+	}
+	var name string
+	if needsName {
+		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
+			fmt.Fprint(stderr, userUsage)
+			return fmt.Errorf("%w: user %s needs a name", errUsage, action)
+		}
+		name, rest = rest[0], rest[1:]
+	}
 	admin := false
 	if action == "create" {
 		for i, a := range rest {
@@ -73,7 +97,7 @@ func userCmd(ctx context.Context, args []string, env environment, stdin io.Reade
 		if err != nil {
 			return err
 		}
-		role := blog.RoleUser
+		role := blog.RoleAuthor
 		if admin {
 			role = blog.RoleAdmin
 		}
@@ -83,25 +107,61 @@ func userCmd(ctx context.Context, args []string, env environment, stdin io.Reade
 		}
 		fmt.Fprintf(stdout, "created %s %s (%s)\n", u.Role, u.Username, u.ID)
 		return nil
-	case "promote", "disable":
+	case "list":
+		return listUsers(ctx, store, stdout)
+	default: // promote, demote, disable, enable
 		u, err := store.UserByUsername(ctx, name)
 		if err != nil {
 			return fmt.Errorf("%s %s: %s", action, name, blog.ErrorMessage(err))
 		}
-		if action == "promote" {
+		switch action {
+		case "promote":
 			err = store.SetRole(ctx, u.ID, blog.RoleAdmin)
-		} else {
+		case "demote":
+			err = store.SetRole(ctx, u.ID, blog.RoleAuthor)
+		case "disable":
 			err = store.DisableUser(ctx, u.ID)
+		case "enable":
+			err = store.EnableUser(ctx, u.ID)
 		}
 		if err != nil {
-			return fmt.Errorf("%s %s: %w", action, name, err)
+			return commandFailure(action+" "+name, err)
 		}
-		fmt.Fprintf(stdout, "%sd %s\n", action, u.Username) // promoted, disabled
+		fmt.Fprintf(stdout, "%sd %s\n", action, u.Username) // promoted, demoted, disabled, enabled
 		return nil
-	default:
-		fmt.Fprint(stderr, userUsage)
-		return fmt.Errorf("%w: unknown user action %q", errUsage, action)
 	}
+}
+
+// listUsers prints the accounts as a table.
+func listUsers(ctx context.Context, store blog.Store, stdout io.Writer) error {
+	users, err := store.ListUsers(ctx)
+	if err != nil {
+		return commandFailure("list users", err)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "USERNAME\tROLE\tDISABLED\tCREATED (UTC)")
+	for _, u := range users {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Username, u.Role, yesNo(u.Disabled), u.CreatedAt.Format(time.DateTime))
+	}
+	return tw.Flush()
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// commandFailure is what a command reports when the store refuses or
+// fails: a refusal's message (a *blog.Error's is written for people, such
+// as "An instance needs at least one admin"), or the whole error for an
+// unexpected failure, which on the command line is the operator's to see.
+func commandFailure(what string, err error) error {
+	if code := blog.ErrorCode(err); code != blog.EINTERNAL && code != blog.EUNAVAILABLE {
+		return fmt.Errorf("%s: %s", what, blog.ErrorMessage(err))
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // readPassword reads the new account's password. At a terminal it prompts

@@ -56,7 +56,7 @@ func (s *Service) Register(ctx context.Context, reg blog.Registration) (blog.Use
 	if err != nil {
 		return blog.User{}, err
 	}
-	u, err := s.Store.CreateUser(ctx, blog.NewUser{Username: reg.Username, PasswordHash: hash, Role: blog.RoleUser})
+	u, err := s.Store.CreateUser(ctx, blog.NewUser{Username: reg.Username, PasswordHash: hash, Role: blog.RoleAuthor})
 	if err != nil {
 		return blog.User{}, err
 	}

@@ -128,7 +128,7 @@ func testLoginLogoutMe(t *testing.T, st apptest.Store) {
 	wantStatus(t, me, http.StatusOK)
 	var u map[string]any
 	me.json(t, &u)
-	if u["id"] != id || u["username"] != "alice" || u["role"] != "user" || u["createdAt"] == nil {
+	if u["id"] != id || u["username"] != "alice" || u["role"] != "author" || u["createdAt"] == nil {
 		t.Fatalf("me = %v", u)
 	}
 	if me.header.Get("Cache-Control") != "no-store" {

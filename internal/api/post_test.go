@@ -245,7 +245,7 @@ func testSQLMetacharacters(t *testing.T, st apptest.Store) {
 		})
 	}
 	u, err := ts.Store.UserByUsername(t.Context(), "alice")
-	if err != nil || u.Role != blog.RoleUser {
+	if err != nil || u.Role != blog.RoleAuthor {
 		t.Fatalf("alice after injection attempts: %+v, %v", u, err)
 	}
 	page, _, err := ts.Store.ListPosts(t.Context(), blog.Page{Limit: 100})

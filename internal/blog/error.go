@@ -30,7 +30,7 @@ var (
 	// ErrNotYourPost: the actor may not change or delete this post (see
 	// CheckCanEdit).
 	ErrNotYourPost = Errorf(EFORBIDDEN, "You may only change your own posts")
-	// ErrInvalidRole: a role that is neither RoleUser nor RoleAdmin.
+	// ErrInvalidRole: a role that is neither RoleAuthor nor RoleAdmin.
 	ErrInvalidRole = Errorf(EINVALID, "Invalid role")
 	// ErrInvalidPost: a NewPost or PostUpdate that breaks the rules
 	// PostInput.Clean and PostPatch.Clean enforce. It comes wrapped

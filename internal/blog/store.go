@@ -34,11 +34,33 @@ type UserStore interface {
 	// Returns ENOTFOUND if there is no such user, and an internal error
 	// for any other PasswordChange, changing nothing.
 	SetPasswordHash(ctx context.Context, userID, hash string, change PasswordChange) error
-	// SetRole changes a user's role. Returns ENOTFOUND or EINVALID.
+	// SetRole changes a user's role. Returns ENOTFOUND or EINVALID, and
+	// ErrLastAdmin (ECONFLICT) if it would demote the only enabled admin:
+	// the check and the change are one atomic step, so two admins demoting
+	// each other at once can't both succeed.
 	SetRole(ctx context.Context, userID string, role Role) error
 	// DisableUser marks the account disabled and bumps its token version, so
-	// every token and session it holds stops working. Returns ENOTFOUND.
+	// every token and session it holds stops working. Returns ENOTFOUND, or
+	// ErrLastAdmin (ECONFLICT) if the user is the only enabled admin,
+	// checked atomically with the change as in SetRole. Disabling a
+	// disabled account changes nothing but its token version.
 	DisableUser(ctx context.Context, userID string) error
+	// EnableUser lets a disabled account sign in again (its old tokens and
+	// sessions stay revoked). Returns ENOTFOUND. Enabling an enabled
+	// account is not an error.
+	EnableUser(ctx context.Context, userID string) error
+	// ListUsers returns every account, ordered by username
+	// (case-insensitively), at most MaxListUsers of them: an instance
+	// has few accounts, and the cap bounds what one call can cost.
+	ListUsers(ctx context.Context) ([]User, error)
+	// HasAdmin reports whether an enabled admin exists. While none does,
+	// the instance can be claimed with CreateFirstAdmin.
+	HasAdmin(ctx context.Context) (bool, error)
+	// CreateFirstAdmin creates u as an admin (u.Role is ignored) only if
+	// no enabled admin exists, checking and creating in one atomic step:
+	// of two concurrent calls exactly one succeeds. Returns ErrAdminExists
+	// (ECONFLICT) if an admin exists, and ErrUsernameTaken as CreateUser.
+	CreateFirstAdmin(ctx context.Context, u NewUser) (User, error)
 }
 
 // PostStore keeps posts. Update and delete take the acting user and check
@@ -93,6 +115,8 @@ type Store interface {
 	PostStore
 	RevocationStore
 	SessionStore
+	InviteStore
+	SettingsStore
 	// Ping checks that the database answers (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the database.

@@ -12,14 +12,15 @@ import (
 // Role says what a user may do beyond their own posts.
 type Role string
 
-// Roles.
+// Roles. An author writes and edits their own posts; an admin runs the
+// instance: every post, the accounts, invites and site settings.
 const (
-	RoleUser  Role = "user"
-	RoleAdmin Role = "admin"
+	RoleAuthor Role = "author"
+	RoleAdmin  Role = "admin"
 )
 
 // Valid reports whether r is a known role.
-func (r Role) Valid() bool { return r == RoleUser || r == RoleAdmin }
+func (r Role) Valid() bool { return r == RoleAuthor || r == RoleAdmin }
 
 // User is an account. The password hash is deliberately not a field: it
 // never leaves the store except through UserStore.Credentials.

@@ -276,11 +276,12 @@ func TestRoleValid(t *testing.T) {
 		role Role
 		want bool
 	}{
-		{RoleUser, true},
+		{RoleAuthor, true},
 		{RoleAdmin, true},
 		{"", false},
 		{"Admin", false},
 		{"root", false},
+		{"user", false}, // the name authors had before
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.role), func(t *testing.T) {
@@ -292,8 +293,8 @@ func TestRoleValid(t *testing.T) {
 }
 
 func TestUserCanEdit(t *testing.T) {
-	author := User{ID: NewID(), Username: "author", Role: RoleUser}
-	other := User{ID: NewID(), Username: "other", Role: RoleUser}
+	author := User{ID: NewID(), Username: "author", Role: RoleAuthor}
+	other := User{ID: NewID(), Username: "other", Role: RoleAuthor}
 	admin := User{ID: NewID(), Username: "admin", Role: RoleAdmin}
 	noRole := User{ID: NewID(), Username: "norole"}
 	post := Post{ID: NewID(), Author: Author{ID: author.ID, Username: author.Username}}
@@ -308,11 +309,11 @@ func TestUserCanEdit(t *testing.T) {
 		{"other user", other, post, false},
 		{"admin", admin, post, true},
 		{"user without role", noRole, post, false},
-		{"same username different ID", User{ID: NewID(), Username: "author", Role: RoleUser}, post, false},
+		{"same username different ID", User{ID: NewID(), Username: "author", Role: RoleAuthor}, post, false},
 		// Defence in depth: a zero User (not signed in, or not loaded) must
 		// not match a post whose author was not loaded either.
 		{"zero user on post without author", User{}, Post{ID: post.ID}, false},
-		{"disabled author", User{ID: author.ID, Username: "author", Role: RoleUser, Disabled: true}, post, false},
+		{"disabled author", User{ID: author.ID, Username: "author", Role: RoleAuthor, Disabled: true}, post, false},
 		{"disabled admin", User{ID: admin.ID, Username: "admin", Role: RoleAdmin, Disabled: true}, post, false},
 	}
 	for _, tt := range tests {

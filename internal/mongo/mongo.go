@@ -4,13 +4,16 @@
 //
 // # Documents
 //
-// Four collections, in the database named by the URL's path ("palisade" if
-// it names none):
+// Seven collections, in the database named by the URL's path ("palisade"
+// if it names none):
 //
 //	users          {_id, username, usernameKey, passwordHash, role, disabled, tokenVersion, createdAt}
 //	posts          {_id, author, title, content, contentHtml, createdAt, updatedAt}
 //	revokedTokens  {_id: token ID, expiresAt}
 //	sessions       {_id: key, data, expiry}
+//	invites        {_id, tokenHash, role, createdBy, createdAt, expiresAt, usedAt, usedBy, revokedAt}
+//	settings       {_id: "site", title, description}
+//	locks          {_id: "admins", holder, until}
 //
 // IDs are blog.NewID strings. A post's author is the author's user _id, a
 // reference as in a mongoose model; reads join the username in with one
@@ -42,7 +45,10 @@
 // Every write touches one document, which MongoDB and FerretDB apply
 // atomically, so the store needs no multi-document transactions (FerretDB
 // 1.x has none). Where a check precedes a write, the write's filter repeats
-// what the check relied on; see UpdatePost and CreatePost.
+// what the check relied on; see UpdatePost and CreatePost. Operations that
+// span documents (the last-admin guard, the first-admin claim, redeeming
+// an invite) take a lease lock, a document whose insert is atomic (see
+// lock).
 //
 // # What the server must support
 //
@@ -86,6 +92,9 @@ const (
 	postsColl       = "posts"
 	revocationsColl = "revokedTokens"
 	sessionsColl    = "sessions"
+	invitesColl     = "invites"
+	settingsColl    = "settings"
+	locksColl       = "locks"
 )
 
 // Features says which optional server features the store could set up.
@@ -106,6 +115,9 @@ type Store struct {
 	posts       *mongo.Collection
 	revocations *mongo.Collection
 	sessions    *mongo.Collection
+	invites     *mongo.Collection
+	settings    *mongo.Collection
+	locks       *mongo.Collection
 	features    Features
 }
 
@@ -161,6 +173,9 @@ func open(ctx context.Context, url string, cs *connstring.ConnString) (*Store, e
 	s.posts = s.db.Collection(postsColl)
 	s.revocations = s.db.Collection(revocationsColl)
 	s.sessions = s.db.Collection(sessionsColl)
+	s.invites = s.db.Collection(invitesColl)
+	s.settings = s.db.Collection(settingsColl)
+	s.locks = s.db.Collection(locksColl)
 	// Connect does not wait for the server; Ping does, for at most the
 	// server selection timeout.
 	if err := client.Ping(ctx, nil); err != nil {

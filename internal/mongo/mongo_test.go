@@ -55,7 +55,7 @@ func TestStoreContract(t *testing.T) {
 func TestOpenIsIdempotent(t *testing.T) {
 	url := mongotest.Database(t)
 	first := open(t, url)
-	if _, err := first.CreateUser(context.Background(), blog.NewUser{Username: "alice", PasswordHash: "h", Role: blog.RoleUser}); err != nil {
+	if _, err := first.CreateUser(context.Background(), blog.NewUser{Username: "alice", PasswordHash: "h", Role: blog.RoleAuthor}); err != nil {
 		t.Fatal(err)
 	}
 	second := open(t, url) // collections, validators and indexes exist
@@ -114,7 +114,7 @@ func TestHostileStringsAreLiteral(t *testing.T) {
 	ctx := context.Background()
 	url := mongotest.Database(t)
 	s := open(t, url)
-	alice, err := s.CreateUser(ctx, blog.NewUser{Username: "alice", PasswordHash: "hash-of-alice", Role: blog.RoleUser})
+	alice, err := s.CreateUser(ctx, blog.NewUser{Username: "alice", PasswordHash: "hash-of-alice", Role: blog.RoleAuthor})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestHostileStringsAreLiteral(t *testing.T) {
 	users := map[string]blog.User{}
 	t.Run("Usernames", func(t *testing.T) {
 		for _, h := range hostile {
-			u, err := s.CreateUser(ctx, blog.NewUser{Username: h, PasswordHash: "hash-of-" + h, Role: blog.RoleUser})
+			u, err := s.CreateUser(ctx, blog.NewUser{Username: h, PasswordHash: "hash-of-" + h, Role: blog.RoleAuthor})
 			if err != nil {
 				t.Fatalf("create user %q: %v", h, err)
 			}
@@ -161,7 +161,7 @@ func TestHostileStringsAreLiteral(t *testing.T) {
 		if u, err := s.UserByUsername(ctx, "$WHERE"); err != nil || u.ID != users["$where"].ID {
 			t.Fatalf("UserByUsername($WHERE) = %+v, %v", u, err)
 		}
-		_, err := s.CreateUser(ctx, blog.NewUser{Username: "$Where", PasswordHash: "x", Role: blog.RoleUser})
+		_, err := s.CreateUser(ctx, blog.NewUser{Username: "$Where", PasswordHash: "x", Role: blog.RoleAuthor})
 		wantCode(t, err, blog.ECONFLICT)
 	})
 
@@ -180,7 +180,7 @@ func TestHostileStringsAreLiteral(t *testing.T) {
 			_, err = s.CreatePost(ctx, blog.NewPost{AuthorID: h, Title: "Hostile author", Content: "Content by a hostile author", ContentHTML: "x"})
 			wantCode(t, err, blog.ENOTFOUND)
 		}
-		if u, err := s.UserByID(ctx, alice.ID); err != nil || u.Disabled || u.Role != blog.RoleUser {
+		if u, err := s.UserByID(ctx, alice.ID); err != nil || u.Disabled || u.Role != blog.RoleAuthor {
 			t.Fatalf("alice changed: %+v, %v", u, err)
 		}
 	})
@@ -443,7 +443,7 @@ func TestLegacyLookAlikesKeepWorking(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	alice, err := s.CreateUser(ctx, blog.NewUser{Username: "alice", PasswordHash: "h1", Role: blog.RoleUser})
+	alice, err := s.CreateUser(ctx, blog.NewUser{Username: "alice", PasswordHash: "h1", Role: blog.RoleAuthor})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -462,7 +462,7 @@ func TestLegacyLookAlikesKeepWorking(t *testing.T) {
 	}
 	lookAlikeID := blog.NewID()
 	if _, err := users.InsertOne(ctx, bson.M{"_id": lookAlikeID, "username": "aIice", "usernameKey": "aiice", "passwordHash": "h2",
-		"role": "user", "disabled": false, "tokenVersion": int64(0), "createdAt": alice.CreatedAt.UnixMicro() + 1}); err != nil {
+		"role": "author", "disabled": false, "tokenVersion": int64(0), "createdAt": alice.CreatedAt.UnixMicro() + 1}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -472,9 +472,9 @@ func TestLegacyLookAlikesKeepWorking(t *testing.T) {
 			t.Fatalf("%s after start-up = %+v, %v", name, u, err)
 		}
 	}
-	_, err = s.CreateUser(ctx, blog.NewUser{Username: "a1ice", PasswordHash: "x", Role: blog.RoleUser})
+	_, err = s.CreateUser(ctx, blog.NewUser{Username: "a1ice", PasswordHash: "x", Role: blog.RoleAuthor})
 	wantCode(t, err, blog.ECONFLICT)
-	if _, err := s.CreateUser(ctx, blog.NewUser{Username: "alicia", PasswordHash: "x", Role: blog.RoleUser}); err != nil {
+	if _, err := s.CreateUser(ctx, blog.NewUser{Username: "alicia", PasswordHash: "x", Role: blog.RoleAuthor}); err != nil {
 		t.Fatal(err)
 	}
 	// A second start with the pair still there is as good as the first.

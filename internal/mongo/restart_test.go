@@ -132,7 +132,7 @@ func TestServerKilledMidLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = s.Close() }()
-	author, err := s.CreateUser(ctx, blog.NewUser{Username: "writer", PasswordHash: "h", Role: blog.RoleUser})
+	author, err := s.CreateUser(ctx, blog.NewUser{Username: "writer", PasswordHash: "h", Role: blog.RoleAuthor})
 	if err != nil {
 		t.Fatal(err)
 	}

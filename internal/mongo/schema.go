@@ -22,6 +22,9 @@ const (
 	indexRevoked     = "expiresAt_1"
 	indexSessionsTTL = "expiry_ttl"
 	indexSessions    = "expiry_1"
+
+	indexInviteHash    = "tokenHash_unique"
+	indexInvitesNewest = "createdAt_-1__id_-1"
 )
 
 // validators are the $jsonSchema each collection's documents must match,
@@ -38,7 +41,7 @@ var validators = map[string]bson.M{
 			// Not required: accounts from before it get theirs at start-up.
 			"usernameSkeleton": bson.M{"bsonType": "string"},
 			"passwordHash":     bson.M{"bsonType": "string"},
-			"role":             bson.M{"enum": bson.A{"user", "admin"}},
+			"role":             bson.M{"enum": bson.A{"author", "admin"}},
 			"disabled":         bson.M{"bsonType": "bool"},
 			"tokenVersion":     bson.M{"bsonType": bson.A{"int", "long"}, "minimum": 0},
 			"createdAt":        bson.M{"bsonType": "long"},
@@ -65,6 +68,39 @@ var validators = map[string]bson.M{
 			"expiresAt": bson.M{"bsonType": "date"},
 		},
 	},
+	invitesColl: {
+		"bsonType": "object",
+		"required": bson.A{"_id", "tokenHash", "role", "createdBy", "createdAt", "expiresAt", "usedAt", "usedBy", "revokedAt"},
+		"properties": bson.M{
+			"_id":       bson.M{"bsonType": "string"},
+			"tokenHash": bson.M{"bsonType": "string"},
+			"role":      bson.M{"enum": bson.A{"author", "admin"}},
+			"createdBy": bson.M{"bsonType": "string"},
+			"createdAt": bson.M{"bsonType": "long"},
+			"expiresAt": bson.M{"bsonType": "long"},
+			"usedAt":    bson.M{"bsonType": bson.A{"long", "null"}},
+			"usedBy":    bson.M{"bsonType": "string"},
+			"revokedAt": bson.M{"bsonType": bson.A{"long", "null"}},
+		},
+	},
+	settingsColl: {
+		"bsonType": "object",
+		"required": bson.A{"_id", "title", "description"},
+		"properties": bson.M{
+			"_id":         bson.M{"enum": bson.A{siteSettingsID}},
+			"title":       bson.M{"bsonType": "string"},
+			"description": bson.M{"bsonType": "string"},
+		},
+	},
+	locksColl: {
+		"bsonType": "object",
+		"required": bson.A{"_id", "holder", "until"},
+		"properties": bson.M{
+			"_id":    bson.M{"bsonType": "string"},
+			"holder": bson.M{"bsonType": "string"},
+			"until":  bson.M{"bsonType": "long"},
+		},
+	},
 	sessionsColl: {
 		"bsonType": "object",
 		"required": bson.A{"_id", "data", "expiry"},
@@ -80,7 +116,7 @@ var validators = map[string]bson.M{
 // idempotent, and safe when several instances start together.
 func (s *Store) ensureSchema(ctx context.Context) error {
 	validated := true
-	for _, name := range []string{usersColl, postsColl, revocationsColl, sessionsColl} {
+	for _, name := range []string{usersColl, postsColl, revocationsColl, sessionsColl, invitesColl, settingsColl, locksColl} {
 		ok, err := s.ensureValidator(ctx, name, validators[name])
 		if err != nil {
 			return err
@@ -88,6 +124,12 @@ func (s *Store) ensureSchema(ctx context.Context) error {
 		validated = validated && ok
 	}
 	s.features.SchemaValidation = validated
+
+	// Authors were called users before: convert what older versions
+	// stored (after the validators, which allow only the new name).
+	if _, err := s.users.UpdateMany(ctx, bson.M{"role": "user"}, bson.M{"$set": bson.M{"role": string(blog.RoleAuthor)}}); err != nil {
+		return fmt.Errorf("rename role user to author: %w", unavailable(err))
+	}
 
 	// Every account needs a usernameSkeleton before its unique index can
 	// be built (documents without one would all collide as null).
@@ -117,6 +159,16 @@ func (s *Store) ensureSchema(ctx context.Context) error {
 		{s.posts, mongo.IndexModel{
 			Keys:    bson.D{{Key: "createdAt", Value: -1}, {Key: "_id", Value: -1}},
 			Options: options.Index().SetName(indexFeed),
+		}},
+		// Invites are looked up by the hash of their token, which is unique.
+		{s.invites, mongo.IndexModel{
+			Keys:    bson.D{{Key: "tokenHash", Value: 1}},
+			Options: options.Index().SetName(indexInviteHash).SetUnique(true),
+		}},
+		// ListInvites: newest first.
+		{s.invites, mongo.IndexModel{
+			Keys:    bson.D{{Key: "createdAt", Value: -1}, {Key: "_id", Value: -1}},
+			Options: options.Index().SetName(indexInvitesNewest),
 		}},
 		// A user's posts (moderation, account deletion later).
 		{s.posts, mongo.IndexModel{

@@ -134,19 +134,20 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string, change
 	return s.updateUser(ctx, userID, update, "set password hash")
 }
 
-// SetRole implements blog.UserStore.
+// SetRole implements blog.UserStore; see admin.go for the last-admin
+// guard.
 func (s *Store) SetRole(ctx context.Context, userID string, role blog.Role) error {
 	if err := role.Validate(); err != nil {
 		return err
 	}
-	return s.updateUser(ctx, userID, bson.M{"$set": bson.M{"role": string(role)}}, "set role")
+	return s.changeUser(ctx, userID, role != blog.RoleAdmin, bson.M{"$set": bson.M{"role": string(role)}}, "set role")
 }
 
-// DisableUser implements blog.UserStore. Both fields change in one
-// single-document update, so no reader sees a disabled user whose tokens
-// still work.
+// DisableUser implements blog.UserStore; see admin.go for the last-admin
+// guard. Both fields change in one single-document update, so no reader
+// sees a disabled user whose tokens still work.
 func (s *Store) DisableUser(ctx context.Context, userID string) error {
-	return s.updateUser(ctx, userID, bson.M{"$set": bson.M{"disabled": true}, "$inc": bson.M{"tokenVersion": 1}}, "disable user")
+	return s.changeUser(ctx, userID, true, bson.M{"$set": bson.M{"disabled": true}, "$inc": bson.M{"tokenVersion": 1}}, "disable user")
 }
 
 func (s *Store) updateUser(ctx context.Context, userID string, update bson.M, what string) error {

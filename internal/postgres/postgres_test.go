@@ -85,7 +85,7 @@ func TestLegacyLookAlikesKeepWorking(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	alice, err := s.CreateUser(ctx, blog.NewUser{Username: "alice", PasswordHash: "h1", Role: blog.RoleUser})
+	alice, err := s.CreateUser(ctx, blog.NewUser{Username: "alice", PasswordHash: "h1", Role: blog.RoleAuthor})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestLegacyLookAlikesKeepWorking(t *testing.T) {
 		t.Fatal(err)
 	}
 	lookAlikeID := blog.NewID()
-	if _, err := conn.Exec(ctx, `INSERT INTO users (id, username, username_key, password_hash, role, created_at) VALUES ($1, 'aIice', 'aiice', 'h2', 'user', $2)`,
+	if _, err := conn.Exec(ctx, `INSERT INTO users (id, username, username_key, password_hash, role, created_at) VALUES ($1, 'aIice', 'aiice', 'h2', 'author', $2)`,
 		lookAlikeID, alice.CreatedAt.Add(time.Microsecond)); err != nil {
 		t.Fatal(err)
 	}
@@ -118,10 +118,10 @@ func TestLegacyLookAlikesKeepWorking(t *testing.T) {
 			t.Fatalf("%s after start-up = %+v, %v", name, u, err)
 		}
 	}
-	if _, err := s.CreateUser(ctx, blog.NewUser{Username: "a1ice", PasswordHash: "x", Role: blog.RoleUser}); blog.ErrorCode(err) != blog.ECONFLICT {
+	if _, err := s.CreateUser(ctx, blog.NewUser{Username: "a1ice", PasswordHash: "x", Role: blog.RoleAuthor}); blog.ErrorCode(err) != blog.ECONFLICT {
 		t.Fatalf("new look-alike after the back-fill: %v, want a conflict", err)
 	}
-	if _, err := s.CreateUser(ctx, blog.NewUser{Username: "alicia", PasswordHash: "x", Role: blog.RoleUser}); err != nil {
+	if _, err := s.CreateUser(ctx, blog.NewUser{Username: "alicia", PasswordHash: "x", Role: blog.RoleAuthor}); err != nil {
 		t.Fatal(err)
 	}
 }

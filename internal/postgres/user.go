@@ -72,19 +72,21 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string, change
 	return checkUpdated(tag, s.wrote(err), "set password hash")
 }
 
-// SetRole implements blog.UserStore.
+// SetRole implements blog.UserStore; see admin.go for the last-admin
+// guard.
 func (s *Store) SetRole(ctx context.Context, userID string, role blog.Role) error {
 	if err := role.Validate(); err != nil {
 		return err
 	}
-	tag, err := s.pool.Exec(ctx, `UPDATE users SET role = $1 WHERE id = $2`, string(role), userID)
-	return checkUpdated(tag, s.wrote(err), "set role")
+	return s.changeUser(ctx, userID, role != blog.RoleAdmin, "set role",
+		`UPDATE users SET role = $1 WHERE id = $2`, string(role), userID)
 }
 
-// DisableUser implements blog.UserStore.
+// DisableUser implements blog.UserStore; see admin.go for the last-admin
+// guard.
 func (s *Store) DisableUser(ctx context.Context, userID string) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE users SET disabled = true, token_version = token_version + 1 WHERE id = $1`, userID)
-	return checkUpdated(tag, s.wrote(err), "disable user")
+	return s.changeUser(ctx, userID, true, "disable user",
+		`UPDATE users SET disabled = true, token_version = token_version + 1 WHERE id = $1`, userID)
 }
 
 func checkUpdated(tag pgconn.CommandTag, err error, what string) error {

@@ -51,7 +51,7 @@ func BenchmarkApp(b *testing.B) {
 	}
 
 	// 100 posts of about 1.5 KB of Markdown, like the load test's.
-	u, err := store.CreateUser(ctx, blog.NewUser{Username: "bench", PasswordHash: "x", Role: blog.RoleUser})
+	u, err := store.CreateUser(ctx, blog.NewUser{Username: "bench", PasswordHash: "x", Role: blog.RoleAuthor})
 	if err != nil {
 		b.Fatal(err)
 	}

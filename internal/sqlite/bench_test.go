@@ -19,7 +19,7 @@ func BenchmarkQueries(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer func() { _ = s.Close() }()
-	u, _ := s.CreateUser(ctx, blog.NewUser{Username: "bench", PasswordHash: "x", Role: blog.RoleUser})
+	u, _ := s.CreateUser(ctx, blog.NewUser{Username: "bench", PasswordHash: "x", Role: blog.RoleAuthor})
 	var mid blog.Post
 	for i := range 10_000 {
 		p, err := s.CreatePost(ctx, blog.NewPost{AuthorID: u.ID, Title: fmt.Sprint("Post ", i), Content: "Some content", ContentHTML: "<p>Some content</p>"})

@@ -20,7 +20,7 @@ func TestDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = s.Close() }()
-	u, err := s.CreateUser(ctx, blog.NewUser{Username: "alice", PasswordHash: "x", Role: blog.RoleUser})
+	u, err := s.CreateUser(ctx, blog.NewUser{Username: "alice", PasswordHash: "x", Role: blog.RoleAuthor})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -86,7 +86,7 @@ func TestLegacyLookAlikesKeepWorking(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	alice, err := s.CreateUser(ctx, blog.NewUser{Username: "alice", PasswordHash: "h1", Role: blog.RoleUser})
+	alice, err := s.CreateUser(ctx, blog.NewUser{Username: "alice", PasswordHash: "h1", Role: blog.RoleAuthor})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestLegacyLookAlikesKeepWorking(t *testing.T) {
 		t.Fatal(err)
 	}
 	lookAlikeID := blog.NewID()
-	if _, err := db.ExecContext(ctx, `INSERT INTO users (id, username, username_key, password_hash, role, created_at) VALUES (?, 'aIice', 'aiice', 'h2', 'user', ?)`,
+	if _, err := db.ExecContext(ctx, `INSERT INTO users (id, username, username_key, password_hash, role, created_at) VALUES (?, 'aIice', 'aiice', 'h2', 'author', ?)`,
 		lookAlikeID, alice.CreatedAt.UnixMicro()+1); err != nil {
 		t.Fatal(err)
 	}
@@ -121,10 +121,10 @@ func TestLegacyLookAlikesKeepWorking(t *testing.T) {
 			t.Fatalf("%s after start-up = %+v, %v", name, u, err)
 		}
 	}
-	if _, err := s.CreateUser(ctx, blog.NewUser{Username: "a1ice", PasswordHash: "x", Role: blog.RoleUser}); blog.ErrorCode(err) != blog.ECONFLICT {
+	if _, err := s.CreateUser(ctx, blog.NewUser{Username: "a1ice", PasswordHash: "x", Role: blog.RoleAuthor}); blog.ErrorCode(err) != blog.ECONFLICT {
 		t.Fatalf("new look-alike after the back-fill: %v, want a conflict", err)
 	}
-	if _, err := s.CreateUser(ctx, blog.NewUser{Username: "alicia", PasswordHash: "x", Role: blog.RoleUser}); err != nil {
+	if _, err := s.CreateUser(ctx, blog.NewUser{Username: "alicia", PasswordHash: "x", Role: blog.RoleAuthor}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -84,20 +84,21 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID, hash string, change
 	return checkUpdated(res, s.wrote(err), "set password hash")
 }
 
-// SetRole implements blog.UserStore.
+// SetRole implements blog.UserStore; see admin.go for the last-admin
+// guard.
 func (s *Store) SetRole(ctx context.Context, userID string, role blog.Role) error {
 	if err := role.Validate(); err != nil {
 		return err
 	}
-	res, err := s.write.ExecContext(ctx, `UPDATE users SET role = ? WHERE id = ?`, string(role), userID)
-	return checkUpdated(res, s.wrote(err), "set role")
+	return s.changeUser(ctx, userID, role != blog.RoleAdmin, "set role",
+		`UPDATE users SET role = ? WHERE id = ?`, string(role), userID)
 }
 
-// DisableUser implements blog.UserStore.
+// DisableUser implements blog.UserStore; see admin.go for the last-admin
+// guard.
 func (s *Store) DisableUser(ctx context.Context, userID string) error {
-	res, err := s.write.ExecContext(ctx,
+	return s.changeUser(ctx, userID, true, "disable user",
 		`UPDATE users SET disabled = 1, token_version = token_version + 1 WHERE id = ?`, userID)
-	return checkUpdated(res, s.wrote(err), "disable user")
 }
 
 func checkUpdated(res sql.Result, err error, what string) error {
@@ -114,7 +115,7 @@ func checkUpdated(res sql.Result, err error, what string) error {
 	return nil
 }
 
-func scanUser(row *sql.Row, withHash bool) (blog.User, string, error) {
+func scanUser(row scanner, withHash bool) (blog.User, string, error) {
 	var (
 		u        blog.User
 		role     string

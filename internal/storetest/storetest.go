@@ -32,6 +32,11 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Revocations", func(t *testing.T) { testRevocations(t, open) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, open) })
 	t.Run("ConcurrentWrites", func(t *testing.T) { testConcurrentWrites(t, open) })
+	t.Run("AdminOps", func(t *testing.T) { testAdminOps(t, open) })
+	t.Run("LastAdmin", func(t *testing.T) { testLastAdmin(t, open) })
+	t.Run("FirstAdmin", func(t *testing.T) { testFirstAdmin(t, open) })
+	t.Run("Invites", func(t *testing.T) { testInvites(t, open) })
+	t.Run("Settings", func(t *testing.T) { testSettings(t, open) })
 }
 
 func wantCode(t *testing.T, err error, code string) {
@@ -62,13 +67,13 @@ func mustPost(t *testing.T, s blog.Store, author blog.User, title string) blog.P
 func testUsers(t *testing.T, open Opener) {
 	ctx := context.Background()
 	s := open(t)
-	alice := mustUser(t, s, "Alice", blog.RoleUser)
-	if !blog.ValidID(alice.ID) || alice.Username != "Alice" || alice.Role != blog.RoleUser || alice.CreatedAt.IsZero() {
+	alice := mustUser(t, s, "Alice", blog.RoleAuthor)
+	if !blog.ValidID(alice.ID) || alice.Username != "Alice" || alice.Role != blog.RoleAuthor || alice.CreatedAt.IsZero() {
 		t.Fatalf("created user = %+v", alice)
 	}
 
 	t.Run("DuplicateUsernameAnyCase", func(t *testing.T) {
-		_, err := s.CreateUser(ctx, blog.NewUser{Username: "aLiCe", PasswordHash: "x", Role: blog.RoleUser})
+		_, err := s.CreateUser(ctx, blog.NewUser{Username: "aLiCe", PasswordHash: "x", Role: blog.RoleAuthor})
 		wantCode(t, err, blog.ECONFLICT)
 	})
 	t.Run("InvalidRole", func(t *testing.T) {
@@ -103,7 +108,7 @@ func testUsers(t *testing.T, open Opener) {
 		wantCode(t, s.SetPasswordHash(ctx, blog.NewID(), "x", blog.PasswordChanged), blog.ENOTFOUND)
 	})
 	t.Run("SetRole", func(t *testing.T) {
-		bob := mustUser(t, s, "bob", blog.RoleUser)
+		bob := mustUser(t, s, "bob", blog.RoleAuthor)
 		if err := s.SetRole(ctx, bob.ID, blog.RoleAdmin); err != nil {
 			t.Fatal(err)
 		}
@@ -117,7 +122,7 @@ func testUsers(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("DisableBumpsTokenVersion", func(t *testing.T) {
-		carol := mustUser(t, s, "carol", blog.RoleUser)
+		carol := mustUser(t, s, "carol", blog.RoleAuthor)
 		if err := s.DisableUser(ctx, carol.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -130,7 +135,7 @@ func testUsers(t *testing.T, open Opener) {
 		}
 	})
 	t.Run("SetPasswordHash", func(t *testing.T) {
-		dave := mustUser(t, s, "dave", blog.RoleUser)
+		dave := mustUser(t, s, "dave", blog.RoleAuthor)
 		if err := s.SetPasswordHash(ctx, dave.ID, "new-hash", blog.PasswordRehashed); err != nil {
 			t.Fatal(err)
 		}
@@ -171,11 +176,11 @@ func testUsers(t *testing.T, open Opener) {
 func testLookAlikes(t *testing.T, open Opener) {
 	ctx := context.Background()
 	s := open(t)
-	alice := mustUser(t, s, "alice", blog.RoleUser)
-	mustUser(t, s, "mallory", blog.RoleUser)
+	alice := mustUser(t, s, "alice", blog.RoleAuthor)
+	mustUser(t, s, "mallory", blog.RoleAuthor)
 	for _, name := range []string{"aIice", "AIice", "rnallory", "RNALLORY"} {
 		t.Run(name, func(t *testing.T) {
-			_, err := s.CreateUser(ctx, blog.NewUser{Username: name, PasswordHash: "x", Role: blog.RoleUser})
+			_, err := s.CreateUser(ctx, blog.NewUser{Username: name, PasswordHash: "x", Role: blog.RoleAuthor})
 			wantCode(t, err, blog.ECONFLICT)
 			if err.Error() != blog.ErrUsernameTaken.Error() {
 				t.Fatalf("error = %v, want the same answer as for a taken name", err)
@@ -187,7 +192,7 @@ func testLookAlikes(t *testing.T, open Opener) {
 	}
 	t.Run("DifferentNamesStillWelcome", func(t *testing.T) {
 		for _, name := range []string{"alicia", "al1ce", "malory"} {
-			mustUser(t, s, name, blog.RoleUser)
+			mustUser(t, s, name, blog.RoleAuthor)
 		}
 		if u, err := s.UserByUsername(ctx, "alice"); err != nil || u.ID != alice.ID {
 			t.Fatalf("alice = %+v, %v", u, err)
@@ -207,7 +212,7 @@ func testLookAlikes(t *testing.T, open Opener) {
 			go func() {
 				defer wg.Done()
 				<-start
-				_, err := s.CreateUser(ctx, blog.NewUser{Username: name, PasswordHash: "x", Role: blog.RoleUser})
+				_, err := s.CreateUser(ctx, blog.NewUser{Username: name, PasswordHash: "x", Role: blog.RoleAuthor})
 				mu.Lock()
 				defer mu.Unlock()
 				if err == nil {
@@ -231,7 +236,7 @@ func testLookAlikes(t *testing.T, open Opener) {
 func testPosts(t *testing.T, open Opener) {
 	ctx := context.Background()
 	s := open(t)
-	alice := mustUser(t, s, "alice", blog.RoleUser)
+	alice := mustUser(t, s, "alice", blog.RoleAuthor)
 
 	p := mustPost(t, s, alice, "First post")
 	if !blog.ValidID(p.ID) || p.Author != (blog.Author{ID: alice.ID, Username: "alice"}) || p.CreatedAt.IsZero() || !p.UpdatedAt.Equal(p.CreatedAt) {
@@ -297,7 +302,7 @@ func testPosts(t *testing.T, open Opener) {
 func testInvalidPosts(t *testing.T, open Opener) {
 	ctx := context.Background()
 	s := open(t)
-	alice := mustUser(t, s, "alice", blog.RoleUser)
+	alice := mustUser(t, s, "alice", blog.RoleAuthor)
 	p := mustPost(t, s, alice, "A valid post")
 	const content = "Valid content of a post"
 	bad := []struct {
@@ -356,7 +361,7 @@ func wantInvalidPost(t *testing.T, err error) {
 func testPagination(t *testing.T, open Opener) {
 	ctx := context.Background()
 	s := open(t)
-	alice := mustUser(t, s, "alice", blog.RoleUser)
+	alice := mustUser(t, s, "alice", blog.RoleAuthor)
 	const total = 45
 	want := make([]string, 0, total)
 	for i := range total {
@@ -439,8 +444,8 @@ func testPagination(t *testing.T, open Opener) {
 func testAuthorization(t *testing.T, open Opener) {
 	ctx := context.Background()
 	s := open(t)
-	alice := mustUser(t, s, "alice", blog.RoleUser)
-	mallory := mustUser(t, s, "mallory", blog.RoleUser)
+	alice := mustUser(t, s, "alice", blog.RoleAuthor)
+	mallory := mustUser(t, s, "mallory", blog.RoleAuthor)
 	admin := mustUser(t, s, "admin", blog.RoleAdmin)
 	p := mustPost(t, s, alice, "Alice's post")
 
@@ -490,7 +495,7 @@ func testInjection(t *testing.T, open Opener) {
 		`<script>alert(1)</script>`,
 		"percent and underscore wildcards: " + strings.Repeat("%_", 10),
 	}
-	u := mustUser(t, s, "robert_tables", blog.RoleUser)
+	u := mustUser(t, s, "robert_tables", blog.RoleAuthor)
 	for i, text := range evil {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
 			p, err := s.CreatePost(ctx, blog.NewPost{AuthorID: u.ID, Title: text, Content: text, ContentHTML: text})
@@ -610,7 +615,7 @@ func testSessions(t *testing.T, open Opener) {
 func testConcurrentWrites(t *testing.T, open Opener) {
 	ctx := context.Background()
 	s := open(t)
-	u := mustUser(t, s, "writer", blog.RoleUser)
+	u := mustUser(t, s, "writer", blog.RoleAuthor)
 	const workers, each = 8, 10
 	var wg sync.WaitGroup
 	errs := make(chan error, workers*each)

@@ -1,0 +1,68 @@
+package postgres_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/palisade-blog/palisade/internal/blog"
+	"github.com/palisade-blog/palisade/internal/postgres"
+	"github.com/palisade-blog/palisade/internal/postgres/pgtest"
+)
+
+// TestRoleMigration upgrades a schema made by the first three migrations,
+// with the "user" role, to the current one: the role becomes "author", the
+// old name is refused from then on, and posts are kept.
+func TestRoleMigration(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.Schema(t)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close(ctx) }()
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := conn.Exec(ctx, q, args...); err != nil {
+			t.Fatalf("%.60s: %v", q, err)
+		}
+	}
+	exec(`CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`)
+	for v, name := range []string{"0001_init.sql", "0002_sessions.sql", "0003_username_skeleton.sql"} {
+		body, err := os.ReadFile(filepath.Join("migrations", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		exec(string(body))
+		exec(`INSERT INTO schema_migrations (version) VALUES ($1)`, v+1)
+	}
+	authorID, adminID := blog.NewID(), blog.NewID()
+	now := blog.Now()
+	exec(`INSERT INTO users (id, username, username_key, username_skeleton, password_hash, role, created_at) VALUES
+		($1, 'writer', 'writer', 'writer', 'h1', 'user', $3), ($2, 'boss', 'boss', 'boss', 'h2', 'admin', $3)`, authorID, adminID, now)
+	exec(`INSERT INTO posts (id, author_id, title, content, content_html, created_at, updated_at) VALUES ($1, $2, 'title', 'content', '<p>content</p>', $3, $3)`,
+		blog.NewID(), authorID, now)
+
+	if n, err := postgres.Migrate(ctx, url); err != nil || n != 1 {
+		t.Fatalf("migrate applied %d, %v; want 1", n, err)
+	}
+	s, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.Close() }()
+	for id, want := range map[string]blog.Role{authorID: blog.RoleAuthor, adminID: blog.RoleAdmin} {
+		if u, err := s.UserByID(ctx, id); err != nil || u.Role != want {
+			t.Fatalf("user %s after the migration = %+v, %v; want role %s", id, u, err, want)
+		}
+	}
+	if posts, _, err := s.ListPosts(ctx, blog.Page{Limit: 10}); err != nil || len(posts) != 1 {
+		t.Fatalf("posts after the migration: %d, %v; want 1", len(posts), err)
+	}
+	if _, err := conn.Exec(ctx, `UPDATE users SET role = 'user' WHERE id = $1`, authorID); err == nil {
+		t.Fatal("the old role name is still accepted")
+	}
+}

@@ -93,7 +93,7 @@ func testHonestJourney(t *testing.T, st apptest.Store) {
 	id := write(t, b, "Hello, world", "My **first** post.")
 
 	t.Run("PostPage", func(t *testing.T) {
-		p := b.Page(t, "/post/" + id)
+		p := b.Page(t, "/post/"+id)
 		wantStatus(t, p, http.StatusOK)
 		if !strings.Contains(p.Text(), "<h1>Hello, world</h1>") || !strings.Contains(p.Text(), "<strong>first</strong>") {
 			t.Fatalf("post page:\n%s", p.Text())
@@ -123,12 +123,12 @@ func testHonestJourney(t *testing.T, st apptest.Store) {
 		}
 	})
 	t.Run("Delete", func(t *testing.T) {
-		confirm := b.Page(t, "/post/" + id + "/delete")
+		confirm := b.Page(t, "/post/"+id+"/delete")
 		wantStatus(t, confirm, http.StatusOK)
 		if !strings.Contains(confirm.Text(), "Delete this post?") || countPosts(t, srv) != 1 {
 			t.Fatal("the delete link must ask first, not delete")
 		}
-		token := b.CSRFToken(t, "/post/" + id + "/delete")
+		token := b.CSRFToken(t, "/post/"+id+"/delete")
 		wantRedirect(t, b.PostForm(t, "/post/"+id+"/delete", url.Values{"_csrf": {token}}, nil), "/")
 		if countPosts(t, srv) != 0 {
 			t.Fatal("post not deleted")
@@ -554,7 +554,7 @@ func testErrorPages(t *testing.T, st apptest.Store) {
 		if !strings.Contains(p.Text(), "<h1>Not Found</h1>") {
 			t.Fatalf("404 page:\n%s", p.Text())
 		}
-		p = b.Page(t, "/post/" + blog.NewID())
+		p = b.Page(t, "/post/"+blog.NewID())
 		wantStatus(t, p, http.StatusNotFound)
 	})
 	t.Run("APIClientsStillGetJSON", func(t *testing.T) {

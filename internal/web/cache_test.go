@@ -21,7 +21,7 @@ func TestTokenPagesNotStored(t *testing.T) {
 		}
 	}
 
-	anon := newBrowser(t, srv)
+	anon := newClient(t, srv)
 	for _, path := range []string{"/login", "/register"} {
 		p := anon.Page(t, path)
 		wantStatus(t, p, http.StatusOK)
@@ -37,11 +37,11 @@ func TestTokenPagesNotStored(t *testing.T) {
 
 	// The home page of a visitor who is not signed in has neither a token
 	// nor a cookie: it stays cacheable.
-	if cc := newBrowser(t, srv).Page(t, "/").Header.Get("Cache-Control"); cc == "no-store" {
+	if cc := newClient(t, srv).Page(t, "/").Header.Get("Cache-Control"); cc == "no-store" {
 		t.Errorf("anonymous home page: Cache-Control %q, want cacheable", cc)
 	}
 
-	b := newBrowser(t, srv)
+	b := newClient(t, srv)
 	register(t, b, "alice")
 	id := write(t, b, "Cache test", "A post to edit and delete.")
 	for _, path := range []string{"/", "/write", "/post/" + id, "/post/" + id + "/edit", "/post/" + id + "/delete"} {

@@ -21,7 +21,7 @@ func TestDiskFullPage(t *testing.T) {
 	if !ok {
 		t.Fatalf("the test server's store (%T) cannot be filled", srv.Store)
 	}
-	b := newBrowser(t, srv)
+	b := newClient(t, srv)
 	register(t, b, "alice")
 	form := url.Values{"title": {"No room"}, "content": {strings.Repeat("Every page needs room. ", 3000)}}
 	// The form page first: loading it must not need space.
@@ -62,14 +62,14 @@ func TestDiskFullSignIn(t *testing.T) {
 	if !ok {
 		t.Fatalf("the test server's store (%T) cannot be filled", srv.Store)
 	}
-	register(t, newBrowser(t, srv), "alice")
+	register(t, newClient(t, srv), "alice")
 	if err := store.SetMaxPages(t.Context(), 1); err != nil { // its current size
 		t.Fatal(err)
 	}
 	// Each sign-in stores a small session; the pages already there have
 	// room for some.
 	for range 1000 {
-		p := newBrowser(t, srv).Submit(t, "/login", "/login", url.Values{"username": {"alice"}, "password": {apptest.Password}})
+		p := newClient(t, srv).Submit(t, "/login", "/login", url.Values{"username": {"alice"}, "password": {apptest.Password}})
 		if p.Status == http.StatusSeeOther {
 			continue
 		}

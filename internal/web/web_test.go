@@ -21,10 +21,10 @@ import (
 // page is a response with its body read.
 type page = apptest.Response
 
-// newBrowser is a client that behaves like a person's browser: a cookie
+// newClient is a client that behaves like a person's browser: a cookie
 // jar, no automatic redirects (so tests see each 303), page requests that
 // accept HTML, and same-origin form posts.
-func newBrowser(t *testing.T, srv *apptest.Server) *apptest.Client {
+func newClient(t *testing.T, srv *apptest.Server) *apptest.Client {
 	t.Helper()
 	return apptest.NewClient(t, srv.URL)
 }
@@ -75,7 +75,7 @@ func TestHonestJourney(t *testing.T) { apptest.ForEachStore(t, testHonestJourney
 
 func testHonestJourney(t *testing.T, st apptest.Store) {
 	srv := st.Start(t, nil)
-	b := newBrowser(t, srv)
+	b := newClient(t, srv)
 
 	home := b.Page(t, "/")
 	wantStatus(t, home, http.StatusOK)
@@ -148,7 +148,7 @@ func TestPagedHomePage(t *testing.T) { apptest.ForEachStore(t, testPagedHomePage
 
 func testPagedHomePage(t *testing.T, st apptest.Store) {
 	srv := st.Start(t, nil)
-	b := newBrowser(t, srv)
+	b := newClient(t, srv)
 	register(t, b, "alice")
 	for i := range 25 {
 		write(t, b, "Post number "+string(rune('A'+i)), "Some content for the post")
@@ -172,10 +172,10 @@ func TestCSRF(t *testing.T) { apptest.ForEachStore(t, testCSRF) }
 
 func testCSRF(t *testing.T, st apptest.Store) {
 	srv := st.Start(t, nil)
-	victim := newBrowser(t, srv)
+	victim := newClient(t, srv)
 	register(t, victim, "alice")
 	postID := write(t, victim, "Alice's post", "Written by Alice alone.")
-	other := newBrowser(t, srv)
+	other := newClient(t, srv)
 	register(t, other, "mallory")
 	otherToken := other.CSRFToken(t, "/write")
 	validToken := victim.CSRFToken(t, "/write")
@@ -325,12 +325,12 @@ func TestSessionRenewedAtSignIn(t *testing.T) { apptest.ForEachStore(t, testSess
 
 func testSessionRenewedAtSignIn(t *testing.T, st apptest.Store) {
 	srv := st.Start(t, nil)
-	attacker := newBrowser(t, srv)
+	attacker := newClient(t, srv)
 	register(t, attacker, "mallory")
 	planted := attacker.Cookie("palisade_session").Value
-	register(t, newBrowser(t, srv), "alice")
+	register(t, newClient(t, srv), "alice")
 
-	victim := newBrowser(t, srv)
+	victim := newClient(t, srv)
 	victim.SetCookie(&http.Cookie{Name: "palisade_session", Value: planted})
 	// The planted session is signed in (the only valid session IDs are),
 	// so the victim signs in from a page of it.
@@ -399,7 +399,7 @@ func TestOldSessionUnusableAfterSignOut(t *testing.T) {
 
 func testOldSessionUnusableAfterSignOut(t *testing.T, st apptest.Store) {
 	srv := st.Start(t, nil)
-	b := newBrowser(t, srv)
+	b := newClient(t, srv)
 	register(t, b, "alice")
 	stolen := b.Cookie("palisade_session").Value
 	wantRedirect(t, b.PostForm(t, "/logout", url.Values{"_csrf": {b.CSRFToken(t, "/write")}}, nil), "/")
@@ -407,7 +407,7 @@ func testOldSessionUnusableAfterSignOut(t *testing.T, st apptest.Store) {
 		t.Errorf("signing out is not logged at INFO:\n%s", srv.Logs)
 	}
 
-	thief := newBrowser(t, srv)
+	thief := newClient(t, srv)
 	thief.SetCookie(&http.Cookie{Name: "palisade_session", Value: stolen})
 	wantRedirect(t, thief.Page(t, "/write"), "/login")
 	if strings.Contains(thief.Page(t, "/").Text(), "Signed in as") {
@@ -443,7 +443,7 @@ func testSessionsEndWhenAccountChanges(t *testing.T, st apptest.Store) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			name := strings.ToLower(tc.name)
-			b := newBrowser(t, srv)
+			b := newClient(t, srv)
 			register(t, b, name)
 			u, err := srv.Store.UserByUsername(t.Context(), name)
 			if err != nil {
@@ -462,10 +462,10 @@ func TestOtherUsersPostRefused(t *testing.T) { apptest.ForEachStore(t, testOther
 
 func testOtherUsersPostRefused(t *testing.T, st apptest.Store) {
 	srv := st.Start(t, nil)
-	alice := newBrowser(t, srv)
+	alice := newClient(t, srv)
 	register(t, alice, "alice")
 	id := write(t, alice, "Alice's post", "Written by Alice alone.")
-	mallory := newBrowser(t, srv)
+	mallory := newClient(t, srv)
 	register(t, mallory, "mallory")
 
 	if strings.Contains(mallory.Page(t, "/post/"+id).Text(), "/edit") {
@@ -481,7 +481,7 @@ func testOtherUsersPostRefused(t *testing.T, st apptest.Store) {
 		t.Fatalf("post after refused attempts: %+v %v", got, err)
 	}
 	t.Run("Anonymous", func(t *testing.T) {
-		anon := newBrowser(t, srv)
+		anon := newClient(t, srv)
 		wantRedirect(t, anon.Page(t, "/post/"+id+"/edit"), "/login")
 	})
 }
@@ -490,7 +490,7 @@ func TestPagesEscapeUserContent(t *testing.T) { apptest.ForEachStore(t, testPage
 
 func testPagesEscapeUserContent(t *testing.T, st apptest.Store) {
 	srv := st.Start(t, nil)
-	b := newBrowser(t, srv)
+	b := newClient(t, srv)
 	register(t, b, "alice")
 	id := write(t, b, `<script>alert(1)</script>`, `<img src=x onerror=alert(2)> and "quotes" & <b>tags</b>`)
 	for _, path := range []string{"/", "/post/" + id, "/post/" + id + "/edit"} {
@@ -506,7 +506,7 @@ func testPagesEscapeUserContent(t *testing.T, st apptest.Store) {
 
 func TestPageHeaders(t *testing.T) {
 	srv := apptest.Start(t, nil)
-	b := newBrowser(t, srv)
+	b := newClient(t, srv)
 	for _, path := range []string{"/", "/login", "/register", "/no-such-page"} {
 		p := b.Page(t, path)
 		csp := p.Header.Get("Content-Security-Policy")
@@ -547,7 +547,7 @@ func TestErrorPages(t *testing.T) { apptest.ForEachStore(t, testErrorPages) }
 
 func testErrorPages(t *testing.T, st apptest.Store) {
 	srv := st.Start(t, map[string]string{"PALISADE_RATE_LIMIT": "30/15m"})
-	b := newBrowser(t, srv)
+	b := newClient(t, srv)
 	t.Run("NotFound", func(t *testing.T) {
 		p := b.Page(t, "/no-such-page")
 		wantStatus(t, p, http.StatusNotFound)
@@ -568,7 +568,7 @@ func testErrorPages(t *testing.T, st apptest.Store) {
 		}
 	})
 	t.Run("LoginThrottled", func(t *testing.T) {
-		register(t, newBrowser(t, srv), "alice")
+		register(t, newClient(t, srv), "alice")
 		var p *page
 		for range 6 {
 			p = b.Submit(t, "/login", "/login", url.Values{"username": {"alice"}, "password": {"wrong password guess"}})
@@ -595,7 +595,7 @@ func TestInternalErrorPage(t *testing.T) { apptest.ForEachStore(t, testInternalE
 func testInternalErrorPage(t *testing.T, st apptest.Store) {
 	srv := st.Start(t, nil)
 	srv.SwapStore(t, failingStore{srv.Store})
-	b := newBrowser(t, srv)
+	b := newClient(t, srv)
 	p := b.Page(t, "/")
 	wantStatus(t, p, http.StatusInternalServerError)
 	id := p.Header.Get("X-Request-Id")
@@ -617,7 +617,7 @@ func (failingStore) ListPosts(context.Context, blog.Page) ([]blog.Post, *blog.Cu
 
 func TestOversizedFormRefused(t *testing.T) {
 	srv := apptest.Start(t, nil)
-	b := newBrowser(t, srv)
+	b := newClient(t, srv)
 	register(t, b, "alice")
 	p := b.PostForm(t, "/write", url.Values{"_csrf": {b.CSRFToken(t, "/write")}, "title": {"Big"}, "content": {strings.Repeat("a", 3<<20)}}, nil)
 	wantStatus(t, p, http.StatusRequestEntityTooLarge)
@@ -635,7 +635,7 @@ func TestSessionStoreHoldsOnlyHashes(t *testing.T) {
 
 func testSessionStoreHoldsOnlyHashes(t *testing.T, st apptest.Store) {
 	srv := st.Start(t, nil)
-	b := newBrowser(t, srv)
+	b := newClient(t, srv)
 	register(t, b, "alice")
 	token := b.Cookie("palisade_session").Value
 	// Sessions live in Redis when there is one, else in the database.
@@ -660,7 +660,7 @@ var costlyTable = strings.Repeat("|a", 100) + "|\n" + strings.Repeat("|-", 100) 
 // the form with the reason (400), not stored and not a 500.
 func TestCostlyContentRefused(t *testing.T) {
 	srv := apptest.Start(t, nil)
-	b := newBrowser(t, srv)
+	b := newClient(t, srv)
 	register(t, b, "alice")
 	for _, content := range []string{costlyTable, strings.Repeat(">", 50_000)} {
 		p := b.Submit(t, "/write", "/write", url.Values{"title": {"Costly"}, "content": {content}})
@@ -686,10 +686,10 @@ func TestCostlyContentRefused(t *testing.T) {
 // rendering never began.
 func TestEditRefusedBeforeRender(t *testing.T) {
 	srv := apptest.Start(t, nil)
-	alice := newBrowser(t, srv)
+	alice := newClient(t, srv)
 	register(t, alice, "alice")
 	id := write(t, alice, "Alice's post", "Written by Alice alone.")
-	mallory := newBrowser(t, srv)
+	mallory := newClient(t, srv)
 	register(t, mallory, "mallory")
 	token := mallory.CSRFToken(t, "/write")
 	for _, content := range []string{costlyTable, strings.Repeat("c", blog.ContentMax+1)} {

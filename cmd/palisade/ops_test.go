@@ -80,7 +80,7 @@ func TestMigrateAndUserNeedNoSecrets(t *testing.T) {
 		t.Fatalf("output %q", out.String())
 	}
 	// serve still refuses.
-	if err := run(context.Background(), []string{"serve", "--addr", freeAddr(t)}, env, nil, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "PALISADE_JWT_SECRET") {
+	if err := run(context.Background(), []string{"serve", "--addr", apptest.FreeAddr(t)}, env, nil, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "PALISADE_JWT_SECRET") {
 		t.Fatalf("serve without secrets in production: %v", err)
 	}
 }
@@ -106,7 +106,7 @@ func TestStartupReportsUnknownVariablesAndSummary(t *testing.T) {
 		"PALISADE_SESSION_SECRET":  session,
 		"PALISADE_TRUSTED_PROXIES": "10.0.0.0/8",
 	}
-	_, stop, logs := startServe(t, freeAddr(t), env)
+	_, stop, logs := startServe(t, apptest.FreeAddr(t), env)
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestStartupReportsUnknownVariablesAndSummary(t *testing.T) {
 	}
 
 	t.Run("GeneratedSecrets", func(t *testing.T) {
-		_, stop, logs := startServe(t, freeAddr(t), map[string]string{"PALISADE_DATA_DIR": t.TempDir(), "PALISADE_LOG_FORMAT": "json"})
+		_, stop, logs := startServe(t, apptest.FreeAddr(t), map[string]string{"PALISADE_DATA_DIR": t.TempDir(), "PALISADE_LOG_FORMAT": "json"})
 		if err := stop(); err != nil {
 			t.Fatal(err)
 		}
@@ -152,7 +152,7 @@ func TestSecondSignalStopsNow(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a child process")
 	}
-	addr := freeAddr(t)
+	addr := apptest.FreeAddr(t)
 	cmd := exec.Command(os.Args[0], "serve", "--addr", addr, "--base-url", "http://"+addr)
 	cmd.Env = append(os.Environ(), "PALISADE_TEST_MAIN=1", "PALISADE_DATA_DIR="+t.TempDir(), "PALISADE_LOG_FORMAT=json")
 	stderr := &lockedBuffer{}
@@ -310,7 +310,7 @@ func TestProductionRefusesExpiredCertificate(t *testing.T) {
 	if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
+	addr := apptest.FreeAddr(t)
 	env := map[string]string{
 		"PALISADE_ENV": "production", "PALISADE_BASE_URL": "https://" + addr, "PALISADE_DATA_DIR": dir,
 		"PALISADE_JWT_SECRET": apptest.NewSecret(), "PALISADE_SESSION_SECRET": apptest.NewSecret(),
@@ -332,7 +332,7 @@ func TestProductionRefusesExpiredCertificate(t *testing.T) {
 // comes before the shutdown, never after "palisade stopped".
 func TestDrainLineBeforeStop(t *testing.T) {
 	for range 5 {
-		_, stop, logs := startServe(t, freeAddr(t), map[string]string{"PALISADE_DATA_DIR": t.TempDir(), "PALISADE_LOG_FORMAT": "json"})
+		_, stop, logs := startServe(t, apptest.FreeAddr(t), map[string]string{"PALISADE_DATA_DIR": t.TempDir(), "PALISADE_LOG_FORMAT": "json"})
 		if err := stop(); err != nil {
 			t.Fatal(err)
 		}

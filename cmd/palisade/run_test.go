@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -24,16 +23,6 @@ import (
 
 // lockedBuffer collects output written by the server's goroutines.
 type lockedBuffer = apptest.LogBuffer
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().String()
-}
 
 // envOf is m in os.Environ's form, for run.
 func envOf(m map[string]string) []string {
@@ -88,33 +77,13 @@ func startServe(t *testing.T, addr string, env map[string]string) (base string, 
 func TestServeEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	env := map[string]string{"PALISADE_DATA_DIR": dir, "PALISADE_LOG_FORMAT": "json"}
-	addr := freeAddr(t)
+	addr := apptest.FreeAddr(t)
 	base, stop, logs := startServe(t, addr, env)
 
-	post := func(path, token, body string) *http.Response {
-		req, _ := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp
-	}
-	creds := `{"username":"alice","password":"correct horse battery staple"}`
-	if r := post("/auth/register", "", creds); r.StatusCode != http.StatusCreated {
-		t.Fatalf("register: %d", r.StatusCode)
-	}
-	r := post("/auth/login", "", creds)
-	var tok struct{ Token string }
-	if err := json.NewDecoder(r.Body).Decode(&tok); err != nil {
-		t.Fatalf("login: %v", err)
-	}
-	if r := post("/posts", tok.Token, `{"title":"Hello","content":"From the real binary"}`); r.StatusCode != http.StatusCreated {
-		t.Fatalf("create post: %d", r.StatusCode)
-	}
+	api := apptest.NewClient(t, base)
+	api.Register(t, "alice")
+	token := api.Login(t, "alice")
+	api.Post(t, "/posts", token, `{"title":"Hello","content":"From the real binary"}`).Want(t, http.StatusCreated)
 	if err := stop(); err != nil {
 		t.Fatalf("graceful shutdown: %v", err)
 	}
@@ -125,12 +94,7 @@ func TestServeEndToEnd(t *testing.T) {
 	t.Run("RestartKeepsUsersSignedIn", func(t *testing.T) {
 		base, stop, _ := startServe(t, addr, env) // same origin: the token's issuer
 		defer stopServe(t, stop)
-		req, _ := http.NewRequest(http.MethodGet, base+"/users/me", nil)
-		req.Header.Set("Authorization", "Bearer "+tok.Token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil || resp.StatusCode != http.StatusOK {
-			t.Fatalf("token after restart: %v %v", resp.StatusCode, err)
-		}
+		apptest.NewClient(t, base).Get(t, "/users/me", token).Want(t, http.StatusOK)
 	})
 	t.Run("DataDirPrivate", func(t *testing.T) {
 		for _, name := range []string{"jwt.secret", "session.secret"} {
@@ -145,7 +109,7 @@ func TestServeEndToEnd(t *testing.T) {
 func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	// A request that is being read when shutdown starts still gets its
 	// answer: Shutdown waits for active connections.
-	base, stop, _ := startServe(t, freeAddr(t), map[string]string{"PALISADE_DATA_DIR": t.TempDir()})
+	base, stop, _ := startServe(t, apptest.FreeAddr(t), map[string]string{"PALISADE_DATA_DIR": t.TempDir()})
 	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -189,7 +153,7 @@ func TestProductionRefusesToStartWithoutSecrets(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.env["PALISADE_DATA_DIR"] = t.TempDir()
 			var stderr bytes.Buffer
-			err := run(context.Background(), []string{"serve", "--addr", freeAddr(t)}, envOf(tt.env), nil, io.Discard, &stderr)
+			err := run(context.Background(), []string{"serve", "--addr", apptest.FreeAddr(t)}, envOf(tt.env), nil, io.Discard, &stderr)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want it to name %s", err, tt.want)
 			}
@@ -299,7 +263,7 @@ func TestServeOnPostgresAndRedis(t *testing.T) {
 	if err := run(context.Background(), []string{"migrate"}, envOf(env), nil, &out, io.Discard); err != nil || !strings.Contains(out.String(), "PostgreSQL") {
 		t.Fatalf("migrate on PostgreSQL: %q %v", out.String(), err)
 	}
-	base, stop, _ := startServe(t, freeAddr(t), env)
+	base, stop, _ := startServe(t, apptest.FreeAddr(t), env)
 	defer stopServe(t, stop)
 	resp, err := http.Get(base + "/readyz")
 	if err != nil {
@@ -335,7 +299,7 @@ func tlsTestPair(t *testing.T, dir string, serial int64) (certFile, keyFile stri
 func TestServeHTTPS(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile, roots := tlsTestPair(t, dir, 1)
-	addr, redirectAddr := freeAddr(t), freeAddr(t)
+	addr, redirectAddr := apptest.FreeAddr(t), apptest.FreeAddr(t)
 	env := map[string]string{
 		"PALISADE_ENV":                "production",
 		"PALISADE_DATA_DIR":           dir,
@@ -451,7 +415,7 @@ func TestBadTLSPairStopsStartup(t *testing.T) {
 			env := map[string]string{"PALISADE_DATA_DIR": t.TempDir(), "PALISADE_TLS_CERT": files[0], "PALISADE_TLS_KEY": files[1]}
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			err := run(ctx, []string{"serve", "--addr", freeAddr(t)}, envOf(env), nil, io.Discard, io.Discard)
+			err := run(ctx, []string{"serve", "--addr", apptest.FreeAddr(t)}, envOf(env), nil, io.Discard, io.Discard)
 			if err == nil || !strings.Contains(err.Error(), "PALISADE_TLS_CERT") || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("err = %v, want one line naming PALISADE_TLS_CERT", err)
 			}

@@ -21,28 +21,28 @@ func testRegister(t *testing.T, st apptest.Store) {
 	ts := newServerOn(t, st, nil)
 
 	t.Run("Honest", func(t *testing.T) {
-		r := ts.post(t, "/auth/register", "", map[string]string{"username": "Alice_1", "password": testPassword})
+		r := ts.Post(t, "/auth/register", "", map[string]string{"username": "Alice_1", "password": testPassword})
 		wantStatus(t, r, http.StatusCreated)
 		var b struct {
 			User map[string]any `json:"user"`
 		}
-		r.json(t, &b)
+		r.JSON(t, &b)
 		if b.User["username"] != "Alice_1" || !blog.ValidID(b.User["id"].(string)) || b.User["createdAt"] == nil {
 			t.Fatalf("user = %v", b.User)
 		}
-		if _, leaked := b.User["passwordHash"]; leaked || strings.Contains(string(r.body), "argon2") {
-			t.Fatalf("hash leaked: %s", r.body)
+		if _, leaked := b.User["passwordHash"]; leaked || strings.Contains(string(r.Body), "argon2") {
+			t.Fatalf("hash leaked: %s", r.Body)
 		}
-		if r.header.Get("Cache-Control") != "no-store" {
+		if r.Header.Get("Cache-Control") != "no-store" {
 			t.Fatal("register response cacheable")
 		}
 	})
 	t.Run("DuplicateAnyCase", func(t *testing.T) {
-		r := ts.post(t, "/auth/register", "", map[string]string{"username": "alice_1", "password": testPassword})
+		r := ts.Post(t, "/auth/register", "", map[string]string{"username": "alice_1", "password": testPassword})
 		wantStatus(t, r, http.StatusConflict)
 	})
 	t.Run("ClientCannotChooseRole", func(t *testing.T) {
-		r := ts.post(t, "/auth/register", "", map[string]string{"username": "mallory", "password": testPassword, "role": "admin"})
+		r := ts.Post(t, "/auth/register", "", map[string]string{"username": "mallory", "password": testPassword, "role": "admin"})
 		wantStatus(t, r, http.StatusBadRequest)
 		if _, err := ts.Store.UserByUsername(t.Context(), "mallory"); blog.ErrorCode(err) != blog.ENOTFOUND {
 			t.Fatal("refused registration stored a user")
@@ -63,14 +63,14 @@ func testRegister(t *testing.T, st apptest.Store) {
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
-			r := ts.post(t, "/auth/register", "", map[string]string{"username": tt.username, "password": tt.password})
+			r := ts.Post(t, "/auth/register", "", map[string]string{"username": tt.username, "password": tt.password})
 			wantStatus(t, r, http.StatusBadRequest)
 			var b struct{ Errors []blog.FieldError }
-			r.json(t, &b)
+			r.JSON(t, &b)
 			if len(b.Errors) != 1 || b.Errors[0].Path != tt.field || b.Errors[0].Location != "body" || b.Errors[0].Type != "field" {
 				t.Fatalf("errors = %+v", b.Errors)
 			}
-			if strings.Contains(string(r.body), tt.password) {
+			if strings.Contains(string(r.Body), tt.password) {
 				t.Fatal("password echoed in the error")
 			}
 		})
@@ -82,16 +82,16 @@ func testRegister(t *testing.T, st apptest.Store) {
 // taken name, which does not say which name it resembles.
 func TestRegisterLookAlike(t *testing.T) {
 	ts := newServer(t, nil)
-	ts.register(t, "alice")
-	ts.register(t, "mallory")
-	taken := ts.post(t, "/auth/register", "", map[string]string{"username": "ALICE", "password": testPassword})
+	ts.Register(t, "alice")
+	ts.Register(t, "mallory")
+	taken := ts.Post(t, "/auth/register", "", map[string]string{"username": "ALICE", "password": testPassword})
 	wantStatus(t, taken, http.StatusConflict)
 	for _, name := range []string{"aIice", "AIice", "a1ice", "rnallory"} {
 		t.Run(name, func(t *testing.T) {
-			r := ts.post(t, "/auth/register", "", map[string]string{"username": name, "password": testPassword})
+			r := ts.Post(t, "/auth/register", "", map[string]string{"username": name, "password": testPassword})
 			wantStatus(t, r, http.StatusConflict)
-			if string(r.body) != string(taken.body) {
-				t.Fatalf("look-alike answer %s differs from the taken-name answer %s", r.body, taken.body)
+			if string(r.Body) != string(taken.Body) {
+				t.Fatalf("look-alike answer %s differs from the taken-name answer %s", r.Body, taken.Body)
 			}
 			if _, err := ts.Store.UserByUsername(t.Context(), name); blog.ErrorCode(err) != blog.ENOTFOUND {
 				t.Fatalf("refused look-alike stored (%v)", err)
@@ -99,7 +99,7 @@ func TestRegisterLookAlike(t *testing.T) {
 		})
 	}
 	t.Run("Honest", func(t *testing.T) {
-		r := ts.post(t, "/auth/register", "", map[string]string{"username": "alicia", "password": testPassword})
+		r := ts.Post(t, "/auth/register", "", map[string]string{"username": "alicia", "password": testPassword})
 		wantStatus(t, r, http.StatusCreated)
 	})
 }
@@ -108,54 +108,54 @@ func TestLoginLogoutMe(t *testing.T) { apptest.ForEachStore(t, testLoginLogoutMe
 
 func testLoginLogoutMe(t *testing.T, st apptest.Store) {
 	ts := newServerOn(t, st, nil)
-	id := ts.register(t, "alice")
+	id := ts.Register(t, "alice")
 
-	r := ts.post(t, "/auth/login", "", map[string]string{"username": "ALICE", "password": testPassword})
+	r := ts.Post(t, "/auth/login", "", map[string]string{"username": "ALICE", "password": testPassword})
 	wantStatus(t, r, http.StatusOK)
 	var tok struct {
 		Token     string
 		ExpiresAt time.Time
 	}
-	r.json(t, &tok)
+	r.JSON(t, &tok)
 	if until := time.Until(tok.ExpiresAt); until <= 0 || until > 15*time.Minute+time.Second {
 		t.Fatalf("token lifetime %v, want ≤ 15m by default", until)
 	}
-	if r.header.Get("Cache-Control") != "no-store" {
+	if r.Header.Get("Cache-Control") != "no-store" {
 		t.Fatal("token response cacheable")
 	}
 
-	me := ts.get(t, "/users/me", tok.Token)
+	me := ts.Get(t, "/users/me", tok.Token)
 	wantStatus(t, me, http.StatusOK)
 	var u map[string]any
-	me.json(t, &u)
+	me.JSON(t, &u)
 	if u["id"] != id || u["username"] != "alice" || u["role"] != "author" || u["createdAt"] == nil {
 		t.Fatalf("me = %v", u)
 	}
-	if me.header.Get("Cache-Control") != "no-store" {
+	if me.Header.Get("Cache-Control") != "no-store" {
 		t.Fatal("authenticated response cacheable")
 	}
 
-	wantStatus(t, ts.post(t, "/auth/logout", tok.Token, nil), http.StatusNoContent)
+	wantStatus(t, ts.Post(t, "/auth/logout", tok.Token, nil), http.StatusNoContent)
 	t.Run("TokenRefusedAfterLogout", func(t *testing.T) {
-		r := ts.get(t, "/users/me", tok.Token)
+		r := ts.Get(t, "/users/me", tok.Token)
 		wantStatus(t, r, http.StatusUnauthorized)
-		if r.errorText(t) != "Authentication required" {
-			t.Fatalf("body %s", r.body)
+		if r.ErrorText(t) != "Authentication required" {
+			t.Fatalf("body %s", r.Body)
 		}
 	})
 	t.Run("OtherTokensStillWork", func(t *testing.T) {
-		wantStatus(t, ts.get(t, "/users/me", ts.login(t, "alice")), http.StatusOK)
+		wantStatus(t, ts.Get(t, "/users/me", ts.Login(t, "alice")), http.StatusOK)
 	})
 }
 
 func TestAuthenticationRequired(t *testing.T) {
 	ts := newServer(t, nil)
-	r := ts.post(t, "/posts", "", map[string]string{"title": "Hello", "content": "Some content here"})
+	r := ts.Post(t, "/posts", "", map[string]string{"title": "Hello", "content": "Some content here"})
 	wantStatus(t, r, http.StatusUnauthorized)
-	if r.errorText(t) != "Authentication required" {
-		t.Fatalf("body %s, want the tutorial's {\"error\": \"Authentication required\"}", r.body)
+	if r.ErrorText(t) != "Authentication required" {
+		t.Fatalf("body %s, want the tutorial's {\"error\": \"Authentication required\"}", r.Body)
 	}
-	if !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer") {
+	if !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Bearer") {
 		t.Fatal("no WWW-Authenticate: Bearer")
 	}
 	page, _, err := ts.Store.ListPosts(t.Context(), blog.Page{Limit: 1})
@@ -177,7 +177,7 @@ func forge(t *testing.T, method jwt.SigningMethod, key any, claims jwt.MapClaims
 
 func TestForgedTokens(t *testing.T) {
 	ts := newServer(t, nil)
-	honest := ts.signUp(t, "alice")
+	honest := ts.SignUp(t, "alice")
 	// Read the honest token's claims to build look-alikes.
 	parts := strings.Split(honest, ".")
 	raw, _ := base64.RawURLEncoding.DecodeString(parts[1])
@@ -220,28 +220,28 @@ func TestForgedTokens(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := ts.get(t, "/users/me", tt.token)
+			r := ts.Get(t, "/users/me", tt.token)
 			wantStatus(t, r, http.StatusUnauthorized)
-			if r.errorText(t) != "Authentication required" {
-				t.Fatalf("body %s", r.body)
+			if r.ErrorText(t) != "Authentication required" {
+				t.Fatalf("body %s", r.Body)
 			}
 		})
 	}
 	t.Run("Honest", func(t *testing.T) {
-		wantStatus(t, ts.get(t, "/users/me", honest), http.StatusOK)
+		wantStatus(t, ts.Get(t, "/users/me", honest), http.StatusOK)
 	})
 	t.Run("TokenInQueryStringIgnored", func(t *testing.T) {
-		wantStatus(t, ts.get(t, "/users/me?token="+honest, ""), http.StatusUnauthorized)
-		wantStatus(t, ts.get(t, "/users/me?access_token="+honest, ""), http.StatusUnauthorized)
+		wantStatus(t, ts.Get(t, "/users/me?token="+honest, ""), http.StatusUnauthorized)
+		wantStatus(t, ts.Get(t, "/users/me?access_token="+honest, ""), http.StatusUnauthorized)
 	})
 	t.Run("TokenInCookieIgnored", func(t *testing.T) {
 		for _, name := range []string{"token", "jwt", "Authorization", "access_token"} {
-			r := ts.send(t, request{method: http.MethodGet, path: "/users/me", header: map[string]string{"Cookie": name + "=" + honest}})
+			r := ts.Do(t, request{Method: http.MethodGet, Path: "/users/me", Header: map[string]string{"Cookie": name + "=" + honest}})
 			wantStatus(t, r, http.StatusUnauthorized)
 		}
 	})
 	t.Run("WrongScheme", func(t *testing.T) {
-		r := ts.send(t, request{method: http.MethodGet, path: "/users/me", header: map[string]string{"Authorization": "Basic " + honest}})
+		r := ts.Do(t, request{Method: http.MethodGet, Path: "/users/me", Header: map[string]string{"Authorization": "Basic " + honest}})
 		wantStatus(t, r, http.StatusUnauthorized)
 	})
 }
@@ -252,14 +252,14 @@ func TestDisabledUserTokensRevoked(t *testing.T) {
 
 func testDisabledUserTokensRevoked(t *testing.T, st apptest.Store) {
 	ts := newServerOn(t, st, nil)
-	id := ts.register(t, "alice")
-	token := ts.login(t, "alice")
-	wantStatus(t, ts.get(t, "/users/me", token), http.StatusOK)
+	id := ts.Register(t, "alice")
+	token := ts.Login(t, "alice")
+	wantStatus(t, ts.Get(t, "/users/me", token), http.StatusOK)
 	if err := ts.Store.DisableUser(t.Context(), id); err != nil {
 		t.Fatal(err)
 	}
-	wantStatus(t, ts.get(t, "/users/me", token), http.StatusUnauthorized)
-	r := ts.post(t, "/auth/login", "", map[string]string{"username": "alice", "password": testPassword})
+	wantStatus(t, ts.Get(t, "/users/me", token), http.StatusUnauthorized)
+	r := ts.Post(t, "/auth/login", "", map[string]string{"username": "alice", "password": testPassword})
 	wantStatus(t, r, http.StatusUnauthorized)
 }
 
@@ -268,7 +268,7 @@ func testDisabledUserTokensRevoked(t *testing.T, st apptest.Store) {
 // earlier) is refused only because the user's token version moved on.
 func TestStaleTokenVersionRefused(t *testing.T) {
 	ts := newServer(t, nil)
-	id := ts.register(t, "alice")
+	id := ts.Register(t, "alice")
 	_, hash, err := ts.Store.Credentials(t.Context(), "alice")
 	if err != nil {
 		t.Fatal(err)
@@ -280,7 +280,7 @@ func TestStaleTokenVersionRefused(t *testing.T) {
 	if err != nil || u.TokenVersion < 1 {
 		t.Fatalf("after the bump: %+v, %v", u, err)
 	}
-	honest := ts.login(t, "alice")
+	honest := ts.Login(t, "alice")
 	raw, err := base64.RawURLEncoding.DecodeString(strings.Split(honest, ".")[1])
 	if err != nil {
 		t.Fatal(err)
@@ -296,8 +296,8 @@ func TestStaleTokenVersionRefused(t *testing.T) {
 	claims["jti"] = base64.RawURLEncoding.EncodeToString([]byte("another-token-id"))
 	stale := forge(t, jwt.SigningMethodHS256, []byte(testSecret), claims)
 
-	wantStatus(t, ts.get(t, "/users/me", honest), http.StatusOK)
-	r := ts.get(t, "/users/me", stale)
+	wantStatus(t, ts.Get(t, "/users/me", honest), http.StatusOK)
+	r := ts.Get(t, "/users/me", stale)
 	wantStatus(t, r, http.StatusUnauthorized)
 	if !strings.Contains(ts.Logs.String(), `"reason":"superseded"`) {
 		t.Fatalf("the stale token was not refused for its version:\n%s", ts.Logs.String())
@@ -309,11 +309,11 @@ func TestStaleTokenVersionRefused(t *testing.T) {
 // bumps (a store, migration or admin tool could set the flag alone).
 func TestDisabledFlagAloneRefusesToken(t *testing.T) {
 	ts := newServer(t, nil)
-	id := ts.register(t, "alice")
-	token := ts.login(t, "alice")
-	ts.register(t, "bob")
-	other := ts.login(t, "bob")
-	wantStatus(t, ts.get(t, "/users/me", token), http.StatusOK)
+	id := ts.Register(t, "alice")
+	token := ts.Login(t, "alice")
+	ts.Register(t, "bob")
+	other := ts.Login(t, "bob")
+	wantStatus(t, ts.Get(t, "/users/me", token), http.StatusOK)
 	before, err := ts.Store.UserByID(t.Context(), id)
 	if err != nil {
 		t.Fatal(err)
@@ -323,8 +323,8 @@ func TestDisabledFlagAloneRefusesToken(t *testing.T) {
 	if err != nil || !after.Disabled || after.TokenVersion != before.TokenVersion {
 		t.Fatalf("after a flag-only disable: %+v, %v", after, err)
 	}
-	wantStatus(t, ts.get(t, "/users/me", token), http.StatusUnauthorized)
-	wantStatus(t, ts.get(t, "/users/me", other), http.StatusOK)
+	wantStatus(t, ts.Get(t, "/users/me", token), http.StatusUnauthorized)
+	wantStatus(t, ts.Get(t, "/users/me", other), http.StatusOK)
 }
 
 func TestPasswordChangeRevokesTokens(t *testing.T) {
@@ -333,8 +333,8 @@ func TestPasswordChangeRevokesTokens(t *testing.T) {
 
 func testPasswordChangeRevokesTokens(t *testing.T, st apptest.Store) {
 	ts := newServerOn(t, st, nil)
-	id := ts.register(t, "alice")
-	token := ts.login(t, "alice")
+	id := ts.Register(t, "alice")
+	token := ts.Login(t, "alice")
 	_, hash, err := ts.Store.Credentials(t.Context(), "alice")
 	if err != nil {
 		t.Fatal(err)
@@ -342,8 +342,8 @@ func testPasswordChangeRevokesTokens(t *testing.T, st apptest.Store) {
 	if err := ts.Store.SetPasswordHash(t.Context(), id, hash, blog.PasswordChanged); err != nil {
 		t.Fatal(err)
 	}
-	wantStatus(t, ts.get(t, "/users/me", token), http.StatusUnauthorized)
-	wantStatus(t, ts.get(t, "/users/me", ts.login(t, "alice")), http.StatusOK)
+	wantStatus(t, ts.Get(t, "/users/me", token), http.StatusUnauthorized)
+	wantStatus(t, ts.Get(t, "/users/me", ts.Login(t, "alice")), http.StatusOK)
 }
 
 // TestLoginDoesNotRevealAccounts: an unknown user and a wrong password get
@@ -355,17 +355,17 @@ func TestLoginDoesNotRevealAccounts(t *testing.T) {
 
 func testLoginDoesNotRevealAccounts(t *testing.T, st apptest.Store) {
 	ts := newServerOn(t, st, nil)
-	ts.register(t, "alice")
-	unknown := ts.post(t, "/auth/login", "", map[string]string{"username": "nobody", "password": testPassword})
-	wrong := ts.post(t, "/auth/login", "", map[string]string{"username": "alice", "password": "wrong " + testPassword})
+	ts.Register(t, "alice")
+	unknown := ts.Post(t, "/auth/login", "", map[string]string{"username": "nobody", "password": testPassword})
+	wrong := ts.Post(t, "/auth/login", "", map[string]string{"username": "alice", "password": "wrong " + testPassword})
 	wantStatus(t, unknown, http.StatusUnauthorized)
 	wantStatus(t, wrong, http.StatusUnauthorized)
-	if string(unknown.body) != string(wrong.body) {
-		t.Fatalf("bodies differ:\nunknown user:   %s\nwrong password: %s", unknown.body, wrong.body)
+	if string(unknown.Body) != string(wrong.Body) {
+		t.Fatalf("bodies differ:\nunknown user:   %s\nwrong password: %s", unknown.Body, wrong.Body)
 	}
 	for _, h := range []string{"Content-Type", "Content-Length", "WWW-Authenticate", "Cache-Control"} {
-		if unknown.header.Get(h) != wrong.header.Get(h) {
-			t.Fatalf("header %s differs: %q vs %q", h, unknown.header.Get(h), wrong.header.Get(h))
+		if unknown.Header.Get(h) != wrong.Header.Get(h) {
+			t.Fatalf("header %s differs: %q vs %q", h, unknown.Header.Get(h), wrong.Header.Get(h))
 		}
 	}
 }
@@ -374,10 +374,10 @@ func TestLoginLookalikeUsername(t *testing.T) { apptest.ForEachStore(t, testLogi
 
 func testLoginLookalikeUsername(t *testing.T, st apptest.Store) {
 	ts := newServerOn(t, st, nil)
-	ts.register(t, "kelly")
+	ts.Register(t, "kelly")
 	// U+212A KELVIN SIGN lower-cases to "k" under Unicode rules; it must not
 	// reach the account.
-	r := ts.post(t, "/auth/login", "", map[string]string{"username": "\u212Aelly", "password": testPassword})
+	r := ts.Post(t, "/auth/login", "", map[string]string{"username": "\u212Aelly", "password": testPassword})
 	wantStatus(t, r, http.StatusUnauthorized)
 }
 
@@ -385,11 +385,11 @@ func TestLoginBruteForce(t *testing.T) { apptest.ForEachStore(t, testLoginBruteF
 
 func testLoginBruteForce(t *testing.T, st apptest.Store) {
 	ts := newServerOn(t, st, map[string]string{"PALISADE_LOGIN_RATE_LIMIT": "5/15m"})
-	ts.register(t, "alice")
-	ts.register(t, "bob")
+	ts.Register(t, "alice")
+	ts.Register(t, "bob")
 	guess := func(user, pw string, ip string) *response {
-		return ts.send(t, request{method: http.MethodPost, path: "/auth/login",
-			body: map[string]string{"username": user, "password": pw}})
+		return ts.Do(t, request{Method: http.MethodPost, Path: "/auth/login",
+			Body: map[string]string{"username": user, "password": pw}})
 	}
 	for i := range 5 {
 		wantStatus(t, guess("alice", "wrong guess number "+string(rune('a'+i)), ""), http.StatusUnauthorized)
@@ -397,8 +397,8 @@ func testLoginBruteForce(t *testing.T, st apptest.Store) {
 	t.Run("SixthGuessRefused", func(t *testing.T) {
 		r := guess("alice", "wrong guess number f", "")
 		wantStatus(t, r, http.StatusTooManyRequests)
-		if r.errorText(t) != "Too many requests, please try again later." || r.header.Get("Retry-After") == "" {
-			t.Fatalf("429 body %s, Retry-After %q", r.body, r.header.Get("Retry-After"))
+		if r.ErrorText(t) != "Too many requests, please try again later." || r.Header.Get("Retry-After") == "" {
+			t.Fatalf("429 body %s, Retry-After %q", r.Body, r.Header.Get("Retry-After"))
 		}
 	})
 	t.Run("EvenTheRightPasswordWaits", func(t *testing.T) {
@@ -418,17 +418,17 @@ func TestLoginCredentialStuffing(t *testing.T) {
 	ts := newServer(t, map[string]string{"PALISADE_LOGIN_RATE_LIMIT": "3/15m"})
 	names := []string{"alice", "bob", "carol", "dave"}
 	for _, name := range names {
-		ts.register(t, name)
+		ts.Register(t, name)
 	}
 	try := func(user, pw string) *response {
-		return ts.post(t, "/auth/login", "", map[string]string{"username": user, "password": pw})
+		return ts.Post(t, "/auth/login", "", map[string]string{"username": user, "password": pw})
 	}
 	for _, name := range names[:3] {
 		wantStatus(t, try(name, "a leaked password"), http.StatusUnauthorized)
 	}
 	r := try(names[3], "a leaked password")
 	wantStatus(t, r, http.StatusTooManyRequests)
-	if r.header.Get("Retry-After") == "" {
+	if r.Header.Get("Retry-After") == "" {
 		t.Fatal("429 without Retry-After")
 	}
 }
@@ -439,11 +439,11 @@ func testLoginThrottlePerAccount(t *testing.T, st apptest.Store) {
 	// Per-client limit high, per-account low: guesses spread over many
 	// clients (a botnet) still lock the one account.
 	ts := newServerOn(t, st, map[string]string{"PALISADE_LOGIN_RATE_LIMIT": "3/15m", "PALISADE_TRUSTED_PROXIES": "127.0.0.1/32"})
-	ts.register(t, "alice")
-	ts.register(t, "bob")
+	ts.Register(t, "alice")
+	ts.Register(t, "bob")
 	from := func(ip, user, pw string) *response {
-		return ts.send(t, request{method: http.MethodPost, path: "/auth/login",
-			body: map[string]string{"username": user, "password": pw}, header: map[string]string{"X-Forwarded-For": ip}})
+		return ts.Do(t, request{Method: http.MethodPost, Path: "/auth/login",
+			Body: map[string]string{"username": user, "password": pw}, Header: map[string]string{"X-Forwarded-For": ip}})
 	}
 	for i := range 3 {
 		wantStatus(t, from("203.0.113."+string(rune('1'+i)), "alice", "a wrong password guess"), http.StatusUnauthorized)
@@ -464,8 +464,8 @@ func TestLoginWithDefaultArgon2Params(t *testing.T) {
 		t.Skip("argon2id at full cost is slow; skipped with -short")
 	}
 	ts := newServerWithDefaultHasher(t)
-	ts.register(t, "alice")
-	wantStatus(t, ts.get(t, "/users/me", ts.login(t, "alice")), http.StatusOK)
+	ts.Register(t, "alice")
+	wantStatus(t, ts.Get(t, "/users/me", ts.Login(t, "alice")), http.StatusOK)
 	_, hash, err := ts.Store.Credentials(t.Context(), "alice")
 	if err != nil {
 		t.Fatal(err)

@@ -26,37 +26,37 @@ var helmetDefaults = map[string]string{
 
 func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 	ts := newServer(t, nil)
-	token := ts.signUp(t, "alice")
+	token := ts.SignUp(t, "alice")
 	responses := map[string]*response{
-		"List":         ts.get(t, "/posts", ""),
-		"NotFound":     ts.get(t, "/nope", ""),
-		"Unauthorized": ts.get(t, "/users/me", ""),
-		"Validation":   ts.post(t, "/posts", token, map[string]string{"title": "x"}),
-		"Me":           ts.get(t, "/users/me", token),
-		"Health":       ts.get(t, "/healthz", ""),
+		"List":         ts.Get(t, "/posts", ""),
+		"NotFound":     ts.Get(t, "/nope", ""),
+		"Unauthorized": ts.Get(t, "/users/me", ""),
+		"Validation":   ts.Post(t, "/posts", token, map[string]string{"title": "x"}),
+		"Me":           ts.Get(t, "/users/me", token),
+		"Health":       ts.Get(t, "/healthz", ""),
 	}
 	for name, r := range responses {
 		t.Run(name, func(t *testing.T) {
 			for h, want := range helmetDefaults {
-				if got := r.header.Get(h); got != want {
+				if got := r.Header.Get(h); got != want {
 					t.Errorf("%s = %q, want %q", h, got, want)
 				}
 			}
 			for _, banner := range []string{"Server", "X-Powered-By"} {
-				if r.header.Get(banner) != "" {
-					t.Errorf("banner header %s: %q", banner, r.header.Get(banner))
+				if r.Header.Get(banner) != "" {
+					t.Errorf("banner header %s: %q", banner, r.Header.Get(banner))
 				}
 			}
-			if r.header.Get("Strict-Transport-Security") != "" {
+			if r.Header.Get("Strict-Transport-Security") != "" {
 				t.Error("HSTS sent in development over plain HTTP")
 			}
-			if r.header.Get("X-Request-Id") == "" {
+			if r.Header.Get("X-Request-Id") == "" {
 				t.Error("no X-Request-Id")
 			}
 		})
 	}
 	t.Run("AuthenticatedNotCached", func(t *testing.T) {
-		if responses["Me"].header.Get("Cache-Control") != "no-store" {
+		if responses["Me"].Header.Get("Cache-Control") != "no-store" {
 			t.Fatal("authenticated response lacks Cache-Control: no-store")
 		}
 	})
@@ -68,49 +68,49 @@ func TestHSTSInProduction(t *testing.T) {
 		"PALISADE_BASE_URL":       "https://blog.example",
 		"PALISADE_SESSION_SECRET": apptest.NewSecret(),
 	})
-	r := ts.get(t, "/healthz", "")
-	if got := r.header.Get("Strict-Transport-Security"); got != "max-age=31536000; includeSubDomains" {
+	r := ts.Get(t, "/healthz", "")
+	if got := r.Header.Get("Strict-Transport-Security"); got != "max-age=31536000; includeSubDomains" {
 		t.Fatalf("HSTS = %q", got)
 	}
 }
 
 func TestCORS(t *testing.T) {
 	preflight := func(ts *testServer, origin string) *response {
-		return ts.send(t, request{method: http.MethodOptions, path: "/posts", header: map[string]string{
+		return ts.Do(t, request{Method: http.MethodOptions, Path: "/posts", Header: map[string]string{
 			"Origin": origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, content-type"}})
 	}
 	t.Run("NoneByDefault", func(t *testing.T) {
 		ts := newServer(t, nil)
-		r := ts.send(t, request{method: http.MethodGet, path: "/posts", header: map[string]string{"Origin": "https://evil.example"}})
-		if r.header.Get("Access-Control-Allow-Origin") != "" {
-			t.Fatalf("cross-origin read allowed by default: %q", r.header.Get("Access-Control-Allow-Origin"))
+		r := ts.Do(t, request{Method: http.MethodGet, Path: "/posts", Header: map[string]string{"Origin": "https://evil.example"}})
+		if r.Header.Get("Access-Control-Allow-Origin") != "" {
+			t.Fatalf("cross-origin read allowed by default: %q", r.Header.Get("Access-Control-Allow-Origin"))
 		}
-		if preflight(ts, "https://evil.example").header.Get("Access-Control-Allow-Origin") != "" {
+		if preflight(ts, "https://evil.example").Header.Get("Access-Control-Allow-Origin") != "" {
 			t.Fatal("preflight allowed by default")
 		}
 	})
 	ts := newServer(t, map[string]string{"PALISADE_CORS_ORIGINS": "https://app.example"})
 	t.Run("AllowedOrigin", func(t *testing.T) {
-		r := ts.send(t, request{method: http.MethodGet, path: "/posts", header: map[string]string{"Origin": "https://app.example"}})
-		if r.header.Get("Access-Control-Allow-Origin") != "https://app.example" {
-			t.Fatalf("ACAO = %q", r.header.Get("Access-Control-Allow-Origin"))
+		r := ts.Do(t, request{Method: http.MethodGet, Path: "/posts", Header: map[string]string{"Origin": "https://app.example"}})
+		if r.Header.Get("Access-Control-Allow-Origin") != "https://app.example" {
+			t.Fatalf("ACAO = %q", r.Header.Get("Access-Control-Allow-Origin"))
 		}
-		if r.header.Get("Access-Control-Allow-Credentials") != "" {
+		if r.Header.Get("Access-Control-Allow-Credentials") != "" {
 			t.Fatal("credentials allowed cross-origin")
 		}
 		p := preflight(ts, "https://app.example")
-		if p.status >= 300 || p.header.Get("Access-Control-Allow-Origin") != "https://app.example" ||
-			!strings.Contains(strings.ToLower(p.header.Get("Access-Control-Allow-Headers")), "authorization") {
-			t.Fatalf("preflight: %d %v", p.status, p.header)
+		if p.Status >= 300 || p.Header.Get("Access-Control-Allow-Origin") != "https://app.example" ||
+			!strings.Contains(strings.ToLower(p.Header.Get("Access-Control-Allow-Headers")), "authorization") {
+			t.Fatalf("preflight: %d %v", p.Status, p.Header)
 		}
 	})
 	t.Run("OtherOriginRefused", func(t *testing.T) {
 		for _, origin := range []string{"https://evil.example", "https://app.example.evil.example", "null", "http://app.example"} {
-			r := ts.send(t, request{method: http.MethodGet, path: "/posts", header: map[string]string{"Origin": origin}})
-			if r.header.Get("Access-Control-Allow-Origin") != "" {
+			r := ts.Do(t, request{Method: http.MethodGet, Path: "/posts", Header: map[string]string{"Origin": origin}})
+			if r.Header.Get("Access-Control-Allow-Origin") != "" {
 				t.Fatalf("origin %q allowed", origin)
 			}
-			if preflight(ts, origin).header.Get("Access-Control-Allow-Origin") != "" {
+			if preflight(ts, origin).Header.Get("Access-Control-Allow-Origin") != "" {
 				t.Fatalf("preflight from %q allowed", origin)
 			}
 		}

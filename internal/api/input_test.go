@@ -15,7 +15,7 @@ func TestStrictBodies(t *testing.T) { apptest.ForEachStore(t, testStrictBodies) 
 
 func testStrictBodies(t *testing.T, st apptest.Store) {
 	ts := newServerOn(t, st, nil)
-	token := ts.signUp(t, "alice")
+	token := ts.SignUp(t, "alice")
 	huge := `{"title":"Big","content":"` + strings.Repeat("a", 1<<20) + `"}`
 	tests := []struct {
 		name, contentType, body string
@@ -42,24 +42,24 @@ func testStrictBodies(t *testing.T, st apptest.Store) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := ts.send(t, request{method: http.MethodPost, path: "/posts", token: token, body: tt.body,
-				header: map[string]string{"Content-Type": tt.contentType}})
+			r := ts.Do(t, request{Method: http.MethodPost, Path: "/posts", Token: token, Body: tt.body,
+				Header: map[string]string{"Content-Type": tt.contentType}})
 			wantStatus(t, r, tt.status)
 			if tt.field != "" {
 				var b struct{ Errors []blog.FieldError }
-				r.json(t, &b)
+				r.JSON(t, &b)
 				if len(b.Errors) != 1 || b.Errors[0].Path != tt.field {
-					t.Fatalf("errors = %s", r.body)
+					t.Fatalf("errors = %s", r.Body)
 				}
 			} else {
 				var b struct{ Error, Message string }
-				r.json(t, &b)
+				r.JSON(t, &b)
 				if b.Error == "" || b.Message == "" {
-					t.Fatalf("error body %s lacks error and message", r.body)
+					t.Fatalf("error body %s lacks error and message", r.Body)
 				}
 			}
-			if strings.Contains(string(r.body), "json:") || strings.Contains(string(r.body), "reflect") {
-				t.Fatalf("decoder internals leaked: %s", r.body)
+			if strings.Contains(string(r.Body), "json:") || strings.Contains(string(r.Body), "reflect") {
+				t.Fatalf("decoder internals leaked: %s", r.Body)
 			}
 		})
 	}
@@ -70,30 +70,30 @@ func testStrictBodies(t *testing.T, st apptest.Store) {
 		}
 	})
 	t.Run("HonestWithCharset", func(t *testing.T) {
-		r := ts.send(t, request{method: http.MethodPost, path: "/posts", token: token,
-			body:   `{"title":"Title","content":"Long enough content"}`,
-			header: map[string]string{"Content-Type": "application/json; charset=utf-8"}})
+		r := ts.Do(t, request{Method: http.MethodPost, Path: "/posts", Token: token,
+			Body:   `{"title":"Title","content":"Long enough content"}`,
+			Header: map[string]string{"Content-Type": "application/json; charset=utf-8"}})
 		wantStatus(t, r, http.StatusCreated)
 	})
 	t.Run("LoginOperatorObject", func(t *testing.T) {
 		// The classic NoSQL login bypass: {"password": {"$gt": ""}}.
-		r := ts.send(t, request{method: http.MethodPost, path: "/auth/login", body: `{"username":"alice","password":{"$gt":""}}`})
+		r := ts.Do(t, request{Method: http.MethodPost, Path: "/auth/login", Body: `{"username":"alice","password":{"$gt":""}}`})
 		wantStatus(t, r, http.StatusBadRequest)
-		r = ts.send(t, request{method: http.MethodPost, path: "/auth/login", body: `{"username":{"$ne":null},"password":"x"}`})
+		r = ts.Do(t, request{Method: http.MethodPost, Path: "/auth/login", Body: `{"username":{"$ne":null},"password":"x"}`})
 		wantStatus(t, r, http.StatusBadRequest)
 	})
 }
 
 func TestUnknownRoutesAreJSON(t *testing.T) {
 	ts := newServer(t, nil)
-	r := ts.get(t, "/wp-admin", "")
+	r := ts.Get(t, "/wp-admin", "")
 	wantStatus(t, r, http.StatusNotFound)
-	if r.header.Get("Content-Type") != "application/json; charset=utf-8" {
-		t.Fatalf("404 content type %q", r.header.Get("Content-Type"))
+	if r.Header.Get("Content-Type") != "application/json; charset=utf-8" {
+		t.Fatalf("404 content type %q", r.Header.Get("Content-Type"))
 	}
-	r = ts.send(t, request{method: http.MethodPut, path: "/posts"})
+	r = ts.Do(t, request{Method: http.MethodPut, Path: "/posts"})
 	wantStatus(t, r, http.StatusMethodNotAllowed)
-	if allow := r.header.Get("Allow"); !strings.Contains(allow, "GET") || !strings.Contains(allow, "POST") {
+	if allow := r.Header.Get("Allow"); !strings.Contains(allow, "GET") || !strings.Contains(allow, "POST") {
 		t.Fatalf("Allow = %q", allow)
 	}
 }

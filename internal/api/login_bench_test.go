@@ -12,8 +12,8 @@ import (
 // compare them side by side from one run (benchstat), never in a timed
 // test.
 func BenchmarkLogin(b *testing.B) {
-	ts := &testServer{apptest.StartWithHasher(b, map[string]string{"PALISADE_LOGIN_RATE_LIMIT": "1000000000/1s", "PALISADE_RATE_LIMIT": "1000000000/1s"}, nil)}
-	ts.register(b, "alice")
+	ts := wrap(b, apptest.StartWithHasher(b, map[string]string{"PALISADE_LOGIN_RATE_LIMIT": "1000000000/1s", "PALISADE_RATE_LIMIT": "1000000000/1s"}, nil))
+	ts.Register(b, "alice")
 	for _, bc := range []struct{ name, user, password string }{
 		{"WrongPassword", "alice", "wrong " + testPassword},
 		{"UnknownUser", "nobody", "wrong " + testPassword},
@@ -21,9 +21,9 @@ func BenchmarkLogin(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			for b.Loop() {
-				r := ts.post(b, "/auth/login", "", map[string]string{"username": bc.user, "password": bc.password})
-				if r.status != http.StatusOK && r.status != http.StatusUnauthorized {
-					b.Fatalf("status %d", r.status)
+				r := ts.Post(b, "/auth/login", "", map[string]string{"username": bc.user, "password": bc.password})
+				if r.Status != http.StatusOK && r.Status != http.StatusUnauthorized {
+					b.Fatalf("status %d", r.Status)
 				}
 			}
 		})

@@ -12,11 +12,11 @@ import (
 // lines give their duration in microseconds, the unit in the name.
 func TestLogLevelsAndDurationUnit(t *testing.T) {
 	ts := newServer(t, nil)
-	ts.register(t, "alice")
-	token := ts.login(t, "alice")
-	ts.post(t, "/auth/login", "", map[string]string{"username": "alice", "password": "not the password at all"})
-	ts.post(t, "/auth/logout", token, nil)
-	ts.get(t, "/users/me", token)
+	ts.Register(t, "alice")
+	token := ts.Login(t, "alice")
+	ts.Post(t, "/auth/login", "", map[string]string{"username": "alice", "password": "not the password at all"})
+	ts.Post(t, "/auth/logout", token, nil)
+	ts.Get(t, "/users/me", token)
 
 	levels := map[string]string{}
 	requests := 0

@@ -19,18 +19,18 @@ func TestSecretsNeverLogged(t *testing.T) { apptest.ForEachStore(t, testSecretsN
 func testSecretsNeverLogged(t *testing.T, st apptest.Store) {
 	ts := newServerOn(t, st, nil)
 	wrongPassword := "not-the-password-but-still-secret"
-	ts.register(t, "alice")
-	token := ts.login(t, "alice")
-	ts.post(t, "/auth/login", "", map[string]string{"username": "alice", "password": wrongPassword})
-	ts.post(t, "/auth/login", "", map[string]string{"username": "nobody", "password": wrongPassword})
-	ts.post(t, "/auth/register", "", map[string]string{"username": "bob", "password": "short-secret-pw"})
+	ts.Register(t, "alice")
+	token := ts.Login(t, "alice")
+	ts.Post(t, "/auth/login", "", map[string]string{"username": "alice", "password": wrongPassword})
+	ts.Post(t, "/auth/login", "", map[string]string{"username": "nobody", "password": wrongPassword})
+	ts.Post(t, "/auth/register", "", map[string]string{"username": "bob", "password": "short-secret-pw"})
 	p := ts.createPost(t, token, "A title", "Some content here")
-	ts.send(t, request{method: http.MethodPatch, path: "/posts/" + p.ID, token: token, body: map[string]string{"title": "New title"}})
-	ts.get(t, "/users/me?token="+token, "")
-	ts.send(t, request{method: http.MethodGet, path: "/users/me", header: map[string]string{"Cookie": "session=" + token}})
-	ts.get(t, "/users/me", token+"x")
-	ts.post(t, "/auth/logout", token, nil)
-	ts.get(t, "/users/me", token)
+	ts.Do(t, request{Method: http.MethodPatch, Path: "/posts/" + p.ID, Token: token, Body: map[string]string{"title": "New title"}})
+	ts.Get(t, "/users/me?token="+token, "")
+	ts.Do(t, request{Method: http.MethodGet, Path: "/users/me", Header: map[string]string{"Cookie": "session=" + token}})
+	ts.Get(t, "/users/me", token+"x")
+	ts.Post(t, "/auth/logout", token, nil)
+	ts.Get(t, "/users/me", token)
 
 	logs := ts.Logs.String()
 	_, hash, err := ts.Store.Credentials(context.Background(), "alice")
@@ -80,29 +80,29 @@ func testInternalErrorsLeakNothing(t *testing.T, st apptest.Store) {
 	ts := newServerOn(t, st, nil)
 	ts.SwapStore(t, failingStore{ts.Store})
 
-	r := ts.get(t, "/posts", "")
+	r := ts.Get(t, "/posts", "")
 	wantStatus(t, r, http.StatusInternalServerError)
 	var b struct{ Error, RequestID string }
-	r.json(t, &b)
-	if b.Error != "Internal Server Error" || b.RequestID == "" || b.RequestID != r.header.Get("X-Request-Id") {
-		t.Fatalf("500 body %s", r.body)
+	r.JSON(t, &b)
+	if b.Error != "Internal Server Error" || b.RequestID == "" || b.RequestID != r.Header.Get("X-Request-Id") {
+		t.Fatalf("500 body %s", r.Body)
 	}
-	if strings.Contains(string(r.body), "db.internal") || strings.Contains(string(r.body), "pq:") {
-		t.Fatalf("driver message leaked: %s", r.body)
+	if strings.Contains(string(r.Body), "db.internal") || strings.Contains(string(r.Body), "pq:") {
+		t.Fatalf("driver message leaked: %s", r.Body)
 	}
 	if !strings.Contains(ts.Logs.String(), b.RequestID) || !strings.Contains(ts.Logs.String(), "db.internal") {
 		t.Fatal("the detail did not reach the log under the request ID")
 	}
 
 	t.Run("ReadyzReportsDatabaseDown", func(t *testing.T) {
-		r := ts.get(t, "/readyz", "")
+		r := ts.Get(t, "/readyz", "")
 		wantStatus(t, r, http.StatusServiceUnavailable)
-		if !strings.Contains(string(r.body), `"database":"down"`) || strings.Contains(string(r.body), "db.internal") {
-			t.Fatalf("readyz body %s", r.body)
+		if !strings.Contains(string(r.Body), `"database":"down"`) || strings.Contains(string(r.Body), "db.internal") {
+			t.Fatalf("readyz body %s", r.Body)
 		}
 	})
 	t.Run("HealthzStillUp", func(t *testing.T) {
-		wantStatus(t, ts.get(t, "/healthz", ""), http.StatusOK)
+		wantStatus(t, ts.Get(t, "/healthz", ""), http.StatusOK)
 	})
 }
 
@@ -110,19 +110,19 @@ func TestReadyz(t *testing.T) { apptest.ForEachStore(t, testReadyz) }
 
 func testReadyz(t *testing.T, st apptest.Store) {
 	ts := newServerOn(t, st, nil)
-	r := ts.get(t, "/readyz", "")
+	r := ts.Get(t, "/readyz", "")
 	wantStatus(t, r, http.StatusOK)
-	if !strings.Contains(string(r.body), `"database":"up"`) {
-		t.Fatalf("readyz body %s", r.body)
+	if !strings.Contains(string(r.Body), `"database":"up"`) {
+		t.Fatalf("readyz body %s", r.Body)
 	}
 }
 
 func TestTokenLifetimeConfigurable(t *testing.T) {
 	ts := newServer(t, map[string]string{"PALISADE_JWT_TTL": "2m"})
-	ts.register(t, "alice")
-	r := ts.post(t, "/auth/login", "", map[string]string{"username": "alice", "password": testPassword})
+	ts.Register(t, "alice")
+	r := ts.Post(t, "/auth/login", "", map[string]string{"username": "alice", "password": testPassword})
 	var tok struct{ ExpiresAt time.Time }
-	r.json(t, &tok)
+	r.JSON(t, &tok)
 	if d := time.Until(tok.ExpiresAt); d > 2*time.Minute+time.Second || d < time.Minute {
 		t.Fatalf("token lives %v, want 2m", d)
 	}
@@ -142,16 +142,16 @@ func (s unencodableStore) PostByID(ctx context.Context, id string) (blog.Post, e
 // request ID, and the log has the cause under that ID but not the post.
 func TestEncodeErrorLogged(t *testing.T) {
 	ts := newServer(t, nil)
-	token := ts.signUp(t, "alice")
+	token := ts.SignUp(t, "alice")
 	p := ts.createPost(t, token, "A private-looking title", "Some content here")
 	ts.SwapStore(t, unencodableStore{ts.Store})
 
-	r := ts.get(t, "/posts/"+p.ID, "")
+	r := ts.Get(t, "/posts/"+p.ID, "")
 	wantStatus(t, r, http.StatusInternalServerError)
 	var b struct{ Error, RequestID string }
-	r.json(t, &b)
-	if b.Error != "Internal Server Error" || b.RequestID == "" || b.RequestID != r.header.Get("X-Request-Id") {
-		t.Fatalf("500 body %s", r.body)
+	r.JSON(t, &b)
+	if b.Error != "Internal Server Error" || b.RequestID == "" || b.RequestID != r.Header.Get("X-Request-Id") {
+		t.Fatalf("500 body %s", r.Text())
 	}
 	logs := ts.Logs.String()
 	var line string

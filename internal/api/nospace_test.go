@@ -25,7 +25,7 @@ func TestDiskFull(t *testing.T) {
 		t.Fatalf("the test server's store (%T) cannot be filled", ts.Store)
 	}
 	v := oaNewValidator(t, ts)
-	token := ts.signUp(t, "alice")
+	token := ts.SignUp(t, "alice")
 	ts.createPost(t, token, "Before", "Written while there was room.")
 
 	// Cap the database at its current size (SQLite raises a lower limit
@@ -35,33 +35,33 @@ func TestDiskFull(t *testing.T) {
 	}
 	big := map[string]string{"title": "No room", "content": strings.Repeat("Every page needs room. ", 3000)}
 	for range 5 {
-		r := v.exchange(t, request{method: http.MethodPost, path: "/posts", token: token, body: big}, true, http.StatusInsufficientStorage)
-		if r.header.Get("Retry-After") == "" {
+		r := v.exchange(t, request{Method: http.MethodPost, Path: "/posts", Token: token, Body: big}, true, http.StatusInsufficientStorage)
+		if r.Header.Get("Retry-After") == "" {
 			t.Errorf("507 without Retry-After")
 		}
-		if strings.Contains(string(r.body), "SQLITE") || strings.Contains(string(r.body), "disk is full") {
-			t.Errorf("507 body shows the driver's error: %s", r.body)
+		if strings.Contains(string(r.Body), "SQLITE") || strings.Contains(string(r.Body), "disk is full") {
+			t.Errorf("507 body shows the driver's error: %s", r.Body)
 		}
 	}
 	var list []struct{ Title string }
-	ts.get(t, "/posts", "").json(t, &list)
+	ts.Get(t, "/posts", "").JSON(t, &list)
 	if len(list) != 1 || list[0].Title != "Before" {
 		t.Errorf("posts after the failed writes: %+v, want only the first", list)
 	}
 	if n := strings.Count(ts.Logs.String(), "storage full"); n != 1 {
 		t.Errorf("%d log lines about the full disk for 5 failed writes, want 1", n)
 	}
-	r := v.exchange(t, request{method: http.MethodGet, path: "/readyz"}, true, http.StatusServiceUnavailable)
-	if !strings.Contains(string(r.body), `"database":"down"`) {
-		t.Errorf("readyz while full: %s", r.body)
+	r := v.exchange(t, request{Method: http.MethodGet, Path: "/readyz"}, true, http.StatusServiceUnavailable)
+	if !strings.Contains(string(r.Body), `"database":"down"`) {
+		t.Errorf("readyz while full: %s", r.Body)
 	}
 
 	// Space is freed: readiness sees it, and writes work again.
 	if err := store.SetMaxPages(t.Context(), 1<<30); err != nil {
 		t.Fatal(err)
 	}
-	v.exchange(t, request{method: http.MethodGet, path: "/readyz"}, true, http.StatusOK)
-	v.exchange(t, request{method: http.MethodPost, path: "/posts", token: token, body: big}, true, http.StatusCreated)
+	v.exchange(t, request{Method: http.MethodGet, Path: "/readyz"}, true, http.StatusOK)
+	v.exchange(t, request{Method: http.MethodPost, Path: "/posts", Token: token, Body: big}, true, http.StatusCreated)
 }
 
 // exerciseDiskFull fills v's server and gives every documented 507: a
@@ -73,16 +73,16 @@ func exerciseDiskFull(t *testing.T, v *oaValidator) {
 	if !ok {
 		t.Fatalf("the test server's store (%T) cannot be filled", ts.Store)
 	}
-	token := ts.signUp(t, "alice")
+	token := ts.SignUp(t, "alice")
 	p := ts.createPost(t, token, "Small", "Small enough to grow later.")
 	if err := store.SetMaxPages(t.Context(), 1); err != nil { // its current size
 		t.Fatal(err)
 	}
 	big := strings.Repeat("Every page needs room. ", 3000)
-	v.exchange(t, request{method: http.MethodPost, path: "/posts", token: token,
-		body: map[string]string{"title": "No room", "content": big}}, true, http.StatusInsufficientStorage)
-	v.exchange(t, request{method: http.MethodPatch, path: "/posts/" + p.ID, token: token,
-		body: map[string]string{"content": big}}, true, http.StatusInsufficientStorage)
+	v.exchange(t, request{Method: http.MethodPost, Path: "/posts", Token: token,
+		Body: map[string]string{"title": "No room", "content": big}}, true, http.StatusInsufficientStorage)
+	v.exchange(t, request{Method: http.MethodPatch, Path: "/posts/" + p.ID, Token: token,
+		Body: map[string]string{"content": big}}, true, http.StatusInsufficientStorage)
 
 	// Small rows fit in the free room of pages already there, until they
 	// don't: keep going until one is refused (a 16 KiB page holds well
@@ -91,17 +91,17 @@ func exerciseDiskFull(t *testing.T, v *oaValidator) {
 		t.Helper()
 		for i := range 1000 {
 			r := send(i)
-			if r.status == http.StatusInsufficientStorage {
+			if r.Status == http.StatusInsufficientStorage {
 				return
 			}
 		}
 		t.Fatal("1000 small writes fitted in a full database")
 	}
 	refused(func(i int) *response {
-		return v.exchange(t, request{method: http.MethodPost, path: "/auth/register",
-			body: map[string]string{"username": fmt.Sprintf("filler%05d", i), "password": testPassword}}, true, 0)
+		return v.exchange(t, request{Method: http.MethodPost, Path: "/auth/register",
+			Body: map[string]string{"username": fmt.Sprintf("filler%05d", i), "password": testPassword}}, true, 0)
 	})
 	refused(func(int) *response {
-		return v.exchange(t, request{method: http.MethodPost, path: "/auth/logout", token: ts.login(t, "alice")}, true, 0)
+		return v.exchange(t, request{Method: http.MethodPost, Path: "/auth/logout", Token: ts.Login(t, "alice")}, true, 0)
 	})
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"net/http/httptest"
@@ -89,15 +88,15 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 
 	t.Run("ServedVerbatim", func(t *testing.T) {
 		ts := newServer(t, nil)
-		r := ts.get(t, "/openapi.json", "")
+		r := ts.Get(t, "/openapi.json", "")
 		wantStatus(t, r, http.StatusOK)
-		if !bytes.Equal(r.body, api.OpenAPIDocument()) {
+		if !bytes.Equal(r.Body, api.OpenAPIDocument()) {
 			t.Fatalf("GET /openapi.json served %d bytes that differ from the embedded document (%d bytes)",
-				len(r.body), len(api.OpenAPIDocument()))
+				len(r.Body), len(api.OpenAPIDocument()))
 		}
-		mt, _, err := mime.ParseMediaType(r.header.Get("Content-Type"))
+		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		if err != nil || mt != "application/json" {
-			t.Fatalf("Content-Type = %q, want application/json", r.header.Get("Content-Type"))
+			t.Fatalf("Content-Type = %q, want application/json", r.Header.Get("Content-Type"))
 		}
 	})
 }
@@ -198,12 +197,12 @@ func oaNewValidator(t *testing.T, ts *testServer) *oaValidator {
 // whatever it is.
 func (v *oaValidator) exchange(t *testing.T, req request, conforms bool, status int) *response {
 	t.Helper()
-	body := req.encodeBody(t)
-
-	hr := v.ts.httpRequest(t, req, body)
+	// The document's validator reads the body of the request it checks, so
+	// the request sent is a second one built the same way.
+	hr := v.ts.NewRequest(t, req)
 	route, params, err := v.router.FindRoute(hr)
 	if err != nil {
-		t.Fatalf("%s %s matches no documented operation: %v", req.method, req.path, err)
+		t.Fatalf("%s %s matches no documented operation: %v", req.Method, req.Path, err)
 	}
 	in := &openapi3filter.RequestValidationInput{Request: hr, PathParams: params, Route: route, Options: v.opts}
 	err = openapi3filter.ValidateRequest(t.Context(), in)
@@ -214,36 +213,27 @@ func (v *oaValidator) exchange(t *testing.T, req request, conforms bool, status 
 		t.Errorf("the document accepts a request that should break its rules")
 	}
 
-	resp, err := v.ts.Client().Do(v.ts.httpRequest(t, req, body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &response{status: resp.StatusCode, header: resp.Header, body: b}
+	r := v.ts.Do(t, req)
 	if status != 0 {
 		wantStatus(t, r, status)
 	}
 
 	out := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: in,
-		Status:                 r.status,
-		Header:                 r.header,
+		Status:                 r.Status,
+		Header:                 r.Header,
 		Options:                v.opts,
 	}
-	out.SetBodyBytes(r.body)
+	out.SetBodyBytes(r.Body)
 	if err := openapi3filter.ValidateResponse(t.Context(), out); err != nil {
 		t.Errorf("%s %s answered %d, which the document does not describe: %v\nheaders: %v\nbody: %s",
-			req.method, req.path, r.status, err, r.header, oaTruncate(r.body))
+			req.Method, req.Path, r.Status, err, r.Header, oaTruncate(r.Body))
 	}
 	op := route.Operation.OperationID
 	if v.seen[op] == nil {
 		v.seen[op] = map[int]bool{}
 	}
-	v.seen[op][r.status] = true
+	v.seen[op][r.Status] = true
 	return r
 }
 
@@ -282,19 +272,19 @@ func testResponsesMatchOpenAPI(t *testing.T, st apptest.Store) {
 	)
 	huge := strings.Repeat("a", api.MaxBodyBytes)
 	post := func(path, token string, body any) request {
-		return request{method: http.MethodPost, path: path, token: token, body: body}
+		return request{Method: http.MethodPost, Path: path, Token: token, Body: body}
 	}
 	get := func(path, token string) request {
-		return request{method: http.MethodGet, path: path, token: token}
+		return request{Method: http.MethodGet, Path: path, Token: token}
 	}
 	patch := func(path, token string, body any) request {
-		return request{method: http.MethodPatch, path: path, token: token, body: body}
+		return request{Method: http.MethodPatch, Path: path, Token: token, Body: body}
 	}
 	del := func(path, token string) request {
-		return request{method: http.MethodDelete, path: path, token: token}
+		return request{Method: http.MethodDelete, Path: path, Token: token}
 	}
 	withType := func(r request, contentType string) request {
-		r.header = map[string]string{"Content-Type": contentType}
+		r.Header = map[string]string{"Content-Type": contentType}
 		return r
 	}
 	creds := map[string]string{"username": "alice", "password": testPassword}
@@ -303,9 +293,9 @@ func testResponsesMatchOpenAPI(t *testing.T, st apptest.Store) {
 	t.Run("Register", func(t *testing.T) {
 		r := v.exchange(t, post("/auth/register", "", creds), valid, http.StatusCreated)
 		var b struct{ User map[string]any }
-		r.json(t, &b)
+		r.JSON(t, &b)
 		if _, hasRole := b.User["role"]; hasRole {
-			t.Errorf("register answered a role: %s", r.body)
+			t.Errorf("register answered a role: %s", r.Body)
 		}
 	})
 	t.Run("RegisterTrimsUsername", func(t *testing.T) {
@@ -335,13 +325,13 @@ func testResponsesMatchOpenAPI(t *testing.T, st apptest.Store) {
 	t.Run("Login", func(t *testing.T) {
 		r := v.exchange(t, post("/auth/login", "", creds), valid, http.StatusOK)
 		var b struct{ Token string }
-		r.json(t, &b)
+		r.JSON(t, &b)
 		alice = b.Token
 	})
 	t.Run("LoginSecondUser", func(t *testing.T) {
 		r := v.exchange(t, post("/auth/login", "", map[string]string{"username": "bob", "password": testPassword}), valid, http.StatusOK)
 		var b struct{ Token string }
-		r.json(t, &b)
+		r.JSON(t, &b)
 		bob = b.Token
 	})
 	if alice == "" || bob == "" {
@@ -375,14 +365,14 @@ func testResponsesMatchOpenAPI(t *testing.T, st apptest.Store) {
 	t.Run("CreatePost", func(t *testing.T) {
 		r := v.exchange(t, post("/posts", alice, map[string]string{"title": "First post", "content": "Hello, **world**. <script>alert(1)</script>"}), valid, http.StatusCreated)
 		var b struct{ Post blog.Post }
-		r.json(t, &b)
+		r.JSON(t, &b)
 		first = b.Post
 	})
 	t.Run("CreatePostTitleTrimmed", func(t *testing.T) {
 		// Surrounding white space does not count towards the length.
 		r := v.exchange(t, post("/posts", alice, map[string]string{"title": "   Two   ", "content": "Second post, with a [link](https://example.com)."}), valid, http.StatusCreated)
 		var b struct{ Post blog.Post }
-		r.json(t, &b)
+		r.JSON(t, &b)
 		second = b.Post
 		if second.Title != "Two" {
 			t.Errorf("title = %q, want it trimmed", second.Title)
@@ -420,15 +410,15 @@ func testResponsesMatchOpenAPI(t *testing.T, st apptest.Store) {
 
 	t.Run("ListPostsPaged", func(t *testing.T) {
 		r := v.exchange(t, get("/posts?limit=1", ""), valid, http.StatusOK)
-		link := r.header.Get("Link")
+		link := r.Header.Get("Link")
 		if link == "" {
 			t.Fatal("no Link header on a page with more posts after it")
 		}
 		r = v.exchange(t, get(oaNextPath(t, link), ""), valid, http.StatusOK)
 		var page []blog.Post
-		r.json(t, &page)
-		if len(page) != 1 || page[0].ID != first.ID || r.header.Get("Link") != "" {
-			t.Errorf("second page = %s, Link %q", r.body, r.header.Get("Link"))
+		r.JSON(t, &page)
+		if len(page) != 1 || page[0].ID != first.ID || r.Header.Get("Link") != "" {
+			t.Errorf("second page = %s, Link %q", r.Body, r.Header.Get("Link"))
 		}
 	})
 	t.Run("ListPostsDefault", func(t *testing.T) {
@@ -443,8 +433,8 @@ func testResponsesMatchOpenAPI(t *testing.T, st apptest.Store) {
 
 	t.Run("GetPost", func(t *testing.T) {
 		r := v.exchange(t, get("/posts/"+first.ID, ""), valid, http.StatusOK)
-		if bytes.Contains(r.body, []byte("<script")) {
-			t.Errorf("contentHtml not sanitised: %s", r.body)
+		if bytes.Contains(r.Body, []byte("<script")) {
+			t.Errorf("contentHtml not sanitised: %s", r.Body)
 		}
 	})
 	t.Run("GetUnknownPost", func(t *testing.T) {
@@ -523,13 +513,13 @@ func testResponsesMatchOpenAPI(t *testing.T, st apptest.Store) {
 		wrong := map[string]string{"username": "alice", "password": "still not the password"}
 		for range 10 {
 			r := v.exchange(t, post("/auth/login", "", wrong), valid, 0)
-			switch r.status {
+			switch r.Status {
 			case http.StatusUnauthorized:
 				continue
 			case http.StatusTooManyRequests:
 				return
 			default:
-				t.Fatalf("status = %d, want 401 until throttled, then 429", r.status)
+				t.Fatalf("status = %d, want 401 until throttled, then 429", r.Status)
 			}
 		}
 		t.Fatal("10 failed sign-ins and still no 429")

@@ -16,7 +16,7 @@ func TestPostLifecycle(t *testing.T) { apptest.ForEachStore(t, testPostLifecycle
 
 func testPostLifecycle(t *testing.T, st apptest.Store) {
 	ts := newServerOn(t, st, nil)
-	token := ts.signUp(t, "alice")
+	token := ts.SignUp(t, "alice")
 
 	p := ts.createPost(t, token, "  Hello, world  ", "My first **post** on Palisade.")
 	if p.Title != "Hello, world" || p.Author.Username != "alice" || p.ContentHTML != "<p>My first <strong>post</strong> on Palisade.</p>\n" {
@@ -24,44 +24,44 @@ func testPostLifecycle(t *testing.T, st apptest.Store) {
 	}
 
 	t.Run("Read", func(t *testing.T) {
-		r := ts.get(t, "/posts/"+p.ID, "")
+		r := ts.Get(t, "/posts/"+p.ID, "")
 		wantStatus(t, r, http.StatusOK)
 		var got blog.Post
-		r.json(t, &got)
+		r.JSON(t, &got)
 		if got != p {
 			t.Fatalf("GET = %+v\nwant %+v", got, p)
 		}
 	})
 	t.Run("Edit", func(t *testing.T) {
-		r := ts.send(t, request{method: http.MethodPatch, path: "/posts/" + p.ID, token: token, body: map[string]string{"title": "Hello again"}})
+		r := ts.Do(t, request{Method: http.MethodPatch, Path: "/posts/" + p.ID, Token: token, Body: map[string]string{"title": "Hello again"}})
 		wantStatus(t, r, http.StatusOK)
 		var got blog.Post
-		r.json(t, &got)
+		r.JSON(t, &got)
 		if got.Title != "Hello again" || got.Content != p.Content || !got.UpdatedAt.After(p.UpdatedAt) && !got.UpdatedAt.Equal(p.UpdatedAt) {
 			t.Fatalf("patched = %+v", got)
 		}
 	})
 	t.Run("EditContentRerenders", func(t *testing.T) {
-		r := ts.send(t, request{method: http.MethodPatch, path: "/posts/" + p.ID, token: token, body: map[string]string{"content": "Now *emphasised* text"}})
+		r := ts.Do(t, request{Method: http.MethodPatch, Path: "/posts/" + p.ID, Token: token, Body: map[string]string{"content": "Now *emphasised* text"}})
 		wantStatus(t, r, http.StatusOK)
 		var got blog.Post
-		r.json(t, &got)
+		r.JSON(t, &got)
 		if got.ContentHTML != "<p>Now <em>emphasised</em> text</p>\n" {
 			t.Fatalf("contentHtml = %q", got.ContentHTML)
 		}
 	})
 	t.Run("EditInvalid", func(t *testing.T) {
-		r := ts.send(t, request{method: http.MethodPatch, path: "/posts/" + p.ID, token: token, body: map[string]string{"title": "x"}})
+		r := ts.Do(t, request{Method: http.MethodPatch, Path: "/posts/" + p.ID, Token: token, Body: map[string]string{"title": "x"}})
 		wantStatus(t, r, http.StatusBadRequest)
-		r = ts.send(t, request{method: http.MethodPatch, path: "/posts/" + p.ID, token: token, body: map[string]string{}})
+		r = ts.Do(t, request{Method: http.MethodPatch, Path: "/posts/" + p.ID, Token: token, Body: map[string]string{}})
 		wantStatus(t, r, http.StatusBadRequest)
 	})
 	t.Run("Delete", func(t *testing.T) {
-		wantStatus(t, ts.send(t, request{method: http.MethodDelete, path: "/posts/" + p.ID, token: token}), http.StatusNoContent)
-		r := ts.get(t, "/posts/"+p.ID, "")
+		wantStatus(t, ts.Do(t, request{Method: http.MethodDelete, Path: "/posts/" + p.ID, Token: token}), http.StatusNoContent)
+		r := ts.Get(t, "/posts/"+p.ID, "")
 		wantStatus(t, r, http.StatusNotFound)
-		if r.errorText(t) != "Not Found" {
-			t.Fatalf("body %s", r.body)
+		if r.ErrorText(t) != "Not Found" {
+			t.Fatalf("body %s", r.Body)
 		}
 	})
 }
@@ -70,7 +70,7 @@ func TestValidationMessages(t *testing.T) { apptest.ForEachStore(t, testValidati
 
 func testValidationMessages(t *testing.T, st apptest.Store) {
 	ts := newServerOn(t, st, nil)
-	token := ts.signUp(t, "alice")
+	token := ts.SignUp(t, "alice")
 	tests := []struct {
 		name, title, content string
 		want                 map[string]string // path → msg
@@ -84,10 +84,10 @@ func testValidationMessages(t *testing.T, st apptest.Store) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := ts.post(t, "/posts", token, map[string]string{"title": tt.title, "content": tt.content})
+			r := ts.Post(t, "/posts", token, map[string]string{"title": tt.title, "content": tt.content})
 			wantStatus(t, r, http.StatusBadRequest)
 			var b struct{ Errors []blog.FieldError }
-			r.json(t, &b)
+			r.JSON(t, &b)
 			got := map[string]string{}
 			for _, e := range b.Errors {
 				if e.Type != "field" || e.Location != "body" {
@@ -117,19 +117,19 @@ func TestAuthorization(t *testing.T) { apptest.ForEachStore(t, testAuthorization
 
 func testAuthorization(t *testing.T, st apptest.Store) {
 	ts := newServerOn(t, st, nil)
-	alice := ts.signUp(t, "alice")
-	mallory := ts.signUp(t, "mallory")
+	alice := ts.SignUp(t, "alice")
+	mallory := ts.SignUp(t, "mallory")
 	p := ts.createPost(t, alice, "Alice's post", "Written by Alice alone.")
 
 	t.Run("OtherUserCannotEdit", func(t *testing.T) {
-		r := ts.send(t, request{method: http.MethodPatch, path: "/posts/" + p.ID, token: mallory, body: map[string]string{"title": "pwned"}})
+		r := ts.Do(t, request{Method: http.MethodPatch, Path: "/posts/" + p.ID, Token: mallory, Body: map[string]string{"title": "pwned"}})
 		wantStatus(t, r, http.StatusForbidden)
-		if r.errorText(t) != "Forbidden" {
-			t.Fatalf("body %s", r.body)
+		if r.ErrorText(t) != "Forbidden" {
+			t.Fatalf("body %s", r.Body)
 		}
 	})
 	t.Run("OtherUserCannotDelete", func(t *testing.T) {
-		r := ts.send(t, request{method: http.MethodDelete, path: "/posts/" + p.ID, token: mallory})
+		r := ts.Do(t, request{Method: http.MethodDelete, Path: "/posts/" + p.ID, Token: mallory})
 		wantStatus(t, r, http.StatusForbidden)
 	})
 	t.Run("Unchanged", func(t *testing.T) {
@@ -141,10 +141,10 @@ func testAuthorization(t *testing.T, st apptest.Store) {
 	t.Run("ClientCannotSetAuthorOrID", func(t *testing.T) {
 		for _, field := range []string{"author", "id", "createdAt", "updatedAt", "authorId"} {
 			body := fmt.Sprintf(`{"title":"Sneaky","content":"Attributed to someone else","%s":"x"}`, field)
-			r := ts.send(t, request{method: http.MethodPost, path: "/posts", token: mallory, body: body})
+			r := ts.Do(t, request{Method: http.MethodPost, Path: "/posts", Token: mallory, Body: body})
 			wantStatus(t, r, http.StatusBadRequest)
 		}
-		r := ts.send(t, request{method: http.MethodPatch, path: "/posts/" + p.ID, token: alice, body: `{"author":{"id":"x","username":"mallory"}}`})
+		r := ts.Do(t, request{Method: http.MethodPatch, Path: "/posts/" + p.ID, Token: alice, Body: `{"author":{"id":"x","username":"mallory"}}`})
 		wantStatus(t, r, http.StatusBadRequest)
 	})
 	t.Run("ForbiddenIsLogged", func(t *testing.T) {
@@ -153,18 +153,18 @@ func testAuthorization(t *testing.T, st apptest.Store) {
 		}
 	})
 	t.Run("AdminCanModerate", func(t *testing.T) {
-		id := ts.register(t, "moderator")
+		id := ts.Register(t, "moderator")
 		if err := ts.Store.SetRole(t.Context(), id, blog.RoleAdmin); err != nil {
 			t.Fatal(err)
 		}
-		admin := ts.login(t, "moderator")
-		r := ts.send(t, request{method: http.MethodPatch, path: "/posts/" + p.ID, token: admin, body: map[string]string{"title": "Moderated"}})
+		admin := ts.Login(t, "moderator")
+		r := ts.Do(t, request{Method: http.MethodPatch, Path: "/posts/" + p.ID, Token: admin, Body: map[string]string{"title": "Moderated"}})
 		wantStatus(t, r, http.StatusOK)
-		wantStatus(t, ts.send(t, request{method: http.MethodDelete, path: "/posts/" + p.ID, token: admin}), http.StatusNoContent)
+		wantStatus(t, ts.Do(t, request{Method: http.MethodDelete, Path: "/posts/" + p.ID, Token: admin}), http.StatusNoContent)
 	})
 	t.Run("UnknownPost", func(t *testing.T) {
 		for _, id := range []string{blog.NewID(), "1", "..%2f..%2fetc%2fpasswd", "' OR '1'='1"} {
-			r := ts.send(t, request{method: http.MethodDelete, path: "/posts/" + url.PathEscape(id), token: alice})
+			r := ts.Do(t, request{Method: http.MethodDelete, Path: "/posts/" + url.PathEscape(id), Token: alice})
 			wantStatus(t, r, http.StatusNotFound)
 		}
 	})
@@ -180,7 +180,7 @@ func TestXSSStoredVerbatimEncodedOnOutput(t *testing.T) {
 
 func testXSSStoredVerbatimEncodedOnOutput(t *testing.T, st apptest.Store) {
 	ts := newServerOn(t, st, nil)
-	token := ts.signUp(t, "alice")
+	token := ts.SignUp(t, "alice")
 	title := `<script>alert(1)</script>`
 	content := `<img src=x onerror=alert(2)> and Tom & Jerry's "quotes"`
 	p := ts.createPost(t, token, title, content)
@@ -192,20 +192,20 @@ func testXSSStoredVerbatimEncodedOnOutput(t *testing.T, st apptest.Store) {
 	if stored.Title != title || stored.Content != content {
 		t.Fatalf("stored %q / %q, want them verbatim", stored.Title, stored.Content)
 	}
-	r := ts.get(t, "/posts/"+p.ID, "")
-	if strings.Contains(string(r.body), "<script") || strings.Contains(string(r.body), "<img") {
-		t.Fatalf("raw markup in JSON: %s", r.body)
+	r := ts.Get(t, "/posts/"+p.ID, "")
+	if strings.Contains(string(r.Body), "<script") || strings.Contains(string(r.Body), "<img") {
+		t.Fatalf("raw markup in JSON: %s", r.Body)
 	}
-	if strings.Contains(string(r.body), "&lt;") || strings.Contains(string(r.body), "&amp;amp;") {
-		t.Fatalf("text HTML-escaped into JSON (double escaping): %s", r.body)
+	if strings.Contains(string(r.Body), "&lt;") || strings.Contains(string(r.Body), "&amp;amp;") {
+		t.Fatalf("text HTML-escaped into JSON (double escaping): %s", r.Body)
 	}
-	if !strings.Contains(string(r.body), `\u003cscript\u003e`) {
-		t.Fatalf("title not JSON-encoded: %s", r.body)
+	if !strings.Contains(string(r.Body), `\u003cscript\u003e`) {
+		t.Fatalf("title not JSON-encoded: %s", r.Body)
 	}
 	if strings.Contains(stored.ContentHTML, "<img") || !strings.Contains(stored.ContentHTML, "&lt;img src=x onerror=alert(2)&gt;") {
 		t.Fatalf("contentHtml not sanitised: %q", stored.ContentHTML)
 	}
-	if r.header.Get("Content-Type") != "application/json; charset=utf-8" || r.header.Get("X-Content-Type-Options") != "nosniff" {
+	if r.Header.Get("Content-Type") != "application/json; charset=utf-8" || r.Header.Get("X-Content-Type-Options") != "nosniff" {
 		t.Fatal("JSON could be sniffed as HTML")
 	}
 }
@@ -216,7 +216,7 @@ func TestSQLMetacharacters(t *testing.T) { apptest.ForEachStore(t, testSQLMetach
 
 func testSQLMetacharacters(t *testing.T, st apptest.Store) {
 	ts := newServerOn(t, st, nil)
-	token := ts.signUp(t, "alice")
+	token := ts.SignUp(t, "alice")
 	evil := []string{
 		`'; DROP TABLE posts; --`,
 		`" OR "1"="1" --`,
@@ -233,14 +233,14 @@ func testSQLMetacharacters(t *testing.T, st apptest.Store) {
 		})
 		t.Run(fmt.Sprint("Query", i), func(t *testing.T) {
 			for _, q := range []string{"limit=" + url.QueryEscape(s), "cursor=" + url.QueryEscape(s)} {
-				r := ts.get(t, "/posts?"+q, "")
+				r := ts.Get(t, "/posts?"+q, "")
 				wantStatus(t, r, http.StatusBadRequest)
 			}
-			r := ts.get(t, "/posts/"+url.PathEscape(s), "")
+			r := ts.Get(t, "/posts/"+url.PathEscape(s), "")
 			wantStatus(t, r, http.StatusNotFound)
 		})
 		t.Run(fmt.Sprint("Login", i), func(t *testing.T) {
-			r := ts.post(t, "/auth/login", "", map[string]string{"username": s, "password": s})
+			r := ts.Post(t, "/auth/login", "", map[string]string{"username": s, "password": s})
 			wantStatus(t, r, http.StatusUnauthorized)
 		})
 	}
@@ -260,7 +260,7 @@ func TestPagination(t *testing.T) { apptest.ForEachStore(t, testPagination) }
 
 func testPagination(t *testing.T, st apptest.Store) {
 	ts := newServerOn(t, st, map[string]string{"PALISADE_BASE_URL": "https://blog.example"})
-	token := ts.signUp(t, "alice")
+	token := ts.SignUp(t, "alice")
 	for i := range 45 {
 		ts.createPost(t, token, fmt.Sprintf("Post number %d", i), "Some content for the post")
 	}
@@ -269,12 +269,12 @@ func testPagination(t *testing.T, st apptest.Store) {
 	for pages := 1; ; pages++ {
 		// A Host the server answers (a loopback name, in development)
 		// that is not the base URL's: links must still use the base URL.
-		r := ts.send(t, request{method: http.MethodGet, path: path, header: map[string]string{"Host": "other.localhost"}})
+		r := ts.Do(t, request{Method: http.MethodGet, Path: path, Header: map[string]string{"Host": "other.localhost"}})
 		wantStatus(t, r, http.StatusOK)
 		var page []blog.Post
-		r.json(t, &page)
+		r.JSON(t, &page)
 		all = append(all, page...)
-		link := r.header.Get("Link")
+		link := r.Header.Get("Link")
 		if link == "" {
 			if pages != 3 || len(page) != 5 {
 				t.Fatalf("last page is page %d with %d posts", pages, len(page))
@@ -298,28 +298,28 @@ func testPagination(t *testing.T, st apptest.Store) {
 		t.Fatalf("feed has %d posts, first %q, last %q", len(all), all[0].Title, all[len(all)-1].Title)
 	}
 	t.Run("Limit", func(t *testing.T) {
-		r := ts.get(t, "/posts?limit=100", "")
+		r := ts.Get(t, "/posts?limit=100", "")
 		var page []blog.Post
-		r.json(t, &page)
-		if len(page) != 45 || r.header.Get("Link") != "" {
-			t.Fatalf("limit=100 gave %d posts, Link %q", len(page), r.header.Get("Link"))
+		r.JSON(t, &page)
+		if len(page) != 45 || r.Header.Get("Link") != "" {
+			t.Fatalf("limit=100 gave %d posts, Link %q", len(page), r.Header.Get("Link"))
 		}
 	})
 	t.Run("BadLimit", func(t *testing.T) {
 		for _, l := range []string{"0", "101", "-1", "abc", "1e3", "20.5"} {
-			r := ts.get(t, "/posts?limit="+l, "")
+			r := ts.Get(t, "/posts?limit="+l, "")
 			wantStatus(t, r, http.StatusBadRequest)
 			var b struct{ Errors []blog.FieldError }
-			r.json(t, &b)
+			r.JSON(t, &b)
 			if len(b.Errors) != 1 || b.Errors[0].Location != "query" || b.Errors[0].Path != "limit" {
-				t.Fatalf("limit=%s: %s", l, r.body)
+				t.Fatalf("limit=%s: %s", l, r.Body)
 			}
 		}
 	})
 	t.Run("EmptyFeedIsArray", func(t *testing.T) {
-		r := newServer(t, nil).get(t, "/posts", "")
-		if strings.TrimSpace(string(r.body)) != "[]" {
-			t.Fatalf("empty feed = %s, want []", r.body)
+		r := newServer(t, nil).Get(t, "/posts", "")
+		if strings.TrimSpace(string(r.Body)) != "[]" {
+			t.Fatalf("empty feed = %s, want []", r.Body)
 		}
 	})
 }

@@ -17,29 +17,29 @@ func TestRateLimit(t *testing.T) { apptest.ForEachStore(t, testRateLimit) }
 func testRateLimit(t *testing.T, st apptest.Store) {
 	ts := newServerOn(t, st, map[string]string{"PALISADE_RATE_LIMIT": "100/15m"})
 	for i := 1; i <= 100; i++ {
-		r := ts.get(t, "/posts", "")
+		r := ts.Get(t, "/posts", "")
 		wantStatus(t, r, http.StatusOK)
-		if got := r.header.Get("RateLimit"); got != fmt.Sprintf(`"100-in-15min"; r=%d; t=900`, 100-i) && got != fmt.Sprintf(`"100-in-15min"; r=%d; t=899`, 100-i) {
+		if got := r.Header.Get("RateLimit"); got != fmt.Sprintf(`"100-in-15min"; r=%d; t=900`, 100-i) && got != fmt.Sprintf(`"100-in-15min"; r=%d; t=899`, 100-i) {
 			t.Fatalf("request %d: RateLimit = %q", i, got)
 		}
 	}
-	r := ts.get(t, "/posts", "")
+	r := ts.Get(t, "/posts", "")
 	wantStatus(t, r, http.StatusTooManyRequests)
-	if r.errorText(t) != "Too many requests, please try again later." {
-		t.Fatalf("body %s", r.body)
+	if r.ErrorText(t) != "Too many requests, please try again later." {
+		t.Fatalf("body %s", r.Body)
 	}
-	if s, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || s < 1 || s > 900 {
-		t.Fatalf("Retry-After = %q", r.header.Get("Retry-After"))
+	if s, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || s < 1 || s > 900 {
+		t.Fatalf("Retry-After = %q", r.Header.Get("Retry-After"))
 	}
-	if r.header.Get("RateLimit-Policy") != `"100-in-15min"; q=100; w=900` {
-		t.Fatalf("RateLimit-Policy = %q", r.header.Get("RateLimit-Policy"))
+	if r.Header.Get("RateLimit-Policy") != `"100-in-15min"; q=100; w=900` {
+		t.Fatalf("RateLimit-Policy = %q", r.Header.Get("RateLimit-Policy"))
 	}
-	if r.header.Get("X-Frame-Options") != "DENY" {
+	if r.Header.Get("X-Frame-Options") != "DENY" {
 		t.Fatal("429 lacks security headers")
 	}
 	t.Run("EveryRouteCounts", func(t *testing.T) {
-		wantStatus(t, ts.get(t, "/nope", ""), http.StatusTooManyRequests)
-		wantStatus(t, ts.post(t, "/auth/login", "", map[string]string{"username": "a", "password": "b"}), http.StatusTooManyRequests)
+		wantStatus(t, ts.Get(t, "/nope", ""), http.StatusTooManyRequests)
+		wantStatus(t, ts.Post(t, "/auth/login", "", map[string]string{"username": "a", "password": "b"}), http.StatusTooManyRequests)
 	})
 	t.Run("Logged", func(t *testing.T) {
 		if !strings.Contains(ts.Logs.String(), `"event":"rate_limited"`) {
@@ -55,10 +55,10 @@ func TestForgedForwardedFor(t *testing.T) { apptest.ForEachStore(t, testForgedFo
 func testForgedForwardedFor(t *testing.T, st apptest.Store) {
 	ts := newServerOn(t, st, map[string]string{"PALISADE_RATE_LIMIT": "5/15m"})
 	for i := range 5 {
-		r := ts.send(t, request{method: http.MethodGet, path: "/posts", header: map[string]string{"X-Forwarded-For": fmt.Sprintf("203.0.113.%d", i)}})
+		r := ts.Do(t, request{Method: http.MethodGet, Path: "/posts", Header: map[string]string{"X-Forwarded-For": fmt.Sprintf("203.0.113.%d", i)}})
 		wantStatus(t, r, http.StatusOK)
 	}
-	r := ts.send(t, request{method: http.MethodGet, path: "/posts", header: map[string]string{"X-Forwarded-For": "198.51.100.99"}})
+	r := ts.Do(t, request{Method: http.MethodGet, Path: "/posts", Header: map[string]string{"X-Forwarded-For": "198.51.100.99"}})
 	wantStatus(t, r, http.StatusTooManyRequests)
 }
 
@@ -70,7 +70,7 @@ func TestTrustedProxy(t *testing.T) { apptest.ForEachStore(t, testTrustedProxy) 
 func testTrustedProxy(t *testing.T, st apptest.Store) {
 	ts := newServerOn(t, st, map[string]string{"PALISADE_RATE_LIMIT": "3/15m", "PALISADE_TRUSTED_PROXIES": "127.0.0.1/32, ::1/128"})
 	via := func(xff string) int {
-		return ts.send(t, request{method: http.MethodGet, path: "/posts", header: map[string]string{"X-Forwarded-For": xff}}).status
+		return ts.Do(t, request{Method: http.MethodGet, Path: "/posts", Header: map[string]string{"X-Forwarded-For": xff}}).Status
 	}
 	for range 3 {
 		if s := via("203.0.113.1"); s != http.StatusOK {
@@ -118,10 +118,10 @@ func TestHealthChecksNotRateLimited(t *testing.T) {
 func testHealthChecksNotRateLimited(t *testing.T, st apptest.Store) {
 	ts := newServerOn(t, st, map[string]string{"PALISADE_RATE_LIMIT": "2/15m"})
 	for range 5 {
-		wantStatus(t, ts.get(t, "/healthz", ""), http.StatusOK)
-		wantStatus(t, ts.get(t, "/readyz", ""), http.StatusOK)
+		wantStatus(t, ts.Get(t, "/healthz", ""), http.StatusOK)
+		wantStatus(t, ts.Get(t, "/readyz", ""), http.StatusOK)
 	}
-	wantStatus(t, ts.get(t, "/posts", ""), http.StatusOK)
-	wantStatus(t, ts.get(t, "/posts", ""), http.StatusOK)
-	wantStatus(t, ts.get(t, "/posts", ""), http.StatusTooManyRequests)
+	wantStatus(t, ts.Get(t, "/posts", ""), http.StatusOK)
+	wantStatus(t, ts.Get(t, "/posts", ""), http.StatusOK)
+	wantStatus(t, ts.Get(t, "/posts", ""), http.StatusTooManyRequests)
 }

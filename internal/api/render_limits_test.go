@@ -31,9 +31,9 @@ func wantContentError(t *testing.T, r *response, msg string) {
 	t.Helper()
 	wantStatus(t, r, http.StatusBadRequest)
 	var b struct{ Errors []blog.FieldError }
-	r.json(t, &b)
+	r.JSON(t, &b)
 	if len(b.Errors) != 1 {
-		t.Fatalf("errors = %s, want one", r.body)
+		t.Fatalf("errors = %s, want one", r.Body)
 	}
 	e := b.Errors[0]
 	if e.Type != "field" || e.Location != "body" || e.Path != "content" || !strings.Contains(e.Msg, msg) {
@@ -46,18 +46,18 @@ func wantContentError(t *testing.T, r *response, msg string) {
 // and nothing is stored; an honest table and list are accepted.
 func TestContentTooCostlyToRender(t *testing.T) {
 	ts := newServer(t, nil)
-	token := ts.signUp(t, "alice")
+	token := ts.SignUp(t, "alice")
 	honest := ts.createPost(t, token, "A table", "| name | value |\n|------|-------|\n| a | 1 |\n| b | 2 |\n\n- one\n  - two\n    - three")
 	if !strings.Contains(honest.ContentHTML, "<td>2</td>") || !strings.Contains(honest.ContentHTML, "<li>three</li>") {
 		t.Fatalf("honest post rendered as %q", honest.ContentHTML)
 	}
 	for _, tt := range costlyContent {
 		t.Run("Create"+tt.name, func(t *testing.T) {
-			r := ts.post(t, "/posts", token, map[string]string{"title": "Costly", "content": tt.content})
+			r := ts.Post(t, "/posts", token, map[string]string{"title": "Costly", "content": tt.content})
 			wantContentError(t, r, tt.msg)
 		})
 		t.Run("Edit"+tt.name, func(t *testing.T) {
-			r := ts.send(t, request{method: http.MethodPatch, path: "/posts/" + honest.ID, token: token, body: map[string]string{"content": tt.content}})
+			r := ts.Do(t, request{Method: http.MethodPatch, Path: "/posts/" + honest.ID, Token: token, Body: map[string]string{"content": tt.content}})
 			wantContentError(t, r, tt.msg)
 		})
 	}
@@ -76,13 +76,13 @@ func TestContentTooCostlyToRender(t *testing.T) {
 // the answer is 403 or 404 shows rendering never began.
 func TestEditRefusedBeforeRender(t *testing.T) {
 	ts := newServer(t, nil)
-	alice := ts.signUp(t, "alice")
-	mallory := ts.signUp(t, "mallory")
+	alice := ts.SignUp(t, "alice")
+	mallory := ts.SignUp(t, "mallory")
 	p := ts.createPost(t, alice, "Alice's post", "Written by Alice alone.")
 	for _, content := range []string{tableBomb, strings.Repeat("c", blog.ContentMax+1)} {
-		r := ts.send(t, request{method: http.MethodPatch, path: "/posts/" + p.ID, token: mallory, body: map[string]string{"content": content}})
+		r := ts.Do(t, request{Method: http.MethodPatch, Path: "/posts/" + p.ID, Token: mallory, Body: map[string]string{"content": content}})
 		wantStatus(t, r, http.StatusForbidden)
-		r = ts.send(t, request{method: http.MethodPatch, path: "/posts/" + blog.NewID(), token: alice, body: map[string]string{"content": content}})
+		r = ts.Do(t, request{Method: http.MethodPatch, Path: "/posts/" + blog.NewID(), Token: alice, Body: map[string]string{"content": content}})
 		wantStatus(t, r, http.StatusNotFound)
 	}
 	if !strings.Contains(ts.Logs.String(), `"event":"forbidden"`) {
@@ -92,7 +92,7 @@ func TestEditRefusedBeforeRender(t *testing.T) {
 		t.Fatalf("post after refused edits = %+v, %v", got, err)
 	}
 	// The author's own edit goes through as before.
-	r := ts.send(t, request{method: http.MethodPatch, path: "/posts/" + p.ID, token: alice, body: map[string]string{"content": "Now *edited* by Alice."}})
+	r := ts.Do(t, request{Method: http.MethodPatch, Path: "/posts/" + p.ID, Token: alice, Body: map[string]string{"content": "Now *edited* by Alice."}})
 	wantStatus(t, r, http.StatusOK)
 }
 
@@ -102,7 +102,7 @@ func TestEditRefusedBeforeRender(t *testing.T) {
 // page); a page stops at api.FeedPageBytes and links to the rest.
 func TestFeedBounded(t *testing.T) {
 	ts := newServer(t, nil)
-	token := ts.signUp(t, "alice")
+	token := ts.SignUp(t, "alice")
 	author := ts.createPost(t, token, "First post", "An honest first post.").Author
 	huge := strings.Repeat("<td></td>", 2_000_000) // 18 MB of "rendered" HTML
 	big := strings.Repeat("<p>x</p>", 100_000)     // 800 KB: within the bound
@@ -115,24 +115,24 @@ func TestFeedBounded(t *testing.T) {
 		hugeID = p.ID
 	}
 
-	r := ts.get(t, "/posts", "")
+	r := ts.Get(t, "/posts", "")
 	wantStatus(t, r, http.StatusOK)
 	// The newest post is the huge one, shown as a notice; two of the
 	// 800 KB posts fit in the page's budget, even JSON-escaped.
-	if len(r.body) > api.FeedPageBytes+1<<20 {
-		t.Fatalf("feed page is %d bytes", len(r.body))
+	if len(r.Body) > api.FeedPageBytes+1<<20 {
+		t.Fatalf("feed page is %d bytes", len(r.Body))
 	}
 	var page []blog.Post
-	r.json(t, &page)
+	r.JSON(t, &page)
 	if len(page) == 0 || page[0].ID != hugeID || !strings.Contains(page[0].ContentHTML, "too large to show in the feed") {
 		t.Fatalf("first post of the feed = %.200v", page)
 	}
-	if len(page) >= 6 || r.header.Get("Link") == "" {
-		t.Fatalf("feed page has %d posts, Link %q: want it cut, with a link to the rest", len(page), r.header.Get("Link"))
+	if len(page) >= 6 || r.Header.Get("Link") == "" {
+		t.Fatalf("feed page has %d posts, Link %q: want it cut, with a link to the rest", len(page), r.Header.Get("Link"))
 	}
 	// Following the links reaches every post exactly once.
 	seen := len(page)
-	for link := r.header.Get("Link"); link != ""; link = r.header.Get("Link") {
+	for link := r.Header.Get("Link"); link != ""; link = r.Header.Get("Link") {
 		m := linkNext.FindStringSubmatch(link)
 		if m == nil {
 			t.Fatalf("Link %q", link)
@@ -141,19 +141,19 @@ func TestFeedBounded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r = ts.get(t, u.RequestURI(), "")
+		r = ts.Get(t, u.RequestURI(), "")
 		wantStatus(t, r, http.StatusOK)
-		r.json(t, &page)
+		r.JSON(t, &page)
 		seen += len(page)
 	}
 	if seen != 6 {
 		t.Fatalf("pages held %d posts, want 6", seen)
 	}
 	// The post's own page serves it whole.
-	r = ts.get(t, "/posts/"+hugeID, "")
+	r = ts.Get(t, "/posts/"+hugeID, "")
 	wantStatus(t, r, http.StatusOK)
 	var whole blog.Post
-	r.json(t, &whole)
+	r.JSON(t, &whole)
 	if whole.ContentHTML != huge {
 		t.Fatalf("GET /posts/{id} contentHtml is %d bytes, want the stored %d", len(whole.ContentHTML), len(huge))
 	}

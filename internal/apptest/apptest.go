@@ -1,7 +1,12 @@
 // Package apptest starts the real application (server.App over a fresh
 // database: SQLite by default, PostgreSQL or MongoDB as Stores lists)
 // behind a real HTTP listener, for end-to-end tests of the API and the
-// website. It is imported by tests only.
+// website, and holds what those tests share: the HTTP client (Client),
+// the headless Chromium harness (Browser), the log buffer and FreeAddr.
+//
+// It is a normal package, so that the tests of every package can import
+// it, but only tests may: TestImportedByTestsOnly fails if a program's
+// code does, which would build chromedp and the test stores into it.
 package apptest
 
 import (

@@ -6,11 +6,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
-	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -765,76 +762,35 @@ func (a *corpusApp) login(t *testing.T) string {
 	return tok.Token
 }
 
+// apiJSON sends body as JSON, fails the test unless the answer has the
+// status want, and decodes it into out unless out is nil.
 func (a *corpusApp) apiJSON(t *testing.T, method, path, token string, body any, want int, out any) {
 	t.Helper()
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest(method, a.srv.URL+path, bytes.NewReader(b))
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		t.Fatalf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, want, data)
-	}
+	r := apptest.NewClient(t, a.srv.URL).Do(t, apptest.Request{Method: method, Path: path, Token: token, Body: body}).Want(t, want)
 	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
-			t.Fatal(err)
-		}
+		r.JSON(t, out)
 	}
 }
-
-var csrfInput = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
 
 // webLogin signs username in on the website (or, if username is empty,
 // only loads the sign-in form as a new visitor) and returns the cookies
 // and CSRF token a browser would then send.
 func (a *corpusApp) webLogin(t *testing.T, username string) webSession {
 	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	page := func(method, path string, form url.Values) string {
-		var body io.Reader
-		if form != nil {
-			body = strings.NewReader(form.Encode())
-		}
-		req, _ := http.NewRequest(method, a.srv.URL+path, body)
-		req.Header.Set("Accept", "text/html")
-		if form != nil {
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.Header.Set("Origin", a.srv.URL)
-			req.Header.Set("Sec-Fetch-Site", "same-origin")
-		}
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() { _ = resp.Body.Close() }()
-		b, _ := io.ReadAll(resp.Body)
-		return string(b)
-	}
-	m := csrfInput.FindStringSubmatch(page("GET", "/login", nil))
-	if m == nil {
-		t.Fatal("no CSRF token on /login")
-	}
-	csrf := m[1]
+	c := apptest.NewClient(t, a.srv.URL)
+	csrf := c.CSRFToken(t, "/login")
 	if username != "" {
-		page("POST", "/login", url.Values{"_csrf": {csrf}, "username": {username}, "password": {apptest.Password}})
-		if m = csrfInput.FindStringSubmatch(page("GET", "/write", nil)); m == nil {
+		c.PostForm(t, "/login", url.Values{"_csrf": {csrf}, "username": {username}, "password": {apptest.Password}}, nil)
+		tok, ok := apptest.CSRFField(c.Page(t, "/write").Text())
+		if !ok {
 			t.Fatalf("sign-in of %s on the website failed", username)
 		}
-		csrf = m[1]
+		csrf = tok
 	}
 	// Every cookie the site set: the session's and, for a visitor who is
 	// not signed in, the CSRF cookie.
-	u, _ := url.Parse(a.srv.URL)
 	var cookies []string
-	for _, ck := range jar.Cookies(u) {
+	for _, ck := range c.Cookies() {
 		cookies = append(cookies, ck.Name+"="+ck.Value)
 	}
 	if len(cookies) == 0 {

@@ -44,7 +44,7 @@ func TestCrashSafety(t *testing.T) {
 	env := func() map[string]string {
 		return map[string]string{
 			"PALISADE_DATA_DIR":         dataDir,
-			"PALISADE_ADDR":             freeAddr(t),
+			"PALISADE_ADDR":             apptest.FreeAddr(t),
 			"PALISADE_RATE_LIMIT":       "100000000/15m",
 			"PALISADE_LOGIN_RATE_LIMIT": "100000000/15m",
 			"PALISADE_LOG_LEVEL":        "warn",
@@ -84,11 +84,12 @@ func TestCrashSafety(t *testing.T) {
 			break
 		}
 
+		api := apptest.NewClient(t, base)
+		api.HTTP.Timeout = 10 * time.Second
 		if round == 0 {
-			post(t, base+"/auth/register", "", map[string]string{"username": "crash_user", "password": apptest.Password}, http.StatusCreated, nil)
+			api.Register(t, "crash_user")
 		}
-		var login struct{ Token string }
-		post(t, base+"/auth/login", "", map[string]string{"username": "crash_user", "password": apptest.Password}, http.StatusOK, &login)
+		token := api.Login(t, "crash_user")
 
 		// The load: writers create posts as fast as they can until the
 		// process dies under them.
@@ -109,7 +110,7 @@ func TestCrashSafety(t *testing.T) {
 					})
 					req, _ := http.NewRequestWithContext(ctx, "POST", base+"/posts", bytes.NewReader(body))
 					req.Header.Set("Content-Type", "application/json")
-					req.Header.Set("Authorization", "Bearer "+login.Token)
+					req.Header.Set("Authorization", "Bearer "+token)
 					resp, err := client.Do(req)
 					if err != nil {
 						continue // the process is gone (or going)
@@ -214,28 +215,4 @@ func statusOrErr(resp *http.Response, err error) any {
 		return err
 	}
 	return resp.Status
-}
-
-func post(t *testing.T, url, token string, body any, want int, out any) {
-	t.Helper()
-	b, _ := json.Marshal(body)
-	req, _ := http.NewRequest("POST", url, bytes.NewReader(b))
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		t.Fatalf("POST %s: %s, want %d: %s", url, resp.Status, want, data)
-	}
-	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
-			t.Fatal(err)
-		}
-	}
 }

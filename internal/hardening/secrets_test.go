@@ -179,7 +179,7 @@ func TestNoCommittedSecrets(t *testing.T) {
 		dirs := []string{t.TempDir(), t.TempDir()}
 		secrets := map[string]string{}
 		for _, dir := range dirs {
-			p, err := startPalisade(t, bin, map[string]string{"PALISADE_DATA_DIR": dir, "PALISADE_ADDR": freeAddr(t)}, "serve")
+			p, err := startPalisade(t, bin, map[string]string{"PALISADE_DATA_DIR": dir, "PALISADE_ADDR": apptest.FreeAddr(t)}, "serve")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -212,7 +212,7 @@ func TestNoCommittedSecrets(t *testing.T) {
 		// error names the file.
 		for _, name := range []string{"jwt.secret", "session.secret"} {
 			dir := t.TempDir()
-			env := map[string]string{"PALISADE_DATA_DIR": dir, "PALISADE_ADDR": freeAddr(t)}
+			env := map[string]string{"PALISADE_DATA_DIR": dir, "PALISADE_ADDR": apptest.FreeAddr(t)}
 			p, err := startPalisade(t, bin, env, "serve")
 			if err != nil {
 				t.Fatal(err)

@@ -1,14 +1,11 @@
 package server_test
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"regexp"
@@ -67,45 +64,17 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// call sends a JSON request and returns the status and body.
+// call sends a JSON request to srv (see apptest.Request) and returns the
+// status and body.
 func call(t *testing.T, srv *apptest.Server, method, path, token string, body any) (int, []byte) {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		j, _ := json.Marshal(body)
-		rd = bytes.NewReader(j)
-	}
-	req, _ := http.NewRequest(method, srv.URL+path, rd)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	r := apptest.NewClient(t, srv.URL).Do(t, apptest.Request{Method: method, Path: path, Token: token, Body: body})
+	return r.Status, r.Body
 }
 
 func signUp(t *testing.T, srv *apptest.Server, name string) string {
 	t.Helper()
-	creds := map[string]string{"username": name, "password": apptest.Password}
-	if status, body := call(t, srv, http.MethodPost, "/auth/register", "", creds); status != http.StatusCreated {
-		t.Fatalf("register: %d %s", status, body)
-	}
-	status, body := call(t, srv, http.MethodPost, "/auth/login", "", creds)
-	if status != http.StatusOK {
-		t.Fatalf("login: %d %s", status, body)
-	}
-	var tok struct{ Token string }
-	if err := json.Unmarshal(body, &tok); err != nil {
-		t.Fatalf("login: %v: %s", err, body)
-	}
-	return tok.Token
+	return apptest.NewClient(t, srv.URL).SignUp(t, name)
 }
 
 // TestRateLimitIsOneLimitAcrossInstances: 100/15m means 100 in total
@@ -209,35 +178,15 @@ func testInstancesShareEverything(t *testing.T, db database) {
 		// Cookies are scoped to the host, not the port, so one jar carries
 		// the session to every instance, as a load balancer's single origin
 		// would.
-		jar, _ := cookiejar.New(nil)
-		client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		client := apptest.NewClient(t, a.URL)
 		page := func(srv *apptest.Server, path string) string {
-			req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
-			req.Header.Set("Accept", "text/html")
-			resp, err := client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer func() { _ = resp.Body.Close() }()
-			b, _ := io.ReadAll(resp.Body)
-			return string(b)
+			return client.On(t, srv.URL).Page(t, path).Text()
 		}
 		// submit posts a form on srv with a token from a page served by
 		// another instance: the token lives in the shared session.
 		submit := func(srv, tokenFrom *apptest.Server, path, tokenPage string, values url.Values) int {
-			m := csrfToken.FindStringSubmatch(page(tokenFrom, tokenPage))
-			if m == nil {
-				t.Fatalf("no CSRF token on %s", tokenPage)
-			}
-			values.Set("_csrf", m[1])
-			req, _ := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(values.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			resp, err := client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_ = resp.Body.Close()
-			return resp.StatusCode
+			values.Set("_csrf", client.On(t, tokenFrom.URL).CSRFToken(t, tokenPage))
+			return client.On(t, srv.URL).PostForm(t, path, values, nil).Status
 		}
 		if status := submit(a, b, "/login", "/login", url.Values{"username": {"alice"}, "password": {apptest.Password}}); status != http.StatusSeeOther {
 			t.Fatalf("sign in on a with b's form: %d", status)
@@ -257,8 +206,6 @@ func testInstancesShareEverything(t *testing.T, db database) {
 		}
 	})
 }
-
-var csrfToken = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
 
 // TestRedisOutage: with Redis gone, the general rate limit fails open
 // (the blog stays up, the error is logged), sign-in fails closed (503: no

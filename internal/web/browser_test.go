@@ -5,8 +5,7 @@ package web_test
 // check what a person sees, that the pages run no script and break no CSP
 // rule, that a hostile post shows as text, and that another site cannot
 // post in a signed-in reader's name. TestBrowserScreenshots leaves pictures
-// of the pages for a person to review. The harness is in
-// browser_harness_test.go.
+// of the pages for a person to review. The harness is apptest.Browser.
 
 import (
 	"context"
@@ -17,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	cdpemulation "github.com/chromedp/cdproto/emulation"
 	cdplog "github.com/chromedp/cdproto/log"
@@ -32,7 +30,7 @@ import (
 // TestBrowserUserJourney walks a new writer through the site: register,
 // write, read, edit, sign out; every step checks the page as shown.
 func TestBrowserUserJourney(t *testing.T) {
-	b := newChrome(t)
+	b := apptest.NewBrowser(t)
 	srv := apptest.Start(t, nil)
 
 	const (
@@ -43,85 +41,85 @@ func TestBrowserUserJourney(t *testing.T) {
 	)
 	var postURL string
 
-	chromeStep(t, "home page before anything", func(t *testing.T) {
-		b.navigate(t, srv.URL+"/")
-		b.wantText(t, "Newest posts", "No posts yet.", "Sign in", "Register")
-		b.wantNoText(t, "Signed in as")
+	apptest.Step(t, "home page before anything", func(t *testing.T) {
+		b.Navigate(t, srv.URL+"/")
+		b.WantText(t, "Newest posts", "No posts yet.", "Sign in", "Register")
+		b.WantNoText(t, "Signed in as")
 	})
 
-	chromeStep(t, "register", func(t *testing.T) {
-		b.clickAndWait(t, `header.site a[href="/register"]`)
-		b.wantLocation(t, srv.URL+"/register")
-		b.wantText(t, "Register", "3 to 32 letters, digits or underscores.")
-		b.fill(t, "username", user)
-		b.fill(t, "password", apptest.Password)
-		b.submit(t)
-		b.wantLocation(t, srv.URL+"/")
-		b.wantText(t, "Signed in as "+user, "Write", "Sign out", "Write the first one.")
-		if n := b.count(t, `header.site a[href="/login"]`); n != 0 {
+	apptest.Step(t, "register", func(t *testing.T) {
+		b.ClickAndWait(t, `header.site a[href="/register"]`)
+		b.WantLocation(t, srv.URL+"/register")
+		b.WantText(t, "Register", "3 to 32 letters, digits or underscores.")
+		b.Fill(t, "username", user)
+		b.Fill(t, "password", apptest.Password)
+		b.Submit(t)
+		b.WantLocation(t, srv.URL+"/")
+		b.WantText(t, "Signed in as "+user, "Write", "Sign out", "Write the first one.")
+		if n := b.Count(t, `header.site a[href="/login"]`); n != 0 {
 			t.Errorf("the header still offers Sign in (%d links)", n)
 		}
 	})
 
-	chromeStep(t, "write a post", func(t *testing.T) {
-		b.clickAndWait(t, `header.site a[href="/write"]`)
-		b.wantLocation(t, srv.URL+"/write")
-		b.wantText(t, "Write a post", "Title", "Content")
-		b.fill(t, "title", title)
-		b.fill(t, "content", content)
-		b.submit(t)
-		postURL = b.location(t)
+	apptest.Step(t, "write a post", func(t *testing.T) {
+		b.ClickAndWait(t, `header.site a[href="/write"]`)
+		b.WantLocation(t, srv.URL+"/write")
+		b.WantText(t, "Write a post", "Title", "Content")
+		b.Fill(t, "title", title)
+		b.Fill(t, "content", content)
+		b.Submit(t)
+		postURL = b.Location(t)
 		if !strings.HasPrefix(postURL, srv.URL+"/post/") {
 			t.Fatalf("after Publish the page is %s, want a post page", postURL)
 		}
-		b.wantText(t, title, "By "+user, "The engine weaves algebraic patterns", "Edit", "Delete")
+		b.WantText(t, title, "By "+user, "The engine weaves algebraic patterns", "Edit", "Delete")
 	})
 
-	chromeStep(t, "see it on the home page", func(t *testing.T) {
-		b.clickAndWait(t, `header.site a.brand`)
-		b.wantLocation(t, srv.URL+"/")
-		b.wantText(t, "Newest posts", title, "By "+user, "The engine weaves algebraic patterns just as the Jacquard loom")
-		b.wantNoText(t, "No posts yet.")
+	apptest.Step(t, "see it on the home page", func(t *testing.T) {
+		b.ClickAndWait(t, `header.site a.brand`)
+		b.WantLocation(t, srv.URL+"/")
+		b.WantText(t, "Newest posts", title, "By "+user, "The engine weaves algebraic patterns just as the Jacquard loom")
+		b.WantNoText(t, "No posts yet.")
 	})
 
-	chromeStep(t, "open it", func(t *testing.T) {
-		b.clickAndWait(t, `.feed h2 a`)
-		b.wantLocation(t, postURL)
-		if got := b.textContent(t, `main h1`); got != title {
+	apptest.Step(t, "open it", func(t *testing.T) {
+		b.ClickAndWait(t, `.feed h2 a`)
+		b.WantLocation(t, postURL)
+		if got := b.TextContent(t, `main h1`); got != title {
 			t.Errorf("post heading = %q, want %q", got, title)
 		}
-		b.wantText(t, "just as the Jacquard loom weaves flowers and leaves.", "← All posts")
+		b.WantText(t, "just as the Jacquard loom weaves flowers and leaves.", "← All posts")
 	})
 
-	chromeStep(t, "edit it", func(t *testing.T) {
-		b.clickAndWait(t, `main .actions a.button`)
-		b.wantLocation(t, postURL+"/edit")
-		b.wantText(t, "Edit post")
-		if got := chromeEval[string](t, b, `document.getElementById("title").value`); got != title {
+	apptest.Step(t, "edit it", func(t *testing.T) {
+		b.ClickAndWait(t, `main .actions a.button`)
+		b.WantLocation(t, postURL+"/edit")
+		b.WantText(t, "Edit post")
+		if got := apptest.BrowserEval[string](t, b, `document.getElementById("title").value`); got != title {
 			t.Errorf("edit form title = %q, want the current title %q", got, title)
 		}
-		b.fill(t, "title", newTitle)
-		b.submit(t)
-		b.wantLocation(t, postURL)
-		if got := b.textContent(t, `main h1`); got != newTitle {
+		b.Fill(t, "title", newTitle)
+		b.Submit(t)
+		b.WantLocation(t, postURL)
+		if got := b.TextContent(t, `main h1`); got != newTitle {
 			t.Errorf("post heading after edit = %q, want %q", got, newTitle)
 		}
-		b.navigate(t, srv.URL+"/")
-		b.wantText(t, newTitle)
-		if got := b.count(t, `.feed > li`); got != 1 {
+		b.Navigate(t, srv.URL+"/")
+		b.WantText(t, newTitle)
+		if got := b.Count(t, `.feed > li`); got != 1 {
 			t.Errorf("home page lists %d posts, want 1", got)
 		}
 	})
 
-	chromeStep(t, "sign out", func(t *testing.T) {
-		b.clickAndWait(t, `header.site button.link`)
-		b.wantLocation(t, srv.URL+"/")
-		b.wantText(t, "Sign in", "Register", newTitle)
-		b.wantNoText(t, "Signed in as", "Sign out")
+	apptest.Step(t, "sign out", func(t *testing.T) {
+		b.ClickAndWait(t, `header.site button.link`)
+		b.WantLocation(t, srv.URL+"/")
+		b.WantText(t, "Sign in", "Register", newTitle)
+		b.WantNoText(t, "Signed in as", "Sign out")
 		// The Write page now sends a visitor to sign in.
-		b.navigate(t, srv.URL+"/write")
-		b.wantLocation(t, srv.URL+"/login")
-		b.wantText(t, "Sign in", "Username", "Password")
+		b.Navigate(t, srv.URL+"/write")
+		b.WantLocation(t, srv.URL+"/login")
+		b.WantText(t, "Sign in", "Username", "Password")
 	})
 
 	posts, _, err := srv.Store.ListPosts(context.Background(), blog.Page{Limit: 10})
@@ -136,70 +134,70 @@ func TestBrowserUserJourney(t *testing.T) {
 // TestBrowserXSSShownAsText publishes a post whose title and content are
 // script, through the form, and checks that every page shows it as text.
 func TestBrowserXSSShownAsText(t *testing.T) {
-	b := newChrome(t)
+	b := apptest.NewBrowser(t)
 	srv := apptest.Start(t, nil)
 
 	const (
 		title   = `<script>alert(1)</script>`
 		content = `<img src=x onerror=alert(2)>`
 	)
-	b.register(t, srv, "mallory")
-	postURL := b.publish(t, srv, title, content)
+	b.Register(t, srv, "mallory")
+	postURL := b.Publish(t, srv, title, content)
 
 	noActiveContent := func(t *testing.T) {
 		t.Helper()
-		if n := b.count(t, `main .content img`); n != 0 {
+		if n := b.Count(t, `main .content img`); n != 0 {
 			t.Errorf("the post content holds %d <img> elements, want 0", n)
 		}
-		if n := b.count(t, `img`); n != 0 {
+		if n := b.Count(t, `img`); n != 0 {
 			t.Errorf("the page holds %d <img> elements, want 0", n)
 		}
-		if n := b.count(t, `script`); n != 0 {
+		if n := b.Count(t, `script`); n != 0 {
 			t.Errorf("the page holds %d <script> elements, want 0", n)
 		}
-		if n := b.count(t, `[onerror], [onload], [onclick]`); n != 0 {
+		if n := b.Count(t, `[onerror], [onload], [onclick]`); n != 0 {
 			t.Errorf("the page holds %d elements with event handler attributes, want 0", n)
 		}
-		if n := b.dialogCount(); n != 0 {
+		if n := b.DialogCount(); n != 0 {
 			t.Errorf("%d JavaScript dialogs opened", n)
 		}
 	}
 
 	t.Run("post page", func(t *testing.T) {
-		b.navigate(t, postURL)
-		if got := b.textContent(t, `main h1`); got != title {
+		b.Navigate(t, postURL)
+		if got := b.TextContent(t, `main h1`); got != title {
 			t.Errorf("post heading textContent = %q, want the raw %q", got, title)
 		}
-		if got := chromeEval[string](t, b, `document.title`); got != title+" · Palisade" {
+		if got := apptest.BrowserEval[string](t, b, `document.title`); got != title+" · Palisade" {
 			t.Errorf("document.title = %q, want %q", got, title+" · Palisade")
 		}
-		b.wantText(t, title)
+		b.WantText(t, title)
 		t.Logf("post content as shown: %q (HTML %q)",
-			b.textContent(t, `main .content`), chromeEval[string](t, b, `document.querySelector("main .content").innerHTML`))
+			b.TextContent(t, `main .content`), apptest.BrowserEval[string](t, b, `document.querySelector("main .content").innerHTML`))
 		noActiveContent(t)
 	})
 
 	t.Run("home page", func(t *testing.T) {
-		b.navigate(t, srv.URL+"/")
-		if got := b.textContent(t, `.feed h2 a`); got != title {
+		b.Navigate(t, srv.URL+"/")
+		if got := b.TextContent(t, `.feed h2 a`); got != title {
 			t.Errorf("feed title textContent = %q, want the raw %q", got, title)
 		}
 		// The excerpt is the post's text as a reader sees it: the HTML the
 		// author typed, shown as text.
 		const shown = `<img src=x onerror=alert(2)>`
-		if got := b.textContent(t, `.feed .excerpt`); got != shown {
+		if got := b.TextContent(t, `.feed .excerpt`); got != shown {
 			t.Errorf("feed excerpt textContent = %q, want %q (the raw content, as text)", got, shown)
 		}
-		b.wantText(t, title, shown)
+		b.WantText(t, title, shown)
 		noActiveContent(t)
 	})
 
 	t.Run("edit form", func(t *testing.T) {
-		b.navigate(t, postURL+"/edit")
-		if got := chromeEval[string](t, b, `document.getElementById("title").value`); got != title {
+		b.Navigate(t, postURL+"/edit")
+		if got := apptest.BrowserEval[string](t, b, `document.getElementById("title").value`); got != title {
 			t.Errorf("edit form title value = %q, want %q", got, title)
 		}
-		if got := chromeEval[string](t, b, `document.getElementById("content").value`); got != content {
+		if got := apptest.BrowserEval[string](t, b, `document.getElementById("content").value`); got != content {
 			t.Errorf("edit form content value = %q, want %q", got, content)
 		}
 		noActiveContent(t)
@@ -212,14 +210,14 @@ func TestBrowserXSSShownAsText(t *testing.T) {
 // session cookie is SameSite=Strict, the app checks Sec-Fetch-Site/Origin,
 // and the form's token must match the session.
 func TestBrowserCrossSiteFormFails(t *testing.T) {
-	b := newChrome(t)
+	b := apptest.NewBrowser(t)
 	srv := apptest.Start(t, nil)
-	b.register(t, srv, "victim")
+	b.Register(t, srv, "victim")
 
 	// A token from a page the victim really loaded: valid for the
 	// victim's session, as if it had leaked.
-	b.navigate(t, srv.URL+"/write")
-	leaked := chromeEval[string](t, b, `document.querySelector('main form input[name="_csrf"]').value`)
+	b.Navigate(t, srv.URL+"/write")
+	leaked := apptest.BrowserEval[string](t, b, `document.querySelector('main form input[name="_csrf"]').value`)
 	if leaked == "" {
 		t.Fatal("the Write form has no _csrf token")
 	}
@@ -245,7 +243,7 @@ func TestBrowserCrossSiteFormFails(t *testing.T) {
 
 	// The answer to every refused form is a 403 page; Chromium may log
 	// it as a failed load, which is expected here.
-	b.allowLogError(func(e *cdplog.Entry) bool {
+	b.AllowLogError(func(e *cdplog.Entry) bool {
 		return e.Source == cdplog.EntrySourceNetwork && strings.Contains(e.Text, "status of 403") &&
 			strings.HasPrefix(e.URL, srv.URL+"/write")
 	})
@@ -293,17 +291,17 @@ func TestBrowserCrossSiteFormFails(t *testing.T) {
 </body></html>`
 				mu.Unlock()
 
-				before, postsBefore := b.documentCount(), b.postCount()
+				before, postsBefore := b.DocumentCount(), b.PostCount()
 				// Page.navigate without waiting for a load: the page
 				// navigates again by itself, so wait for where it ends.
-				res, err := chromedp.Call(b.ctx, cdppage.Navigate, cdppage.NavigateParams{URL: o.base + path})
+				res, err := chromedp.Call(b.Context(), cdppage.Navigate, cdppage.NavigateParams{URL: o.base + path})
 				if err != nil || res.ErrorText != "" {
 					t.Fatalf("open the attacker's page %s: %v %s", o.base+path, err, res.ErrorText)
 				}
-				b.waitForPage(t, srv.URL+"/")
+				b.WaitForPage(t, srv.URL+"/")
 
-				shown := b.text(t)
-				loc := b.location(t)
+				shown := b.Text(t)
+				loc := b.Location(t)
 				t.Logf("the browser ended on %s showing: %q", loc, chromeFirstLines(shown, 3))
 				if strings.Contains(loc, "/post/") || strings.Contains(shown, postTitle) {
 					t.Errorf("the browser shows the forged post at %s:\n%s", loc, shown)
@@ -311,9 +309,9 @@ func TestBrowserCrossSiteFormFails(t *testing.T) {
 				if loc != srv.URL+"/write" {
 					t.Errorf("the browser ended on %s, want the refused %s/write", loc, srv.URL)
 				}
-				b.wantText(t, "Forbidden", "Invalid CSRF token")
+				b.WantText(t, "Forbidden", "Invalid CSRF token")
 				var sawForbidden bool
-				for _, d := range b.documentsSince(before) {
+				for _, d := range b.DocumentsSince(before) {
 					if d.URL == srv.URL+"/write" {
 						sawForbidden = d.Status == http.StatusForbidden
 						if !sawForbidden {
@@ -322,10 +320,10 @@ func TestBrowserCrossSiteFormFails(t *testing.T) {
 					}
 				}
 				if !sawForbidden {
-					t.Errorf("saw no response from %s/write; documents: %+v", srv.URL, b.documentsSince(before))
+					t.Errorf("saw no response from %s/write; documents: %+v", srv.URL, b.DocumentsSince(before))
 				}
 				// What the browser sent: the layers that refused it.
-				sent := b.postsSince(postsBefore)
+				sent := b.PostsSince(postsBefore)
 				if len(sent) == 0 {
 					t.Error("saw no POST request from the attacker's page")
 				}
@@ -359,8 +357,8 @@ func TestBrowserCrossSiteFormFails(t *testing.T) {
 	// Control: the victim was signed in all along, and their own form
 	// still works, so the refusals above were the CSRF defences at work.
 	t.Run("own form still works", func(t *testing.T) {
-		b.publish(t, srv, "Written by the victim", "This one the victim wrote on purpose.")
-		b.wantText(t, "Signed in as victim")
+		b.Publish(t, srv, "Written by the victim", "This one the victim wrote on purpose.")
+		b.WantText(t, "Signed in as victim")
 		posts, _, err := srv.Store.ListPosts(context.Background(), blog.Page{Limit: 10})
 		if err != nil {
 			t.Fatal(err)
@@ -375,19 +373,19 @@ func TestBrowserCrossSiteFormFails(t *testing.T) {
 // screenshots of the main pages, at a desktop and a phone width, in
 // $PALISADE_SCREENSHOT_DIR or a new temporary directory.
 func TestBrowserScreenshots(t *testing.T) {
-	b := newChrome(t)
+	b := apptest.NewBrowser(t)
 	srv := apptest.Start(t, nil)
-	dir := chromeScreenshotDir(t)
+	dir := apptest.ScreenshotDir(t)
 
-	b.register(t, srv, "grace_hopper")
-	b.publish(t, srv, "Hello, Palisade", "This is the first post on a fresh blog.\n\nIt has two short paragraphs, and nothing else.")
-	b.publish(t, srv, "An unusually long title that will certainly need to wrap onto a second line on a phone", strings.Repeat("A long excerpt runs on and on. ", 12))
-	postURL := b.publish(t, srv, "A tour of Markdown", chromeMarkdownTour)
+	b.Register(t, srv, "grace_hopper")
+	b.Publish(t, srv, "Hello, Palisade", "This is the first post on a fresh blog.\n\nIt has two short paragraphs, and nothing else.")
+	b.Publish(t, srv, "An unusually long title that will certainly need to wrap onto a second line on a phone", strings.Repeat("A long excerpt runs on and on. ", 12))
+	postURL := b.Publish(t, srv, "A tour of Markdown", chromeMarkdownTour)
 
 	var paths []string
 	shoot := func(t *testing.T, name string, fullPage bool) {
 		t.Helper()
-		paths = append(paths, b.screenshot(t, dir, name, fullPage))
+		paths = append(paths, b.Screenshot(t, dir, name, fullPage))
 	}
 	for _, vp := range []struct {
 		name          string
@@ -398,18 +396,18 @@ func TestBrowserScreenshots(t *testing.T) {
 		{"phone", 390, 844, []chromedp.EmulateViewportOption{chromedp.EmulateMobile, chromedp.EmulatePortrait}},
 	} {
 		t.Run(vp.name, func(t *testing.T) {
-			b.do(t, "set the viewport", chromedp.EmulateViewport(vp.width, vp.height, vp.opts...))
-			b.navigate(t, srv.URL+"/")
+			b.Do(t, "set the viewport", chromedp.EmulateViewport(vp.width, vp.height, vp.opts...))
+			b.Navigate(t, srv.URL+"/")
 			shoot(t, "home-"+vp.name+".png", true)
-			b.navigate(t, postURL)
+			b.Navigate(t, postURL)
 			shoot(t, "post-"+vp.name+".png", true)
-			b.navigate(t, srv.URL+"/write")
+			b.Navigate(t, srv.URL+"/write")
 			shoot(t, "write-"+vp.name+".png", true)
 		})
 	}
 
 	t.Run("dark", func(t *testing.T) {
-		b.do(t, "set the viewport and dark mode",
+		b.Do(t, "set the viewport and dark mode",
 			chromedp.EmulateViewport(1280, 800),
 			chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 				_, err := chromedp.Call(ctx, cdpemulation.SetEmulatedMedia, cdpemulation.SetEmulatedMediaParams{
@@ -418,34 +416,34 @@ func TestBrowserScreenshots(t *testing.T) {
 				return err
 			}),
 		)
-		b.navigate(t, srv.URL+"/")
+		b.Navigate(t, srv.URL+"/")
 		shoot(t, "home-desktop-dark.png", true)
-		b.navigate(t, postURL)
+		b.Navigate(t, postURL)
 		shoot(t, "post-desktop-dark.png", true)
-		b.do(t, "back to light mode", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		b.Do(t, "back to light mode", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			_, err := chromedp.Call(ctx, cdpemulation.SetEmulatedMedia, cdpemulation.SetEmulatedMediaParams{})
 			return err
 		}))
 	})
 
 	t.Run("keyboard focus", func(t *testing.T) {
-		b.navigate(t, postURL)
-		b.do(t, "press Tab", chromedp.KeyEvent(kb.Tab))
+		b.Navigate(t, postURL)
+		b.Do(t, "press Tab", chromedp.KeyEvent(kb.Tab))
 		shoot(t, "focus-skip-link-desktop.png", false)
 		// Skip link, brand, then Write.
-		b.do(t, "press Tab twice more", chromedp.KeyEvent(kb.Tab+kb.Tab))
-		if got := chromeEval[string](t, b, `document.activeElement.textContent.trim()`); got != "Write" {
+		b.Do(t, "press Tab twice more", chromedp.KeyEvent(kb.Tab+kb.Tab))
+		if got := apptest.BrowserEval[string](t, b, `document.activeElement.textContent.trim()`); got != "Write" {
 			t.Errorf("focused element after three Tabs: %q, want Write", got)
 		}
 		shoot(t, "focus-nav-desktop.png", false)
 	})
 
 	t.Run("signed out", func(t *testing.T) {
-		b.clickAndWait(t, `header.site button.link`)
-		b.navigate(t, srv.URL+"/register")
+		b.ClickAndWait(t, `header.site button.link`)
+		b.Navigate(t, srv.URL+"/register")
 		shoot(t, "register-desktop.png", true)
-		b.do(t, "set the viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulatePortrait))
-		b.navigate(t, srv.URL+"/")
+		b.Do(t, "set the viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulatePortrait))
+		b.Navigate(t, srv.URL+"/")
 		shoot(t, "home-signed-out-phone.png", true)
 	})
 
@@ -480,7 +478,7 @@ func main() {
 
 A last paragraph after the table.`
 
-// firstLine returns the first n non-empty lines of s, joined by " | ".
+// chromeFirstLines returns the first n non-empty lines of s, joined by " | ".
 func chromeFirstLines(s string, n int) string {
 	var out []string
 	for _, l := range strings.Split(s, "\n") {
@@ -492,62 +490,4 @@ func chromeFirstLines(s string, n int) string {
 		}
 	}
 	return strings.Join(out, " | ")
-}
-
-// TestBrowserHarnessCatchesProblems makes sure the checks that every browser
-// test ends with can fail: a page that opens a dialog, logs an error, throws
-// and breaks its CSP is recorded as doing so.
-func TestBrowserHarnessCatchesProblems(t *testing.T) {
-	// The server starts before the browser so that it closes after the
-	// browser's final check (cleanups run last-in first-out): a favicon
-	// request still in flight must not find the port closed.
-	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		switch r.URL.Path {
-		case "/csp":
-			// Our own policy, and an inline style and script it refuses.
-			w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'")
-			// Response writes fail only if the browser went away.
-			_, _ = io.WriteString(w, `<!doctype html><title>csp</title><p style="color:red">x</p><script>alert("csp")</script>`)
-		case "/noisy":
-			_, _ = io.WriteString(w, `<!doctype html><title>noisy</title><script>
-console.error("an error"); setTimeout(() => { throw new Error("thrown") }, 0); alert("hello")
-</script>`)
-		default:
-			w.WriteHeader(http.StatusNoContent)
-		}
-	}))
-	t.Cleanup(bad.Close)
-	b := newChrome(t)
-
-	b.navigate(t, bad.URL+"/csp")
-	b.navigate(t, bad.URL+"/noisy")
-	b.waitForPage(t, bad.URL+"/noisy")
-	deadline := time.Now().Add(chromeStepTimeout)
-	var dialogs, consoleErrs, exceptions, csp []string
-	for time.Now().Before(deadline) {
-		d, c, e, v := b.drain()
-		dialogs, consoleErrs, exceptions, csp = append(dialogs, d...), append(consoleErrs, c...), append(exceptions, e...), append(csp, v...)
-		if len(dialogs) > 0 && len(consoleErrs) > 0 && len(exceptions) > 0 && len(csp) > 0 {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Logf("recorded: dialogs %q, console errors %q, exceptions %q, CSP violations %q", dialogs, consoleErrs, exceptions, csp)
-	if len(dialogs) != 1 {
-		t.Errorf("recorded %d dialogs, want 1 (the CSP must block the first alert)", len(dialogs))
-	}
-	if len(consoleErrs) == 0 {
-		t.Error("recorded no console error")
-	}
-	if len(exceptions) == 0 {
-		t.Error("recorded no exception")
-	}
-	if len(csp) < 2 {
-		t.Errorf("recorded %d CSP violations, want 2 (inline style and inline script)", len(csp))
-	}
-	// The dialog was dismissed, so the page is usable again.
-	if got := chromeEval[string](t, b, `document.title`); got != "noisy" {
-		t.Errorf("document.title = %q after the dialog, want noisy", got)
-	}
 }

@@ -21,23 +21,23 @@ func TestDiskFullPage(t *testing.T) {
 	if !ok {
 		t.Fatalf("the test server's store (%T) cannot be filled", srv.Store)
 	}
-	b := newBrowser(t, srv)
-	b.register("alice")
+	b := newClient(t, srv)
+	register(t, b, "alice")
 	form := url.Values{"title": {"No room"}, "content": {strings.Repeat("Every page needs room. ", 3000)}}
 	// The form page first: loading it must not need space.
-	token := b.token("/write")
+	token := b.CSRFToken(t, "/write")
 
 	if err := store.SetMaxPages(t.Context(), 1); err != nil { // its current size
 		t.Fatal(err)
 	}
 	form.Set("_csrf", token)
-	p := b.post("/write", form, nil)
+	p := b.PostForm(t, "/write", form, nil)
 	wantStatus(t, p, http.StatusInsufficientStorage)
-	if p.header.Get("Retry-After") == "" || !strings.Contains(p.body, "storage is full") {
-		t.Errorf("507 page: Retry-After %q\n%s", p.header.Get("Retry-After"), p.body)
+	if p.Header.Get("Retry-After") == "" || !strings.Contains(p.Text(), "storage is full") {
+		t.Errorf("507 page: Retry-After %q\n%s", p.Header.Get("Retry-After"), p.Text())
 	}
-	if strings.Contains(p.body, "SQLITE") {
-		t.Errorf("507 page shows the driver's error:\n%s", p.body)
+	if strings.Contains(p.Text(), "SQLITE") {
+		t.Errorf("507 page shows the driver's error:\n%s", p.Text())
 	}
 	if n := countPosts(t, srv); n != 0 {
 		t.Fatalf("%d posts stored by a write that failed", n)
@@ -46,7 +46,7 @@ func TestDiskFullPage(t *testing.T) {
 	if err := store.SetMaxPages(t.Context(), 1<<30); err != nil {
 		t.Fatal(err)
 	}
-	wantStatus(t, b.post("/write", form, nil), http.StatusSeeOther)
+	wantStatus(t, b.PostForm(t, "/write", form, nil), http.StatusSeeOther)
 	if n := countPosts(t, srv); n != 1 {
 		t.Fatalf("%d posts after room was made, want 1", n)
 	}
@@ -62,20 +62,20 @@ func TestDiskFullSignIn(t *testing.T) {
 	if !ok {
 		t.Fatalf("the test server's store (%T) cannot be filled", srv.Store)
 	}
-	newBrowser(t, srv).register("alice")
+	register(t, newClient(t, srv), "alice")
 	if err := store.SetMaxPages(t.Context(), 1); err != nil { // its current size
 		t.Fatal(err)
 	}
 	// Each sign-in stores a small session; the pages already there have
 	// room for some.
 	for range 1000 {
-		p := newBrowser(t, srv).submit("/login", "/login", url.Values{"username": {"alice"}, "password": {apptest.Password}})
-		if p.status == http.StatusSeeOther {
+		p := newClient(t, srv).Submit(t, "/login", "/login", url.Values{"username": {"alice"}, "password": {apptest.Password}})
+		if p.Status == http.StatusSeeOther {
 			continue
 		}
 		wantStatus(t, p, http.StatusInsufficientStorage)
-		if p.header.Get("Retry-After") == "" || !strings.Contains(p.body, "storage is full") {
-			t.Fatalf("sign-in on a full disk: Retry-After %q\n%s", p.header.Get("Retry-After"), p.body)
+		if p.Header.Get("Retry-After") == "" || !strings.Contains(p.Text(), "storage is full") {
+			t.Fatalf("sign-in on a full disk: Retry-After %q\n%s", p.Header.Get("Retry-After"), p.Text())
 		}
 		return
 	}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
@@ -19,128 +18,46 @@ import (
 	"github.com/palisade-blog/palisade/internal/blog"
 )
 
-// browser is an HTTP client that behaves like a person's browser: a cookie
-// jar, no automatic redirects (so tests see each 303), page requests that
-// accept HTML, and same-origin form posts (Sec-Fetch-Site: same-origin,
-// Origin set), as a real browser sends them.
-type browser struct {
-	t      *testing.T
-	srv    *apptest.Server
-	client *http.Client
-}
-
-func newBrowser(t *testing.T, srv *apptest.Server) *browser {
-	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	return &browser{t: t, srv: srv, client: &http.Client{
-		Jar:           jar,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
-}
-
 // page is a response with its body read.
-type page struct {
-	status int
-	header http.Header
-	body   string
+type page = apptest.Response
+
+// newClient is a client that behaves like a person's browser: a cookie
+// jar, no automatic redirects (so tests see each 303), page requests that
+// accept HTML, and same-origin form posts.
+func newClient(t *testing.T, srv *apptest.Server) *apptest.Client {
+	t.Helper()
+	return apptest.NewClient(t, srv.URL)
 }
 
-func (b *browser) do(req *http.Request) *page {
-	b.t.Helper()
-	resp, err := b.client.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	body, _ := io.ReadAll(resp.Body)
-	return &page{status: resp.StatusCode, header: resp.Header, body: string(body)}
-}
-
-func (b *browser) get(path string) *page {
-	b.t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, b.srv.URL+path, nil)
-	req.Header.Set("Accept", "text/html,application/xhtml+xml")
-	return b.do(req)
-}
-
-// post submits a form as the browser would from one of our pages; extra
-// headers override (a cross-site Sec-Fetch-Site, a foreign Origin).
-func (b *browser) post(path string, form url.Values, headers map[string]string) *page {
-	b.t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, b.srv.URL+path, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "text/html")
-	req.Header.Set("Origin", b.srv.URL)
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	for k, v := range headers {
-		if v == "" {
-			req.Header.Del(k)
-		} else {
-			req.Header.Set(k, v)
-		}
-	}
-	return b.do(req)
-}
-
-var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
-
-// token loads path and returns the CSRF token of its first form.
-func (b *browser) token(path string) string {
-	b.t.Helper()
-	p := b.get(path)
-	m := csrfField.FindStringSubmatch(p.body)
-	if m == nil {
-		b.t.Fatalf("no CSRF field on %s (status %d)", path, p.status)
-	}
-	return m[1]
-}
-
-// submit loads the form page, then posts the form with its token.
-func (b *browser) submit(formPage, action string, form url.Values) *page {
-	b.t.Helper()
-	form.Set("_csrf", b.token(formPage))
-	return b.post(action, form, nil)
-}
-
-func (b *browser) cookie(name string) *http.Cookie {
-	u, _ := url.Parse(b.srv.URL)
-	for _, c := range b.client.Jar.Cookies(u) {
-		if c.Name == name {
-			return c
-		}
-	}
-	return nil
-}
-
-func (b *browser) register(username string) {
-	b.t.Helper()
-	p := b.submit("/register", "/register", url.Values{"username": {username}, "password": {apptest.Password}})
-	wantRedirect(b.t, p, "/")
+func register(t *testing.T, b *apptest.Client, username string) {
+	t.Helper()
+	p := b.Submit(t, "/register", "/register", url.Values{"username": {username}, "password": {apptest.Password}})
+	wantRedirect(t, p, "/")
 }
 
 // write publishes a post and returns its ID.
-func (b *browser) write(title, content string) string {
-	b.t.Helper()
-	p := b.submit("/write", "/write", url.Values{"title": {title}, "content": {content}})
-	wantStatus(b.t, p, http.StatusSeeOther)
-	id, ok := strings.CutPrefix(p.header.Get("Location"), "/post/")
+func write(t *testing.T, b *apptest.Client, title, content string) string {
+	t.Helper()
+	p := b.Submit(t, "/write", "/write", url.Values{"title": {title}, "content": {content}})
+	wantStatus(t, p, http.StatusSeeOther)
+	id, ok := strings.CutPrefix(p.Header.Get("Location"), "/post/")
 	if !ok {
-		b.t.Fatalf("write redirected to %q", p.header.Get("Location"))
+		t.Fatalf("write redirected to %q", p.Header.Get("Location"))
 	}
 	return id
 }
 
 func wantStatus(t *testing.T, p *page, status int) {
 	t.Helper()
-	if p.status != status {
-		t.Fatalf("status = %d, want %d\n%s", p.status, status, p.body)
+	if p.Status != status {
+		t.Fatalf("status = %d, want %d\n%s", p.Status, status, p.Text())
 	}
 }
 
 func wantRedirect(t *testing.T, p *page, to string) {
 	t.Helper()
 	wantStatus(t, p, http.StatusSeeOther)
-	if got := p.header.Get("Location"); got != to {
+	if got := p.Header.Get("Location"); got != to {
 		t.Fatalf("redirect to %q, want %q", got, to)
 	}
 }
@@ -158,37 +75,37 @@ func TestHonestJourney(t *testing.T) { apptest.ForEachStore(t, testHonestJourney
 
 func testHonestJourney(t *testing.T, st apptest.Store) {
 	srv := st.Start(t, nil)
-	b := newBrowser(t, srv)
+	b := newClient(t, srv)
 
-	home := b.get("/")
+	home := b.Page(t, "/")
 	wantStatus(t, home, http.StatusOK)
-	if !strings.Contains(home.body, "No posts yet") {
+	if !strings.Contains(home.Text(), "No posts yet") {
 		t.Fatal("empty home page does not say so")
 	}
-	if b.cookie("palisade_session") != nil {
+	if b.Cookie("palisade_session") != nil {
 		t.Fatal("reading the home page created a session")
 	}
 
-	b.register("alice")
-	if !strings.Contains(b.get("/").body, "Signed in as </span><strong>alice</strong>") {
+	register(t, b, "alice")
+	if !strings.Contains(b.Page(t, "/").Text(), "Signed in as </span><strong>alice</strong>") {
 		t.Fatal("not signed in after registering")
 	}
-	id := b.write("Hello, world", "My **first** post.")
+	id := write(t, b, "Hello, world", "My **first** post.")
 
 	t.Run("PostPage", func(t *testing.T) {
-		p := b.get("/post/" + id)
+		p := b.Page(t, "/post/"+id)
 		wantStatus(t, p, http.StatusOK)
-		if !strings.Contains(p.body, "<h1>Hello, world</h1>") || !strings.Contains(p.body, "<strong>first</strong>") {
-			t.Fatalf("post page:\n%s", p.body)
+		if !strings.Contains(p.Text(), "<h1>Hello, world</h1>") || !strings.Contains(p.Text(), "<strong>first</strong>") {
+			t.Fatalf("post page:\n%s", p.Text())
 		}
 	})
 	t.Run("OnHomePage", func(t *testing.T) {
-		if !strings.Contains(b.get("/").body, `href="/post/`+id+`"`) {
+		if !strings.Contains(b.Page(t, "/").Text(), `href="/post/`+id+`"`) {
 			t.Fatal("post not on the home page")
 		}
 	})
 	t.Run("Edit", func(t *testing.T) {
-		p := b.submit("/post/"+id+"/edit", "/post/"+id+"/edit", url.Values{"title": {"Hello again"}, "content": {"Edited content here."}})
+		p := b.Submit(t, "/post/"+id+"/edit", "/post/"+id+"/edit", url.Values{"title": {"Hello again"}, "content": {"Edited content here."}})
 		wantRedirect(t, p, "/post/"+id)
 		got, err := srv.Store.PostByID(t.Context(), id)
 		if err != nil {
@@ -199,31 +116,31 @@ func testHonestJourney(t *testing.T, st apptest.Store) {
 		}
 	})
 	t.Run("InvalidFormShowsErrors", func(t *testing.T) {
-		p := b.submit("/write", "/write", url.Values{"title": {"ab"}, "content": {"short"}})
+		p := b.Submit(t, "/write", "/write", url.Values{"title": {"ab"}, "content": {"short"}})
 		wantStatus(t, p, http.StatusBadRequest)
-		if !strings.Contains(p.body, "Title too short") || !strings.Contains(p.body, "Content too short") || !strings.Contains(p.body, `value="ab"`) {
-			t.Fatalf("form errors not shown:\n%s", p.body)
+		if !strings.Contains(p.Text(), "Title too short") || !strings.Contains(p.Text(), "Content too short") || !strings.Contains(p.Text(), `value="ab"`) {
+			t.Fatalf("form errors not shown:\n%s", p.Text())
 		}
 	})
 	t.Run("Delete", func(t *testing.T) {
-		confirm := b.get("/post/" + id + "/delete")
+		confirm := b.Page(t, "/post/"+id+"/delete")
 		wantStatus(t, confirm, http.StatusOK)
-		if !strings.Contains(confirm.body, "Delete this post?") || countPosts(t, srv) != 1 {
+		if !strings.Contains(confirm.Text(), "Delete this post?") || countPosts(t, srv) != 1 {
 			t.Fatal("the delete link must ask first, not delete")
 		}
-		token := b.token("/post/" + id + "/delete")
-		wantRedirect(t, b.post("/post/"+id+"/delete", url.Values{"_csrf": {token}}, nil), "/")
+		token := b.CSRFToken(t, "/post/"+id+"/delete")
+		wantRedirect(t, b.PostForm(t, "/post/"+id+"/delete", url.Values{"_csrf": {token}}, nil), "/")
 		if countPosts(t, srv) != 0 {
 			t.Fatal("post not deleted")
 		}
 	})
 	t.Run("Logout", func(t *testing.T) {
-		token := b.token("/write")
-		wantRedirect(t, b.post("/logout", url.Values{"_csrf": {token}}, nil), "/")
-		if strings.Contains(b.get("/").body, "Signed in as") {
+		token := b.CSRFToken(t, "/write")
+		wantRedirect(t, b.PostForm(t, "/logout", url.Values{"_csrf": {token}}, nil), "/")
+		if strings.Contains(b.Page(t, "/").Text(), "Signed in as") {
 			t.Fatal("still signed in after signing out")
 		}
-		wantRedirect(t, b.get("/write"), "/login")
+		wantRedirect(t, b.Page(t, "/write"), "/login")
 	})
 }
 
@@ -231,21 +148,21 @@ func TestPagedHomePage(t *testing.T) { apptest.ForEachStore(t, testPagedHomePage
 
 func testPagedHomePage(t *testing.T, st apptest.Store) {
 	srv := st.Start(t, nil)
-	b := newBrowser(t, srv)
-	b.register("alice")
+	b := newClient(t, srv)
+	register(t, b, "alice")
 	for i := range 25 {
-		b.write("Post number "+string(rune('A'+i)), "Some content for the post")
+		write(t, b, "Post number "+string(rune('A'+i)), "Some content for the post")
 	}
-	first := b.get("/")
-	m := regexp.MustCompile(`href="(/\?cursor=[^"]+)" rel="next"`).FindStringSubmatch(first.body)
-	if m == nil || strings.Count(first.body, `<article>`) != 20 {
-		t.Fatalf("first page: %d posts, next link %v", strings.Count(first.body, `<article>`), m)
+	first := b.Page(t, "/")
+	m := regexp.MustCompile(`href="(/\?cursor=[^"]+)" rel="next"`).FindStringSubmatch(first.Text())
+	if m == nil || strings.Count(first.Text(), `<article>`) != 20 {
+		t.Fatalf("first page: %d posts, next link %v", strings.Count(first.Text(), `<article>`), m)
 	}
-	second := b.get(strings.ReplaceAll(m[1], "&amp;", "&"))
-	if strings.Count(second.body, `<article>`) != 5 || strings.Contains(second.body, `rel="next"`) {
-		t.Fatalf("second page has %d posts", strings.Count(second.body, `<article>`))
+	second := b.Page(t, strings.ReplaceAll(m[1], "&amp;", "&"))
+	if strings.Count(second.Text(), `<article>`) != 5 || strings.Contains(second.Text(), `rel="next"`) {
+		t.Fatalf("second page has %d posts", strings.Count(second.Text(), `<article>`))
 	}
-	wantStatus(t, b.get("/?cursor=not-a-cursor"), http.StatusBadRequest)
+	wantStatus(t, b.Page(t, "/?cursor=not-a-cursor"), http.StatusBadRequest)
 }
 
 // TestCSRF tries every form with a missing token, a wrong one, another
@@ -255,13 +172,13 @@ func TestCSRF(t *testing.T) { apptest.ForEachStore(t, testCSRF) }
 
 func testCSRF(t *testing.T, st apptest.Store) {
 	srv := st.Start(t, nil)
-	victim := newBrowser(t, srv)
-	victim.register("alice")
-	postID := victim.write("Alice's post", "Written by Alice alone.")
-	other := newBrowser(t, srv)
-	other.register("mallory")
-	otherToken := other.token("/write")
-	validToken := victim.token("/write")
+	victim := newClient(t, srv)
+	register(t, victim, "alice")
+	postID := write(t, victim, "Alice's post", "Written by Alice alone.")
+	other := newClient(t, srv)
+	register(t, other, "mallory")
+	otherToken := other.CSRFToken(t, "/write")
+	validToken := victim.CSRFToken(t, "/write")
 
 	forms := []struct {
 		name, action string
@@ -296,10 +213,10 @@ func testCSRF(t *testing.T, st apptest.Store) {
 				if a.token != "" {
 					form.Set("_csrf", a.token)
 				}
-				p := victim.post(f.action, form, a.headers)
+				p := victim.PostForm(t, f.action, form, a.headers)
 				wantStatus(t, p, http.StatusForbidden)
-				if !strings.Contains(p.body, "Invalid CSRF token") {
-					t.Fatalf("403 page does not say Invalid CSRF token:\n%s", p.body)
+				if !strings.Contains(p.Text(), "Invalid CSRF token") {
+					t.Fatalf("403 page does not say Invalid CSRF token:\n%s", p.Text())
 				}
 			})
 		}
@@ -312,14 +229,14 @@ func testCSRF(t *testing.T, st apptest.Store) {
 		if _, err := srv.Store.UserByUsername(t.Context(), "forged_user"); blog.ErrorCode(err) != blog.ENOTFOUND {
 			t.Fatal("forged registration stored a user")
 		}
-		if !strings.Contains(victim.get("/").body, "Signed in as </span><strong>alice</strong>") {
+		if !strings.Contains(victim.Page(t, "/").Text(), "Signed in as </span><strong>alice</strong>") {
 			t.Fatal("forged logout or login changed the victim's session")
 		}
 	})
 	t.Run("ErrorPageKnowsWhoIsSignedIn", func(t *testing.T) {
-		p := victim.post("/write", url.Values{"title": {"x"}}, nil)
+		p := victim.PostForm(t, "/write", url.Values{"title": {"x"}}, nil)
 		wantStatus(t, p, http.StatusForbidden)
-		if !strings.Contains(p.body, "<strong>alice</strong>") {
+		if !strings.Contains(p.Text(), "<strong>alice</strong>") {
 			t.Fatal("the CSRF error page shows a signed-in user as signed out")
 		}
 	})
@@ -327,14 +244,14 @@ func testCSRF(t *testing.T, st apptest.Store) {
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/write", strings.NewReader("title=x"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Accept", "application/json")
-		p := victim.do(req)
+		p := victim.Send(t, req)
 		wantStatus(t, p, http.StatusForbidden)
-		if strings.TrimSpace(p.body) != `{"error":"Invalid CSRF token"}` {
-			t.Fatalf("body %q", p.body)
+		if strings.TrimSpace(p.Text()) != `{"error":"Invalid CSRF token"}` {
+			t.Fatalf("body %q", p.Text())
 		}
 	})
 	t.Run("HeaderTokenAccepted", func(t *testing.T) {
-		p := victim.post("/write", url.Values{"title": {"Via header"}, "content": {"Token in X-CSRF-Token"}}, map[string]string{"X-CSRF-Token": victim.token("/write")})
+		p := victim.PostForm(t, "/write", url.Values{"title": {"Via header"}, "content": {"Token in X-CSRF-Token"}}, map[string]string{"X-CSRF-Token": victim.CSRFToken(t, "/write")})
 		wantStatus(t, p, http.StatusSeeOther)
 	})
 	t.Run("Logged", func(t *testing.T) {
@@ -357,7 +274,11 @@ func TestSessionCookie(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		_ = resp.Body.Close()
 		csrf = resp.Header.Get("Set-Cookie")
-		form := url.Values{"username": {"alice"}, "password": {apptest.Password}, "_csrf": {csrfField.FindStringSubmatch(string(body))[1]}}
+		token, ok := apptest.CSRFField(string(body))
+		if !ok {
+			t.Fatalf("no CSRF field on /register:\n%s", body)
+		}
+		form := url.Values{"username": {"alice"}, "password": {apptest.Password}, "_csrf": {token}}
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/register", strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Cookie", strings.Split(csrf, ";")[0])
@@ -404,22 +325,21 @@ func TestSessionRenewedAtSignIn(t *testing.T) { apptest.ForEachStore(t, testSess
 
 func testSessionRenewedAtSignIn(t *testing.T, st apptest.Store) {
 	srv := st.Start(t, nil)
-	attacker := newBrowser(t, srv)
-	attacker.register("mallory")
-	planted := attacker.cookie("palisade_session").Value
-	newBrowser(t, srv).register("alice")
+	attacker := newClient(t, srv)
+	register(t, attacker, "mallory")
+	planted := attacker.Cookie("palisade_session").Value
+	register(t, newClient(t, srv), "alice")
 
-	victim := newBrowser(t, srv)
-	u, _ := url.Parse(srv.URL)
-	victim.client.Jar.SetCookies(u, []*http.Cookie{{Name: "palisade_session", Value: planted}})
+	victim := newClient(t, srv)
+	victim.SetCookie(&http.Cookie{Name: "palisade_session", Value: planted})
 	// The planted session is signed in (the only valid session IDs are),
 	// so the victim signs in from a page of it.
-	p := victim.submit("/write", "/login", url.Values{"username": {"alice"}, "password": {apptest.Password}})
+	p := victim.Submit(t, "/write", "/login", url.Values{"username": {"alice"}, "password": {apptest.Password}})
 	wantRedirect(t, p, "/")
-	if got := victim.cookie("palisade_session"); got == nil || got.Value == planted {
+	if got := victim.Cookie("palisade_session"); got == nil || got.Value == planted {
 		t.Fatal("session ID not renewed at sign-in (fixation)")
 	}
-	if strings.Contains(attacker.get("/").body, "<strong>alice</strong>") {
+	if strings.Contains(attacker.Page(t, "/").Text(), "<strong>alice</strong>") {
 		t.Fatal("the planted session ID is now signed in as the victim")
 	}
 }
@@ -479,19 +399,18 @@ func TestOldSessionUnusableAfterSignOut(t *testing.T) {
 
 func testOldSessionUnusableAfterSignOut(t *testing.T, st apptest.Store) {
 	srv := st.Start(t, nil)
-	b := newBrowser(t, srv)
-	b.register("alice")
-	stolen := b.cookie("palisade_session").Value
-	wantRedirect(t, b.post("/logout", url.Values{"_csrf": {b.token("/write")}}, nil), "/")
+	b := newClient(t, srv)
+	register(t, b, "alice")
+	stolen := b.Cookie("palisade_session").Value
+	wantRedirect(t, b.PostForm(t, "/logout", url.Values{"_csrf": {b.CSRFToken(t, "/write")}}, nil), "/")
 	if !strings.Contains(srv.Logs.String(), `"level":"INFO","msg":"security","event":"logout"`) {
 		t.Errorf("signing out is not logged at INFO:\n%s", srv.Logs)
 	}
 
-	thief := newBrowser(t, srv)
-	u, _ := url.Parse(srv.URL)
-	thief.client.Jar.SetCookies(u, []*http.Cookie{{Name: "palisade_session", Value: stolen}})
-	wantRedirect(t, thief.get("/write"), "/login")
-	if strings.Contains(thief.get("/").body, "Signed in as") {
+	thief := newClient(t, srv)
+	thief.SetCookie(&http.Cookie{Name: "palisade_session", Value: stolen})
+	wantRedirect(t, thief.Page(t, "/write"), "/login")
+	if strings.Contains(thief.Page(t, "/").Text(), "Signed in as") {
 		t.Fatal("a signed-out session still works")
 	}
 }
@@ -524,14 +443,14 @@ func testSessionsEndWhenAccountChanges(t *testing.T, st apptest.Store) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			name := strings.ToLower(tc.name)
-			b := newBrowser(t, srv)
-			b.register(name)
+			b := newClient(t, srv)
+			register(t, b, name)
 			u, err := srv.Store.UserByUsername(t.Context(), name)
 			if err != nil {
 				t.Fatal(err)
 			}
 			tc.change(t, u.ID)
-			wantRedirect(t, b.get("/write"), "/login")
+			wantRedirect(t, b.Page(t, "/write"), "/login")
 			if !strings.Contains(srv.Logs.String(), `"event":"session.revoked"`) {
 				t.Fatal("revoked session not logged")
 			}
@@ -543,27 +462,27 @@ func TestOtherUsersPostRefused(t *testing.T) { apptest.ForEachStore(t, testOther
 
 func testOtherUsersPostRefused(t *testing.T, st apptest.Store) {
 	srv := st.Start(t, nil)
-	alice := newBrowser(t, srv)
-	alice.register("alice")
-	id := alice.write("Alice's post", "Written by Alice alone.")
-	mallory := newBrowser(t, srv)
-	mallory.register("mallory")
+	alice := newClient(t, srv)
+	register(t, alice, "alice")
+	id := write(t, alice, "Alice's post", "Written by Alice alone.")
+	mallory := newClient(t, srv)
+	register(t, mallory, "mallory")
 
-	if strings.Contains(mallory.get("/post/"+id).body, "/edit") {
+	if strings.Contains(mallory.Page(t, "/post/"+id).Text(), "/edit") {
 		t.Fatal("edit link shown to another user")
 	}
-	wantStatus(t, mallory.get("/post/"+id+"/edit"), http.StatusForbidden)
-	wantStatus(t, mallory.get("/post/"+id+"/delete"), http.StatusForbidden)
-	token := mallory.token("/write")
-	wantStatus(t, mallory.post("/post/"+id+"/edit", url.Values{"_csrf": {token}, "title": {"Defaced"}, "content": {"Defaced content"}}, nil), http.StatusForbidden)
-	wantStatus(t, mallory.post("/post/"+id+"/delete", url.Values{"_csrf": {token}}, nil), http.StatusForbidden)
+	wantStatus(t, mallory.Page(t, "/post/"+id+"/edit"), http.StatusForbidden)
+	wantStatus(t, mallory.Page(t, "/post/"+id+"/delete"), http.StatusForbidden)
+	token := mallory.CSRFToken(t, "/write")
+	wantStatus(t, mallory.PostForm(t, "/post/"+id+"/edit", url.Values{"_csrf": {token}, "title": {"Defaced"}, "content": {"Defaced content"}}, nil), http.StatusForbidden)
+	wantStatus(t, mallory.PostForm(t, "/post/"+id+"/delete", url.Values{"_csrf": {token}}, nil), http.StatusForbidden)
 	got, err := srv.Store.PostByID(t.Context(), id)
 	if err != nil || got.Title != "Alice's post" {
 		t.Fatalf("post after refused attempts: %+v %v", got, err)
 	}
 	t.Run("Anonymous", func(t *testing.T) {
-		anon := newBrowser(t, srv)
-		wantRedirect(t, anon.get("/post/"+id+"/edit"), "/login")
+		anon := newClient(t, srv)
+		wantRedirect(t, anon.Page(t, "/post/"+id+"/edit"), "/login")
 	})
 }
 
@@ -571,15 +490,15 @@ func TestPagesEscapeUserContent(t *testing.T) { apptest.ForEachStore(t, testPage
 
 func testPagesEscapeUserContent(t *testing.T, st apptest.Store) {
 	srv := st.Start(t, nil)
-	b := newBrowser(t, srv)
-	b.register("alice")
-	id := b.write(`<script>alert(1)</script>`, `<img src=x onerror=alert(2)> and "quotes" & <b>tags</b>`)
+	b := newClient(t, srv)
+	register(t, b, "alice")
+	id := write(t, b, `<script>alert(1)</script>`, `<img src=x onerror=alert(2)> and "quotes" & <b>tags</b>`)
 	for _, path := range []string{"/", "/post/" + id, "/post/" + id + "/edit"} {
-		p := b.get(path)
-		if strings.Contains(p.body, "<script>alert") || strings.Contains(p.body, "<img") || strings.Contains(p.body, "onerror=alert") && !strings.Contains(p.body, "&lt;img") {
-			t.Fatalf("%s renders user markup:\n%s", path, p.body)
+		p := b.Page(t, path)
+		if strings.Contains(p.Text(), "<script>alert") || strings.Contains(p.Text(), "<img") || strings.Contains(p.Text(), "onerror=alert") && !strings.Contains(p.Text(), "&lt;img") {
+			t.Fatalf("%s renders user markup:\n%s", path, p.Text())
 		}
-		if !strings.Contains(p.body, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+		if !strings.Contains(p.Text(), "&lt;script&gt;alert(1)&lt;/script&gt;") {
 			t.Fatalf("%s does not show the title as text", path)
 		}
 	}
@@ -587,10 +506,10 @@ func testPagesEscapeUserContent(t *testing.T, st apptest.Store) {
 
 func TestPageHeaders(t *testing.T) {
 	srv := apptest.Start(t, nil)
-	b := newBrowser(t, srv)
+	b := newClient(t, srv)
 	for _, path := range []string{"/", "/login", "/register", "/no-such-page"} {
-		p := b.get(path)
-		csp := p.header.Get("Content-Security-Policy")
+		p := b.Page(t, path)
+		csp := p.Header.Get("Content-Security-Policy")
 		for _, want := range []string{"default-src 'none'", "frame-ancestors 'none'", "form-action 'self'", "base-uri 'none'", "object-src 'none'"} {
 			if !strings.Contains(csp, want) {
 				t.Errorf("%s: CSP %q lacks %s", path, csp, want)
@@ -599,26 +518,26 @@ func TestPageHeaders(t *testing.T) {
 		if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") || strings.Contains(csp, "http") {
 			t.Errorf("%s: CSP %q allows inline, eval or another origin", path, csp)
 		}
-		if p.header.Get("Content-Type") != "text/html; charset=utf-8" || p.header.Get("X-Frame-Options") != "DENY" {
-			t.Errorf("%s: headers %v", path, p.header)
+		if p.Header.Get("Content-Type") != "text/html; charset=utf-8" || p.Header.Get("X-Frame-Options") != "DENY" {
+			t.Errorf("%s: headers %v", path, p.Header)
 		}
 	}
 	t.Run("StaticAssetsImmutable", func(t *testing.T) {
-		m := regexp.MustCompile(`href="(/static/style\.[0-9a-f]+\.css)"`).FindStringSubmatch(b.get("/").body)
+		m := regexp.MustCompile(`href="(/static/style\.[0-9a-f]+\.css)"`).FindStringSubmatch(b.Page(t, "/").Text())
 		if m == nil {
 			t.Fatal("no hashed stylesheet link")
 		}
-		p := b.get(m[1])
+		p := b.Page(t, m[1])
 		wantStatus(t, p, http.StatusOK)
-		if p.header.Get("Cache-Control") != "public, max-age=31536000, immutable" || !strings.HasPrefix(p.header.Get("Content-Type"), "text/css") {
-			t.Fatalf("asset headers %v", p.header)
+		if p.Header.Get("Cache-Control") != "public, max-age=31536000, immutable" || !strings.HasPrefix(p.Header.Get("Content-Type"), "text/css") {
+			t.Fatalf("asset headers %v", p.Header)
 		}
-		wantStatus(t, b.get("/static/style.css"), http.StatusNotFound)
-		wantStatus(t, b.get("/static/..%2f..%2fgo.mod"), http.StatusNotFound)
+		wantStatus(t, b.Page(t, "/static/style.css"), http.StatusNotFound)
+		wantStatus(t, b.Page(t, "/static/..%2f..%2fgo.mod"), http.StatusNotFound)
 	})
 	t.Run("SignedInPagesNotCached", func(t *testing.T) {
-		b.register("alice")
-		if b.get("/").header.Get("Cache-Control") != "no-store" {
+		register(t, b, "alice")
+		if b.Page(t, "/").Header.Get("Cache-Control") != "no-store" {
 			t.Fatal("signed-in page cacheable")
 		}
 	})
@@ -628,14 +547,14 @@ func TestErrorPages(t *testing.T) { apptest.ForEachStore(t, testErrorPages) }
 
 func testErrorPages(t *testing.T, st apptest.Store) {
 	srv := st.Start(t, map[string]string{"PALISADE_RATE_LIMIT": "30/15m"})
-	b := newBrowser(t, srv)
+	b := newClient(t, srv)
 	t.Run("NotFound", func(t *testing.T) {
-		p := b.get("/no-such-page")
+		p := b.Page(t, "/no-such-page")
 		wantStatus(t, p, http.StatusNotFound)
-		if !strings.Contains(p.body, "<h1>Not Found</h1>") {
-			t.Fatalf("404 page:\n%s", p.body)
+		if !strings.Contains(p.Text(), "<h1>Not Found</h1>") {
+			t.Fatalf("404 page:\n%s", p.Text())
 		}
-		p = b.get("/post/" + blog.NewID())
+		p = b.Page(t, "/post/"+blog.NewID())
 		wantStatus(t, p, http.StatusNotFound)
 	})
 	t.Run("APIClientsStillGetJSON", func(t *testing.T) {
@@ -649,24 +568,24 @@ func testErrorPages(t *testing.T, st apptest.Store) {
 		}
 	})
 	t.Run("LoginThrottled", func(t *testing.T) {
-		newBrowser(t, srv).register("alice")
+		register(t, newClient(t, srv), "alice")
 		var p *page
 		for range 6 {
-			p = b.submit("/login", "/login", url.Values{"username": {"alice"}, "password": {"wrong password guess"}})
+			p = b.Submit(t, "/login", "/login", url.Values{"username": {"alice"}, "password": {"wrong password guess"}})
 		}
 		wantStatus(t, p, http.StatusTooManyRequests)
-		if !strings.Contains(p.body, "Too many sign-in attempts") || p.header.Get("Retry-After") == "" {
-			t.Fatalf("throttled form:\n%s", p.body)
+		if !strings.Contains(p.Text(), "Too many sign-in attempts") || p.Header.Get("Retry-After") == "" {
+			t.Fatalf("throttled form:\n%s", p.Text())
 		}
 	})
 	t.Run("RateLimited", func(t *testing.T) {
 		for range 30 {
-			b.get("/")
+			b.Page(t, "/")
 		}
-		p := b.get("/")
+		p := b.Page(t, "/")
 		wantStatus(t, p, http.StatusTooManyRequests)
-		if !strings.Contains(p.body, "Too many requests, please try again later.") || !strings.Contains(p.header.Get("Content-Type"), "text/html") {
-			t.Fatalf("429 page:\n%s", p.body)
+		if !strings.Contains(p.Text(), "Too many requests, please try again later.") || !strings.Contains(p.Header.Get("Content-Type"), "text/html") {
+			t.Fatalf("429 page:\n%s", p.Text())
 		}
 	})
 }
@@ -676,14 +595,14 @@ func TestInternalErrorPage(t *testing.T) { apptest.ForEachStore(t, testInternalE
 func testInternalErrorPage(t *testing.T, st apptest.Store) {
 	srv := st.Start(t, nil)
 	srv.SwapStore(t, failingStore{srv.Store})
-	b := newBrowser(t, srv)
-	p := b.get("/")
+	b := newClient(t, srv)
+	p := b.Page(t, "/")
 	wantStatus(t, p, http.StatusInternalServerError)
-	id := p.header.Get("X-Request-Id")
-	if id == "" || !strings.Contains(p.body, id) {
+	id := p.Header.Get("X-Request-Id")
+	if id == "" || !strings.Contains(p.Text(), id) {
 		t.Fatal("500 page does not show the request ID")
 	}
-	if strings.Contains(p.body, "db.internal") {
+	if strings.Contains(p.Text(), "db.internal") {
 		t.Fatal("driver error leaked into the page")
 	}
 }
@@ -700,13 +619,13 @@ func (failingStore) ListPosts(context.Context, blog.Page) ([]blog.Post, *blog.Cu
 // store's safe message, as the API answers it, not a 500.
 func TestConflictPage(t *testing.T) {
 	srv := apptest.Start(t, nil)
-	b := newBrowser(t, srv)
-	b.register("alice")
+	b := newClient(t, srv)
+	register(t, b, "alice")
 	srv.SwapStore(t, conflictingStore{srv.Store})
-	p := b.submit("/write", "/write", url.Values{"title": {"Twice"}, "content": {"Written twice."}})
+	p := b.Submit(t, "/write", "/write", url.Values{"title": {"Twice"}, "content": {"Written twice."}})
 	wantStatus(t, p, http.StatusConflict)
-	if !strings.Contains(p.body, "<h1>Conflict</h1>") || !strings.Contains(p.body, "That post already exists") {
-		t.Fatalf("409 page:\n%s", p.body)
+	if !strings.Contains(p.Text(), "<h1>Conflict</h1>") || !strings.Contains(p.Text(), "That post already exists") {
+		t.Fatalf("409 page:\n%s", p.Text())
 	}
 }
 
@@ -718,9 +637,9 @@ func (conflictingStore) CreatePost(context.Context, blog.NewPost) (blog.Post, er
 
 func TestOversizedFormRefused(t *testing.T) {
 	srv := apptest.Start(t, nil)
-	b := newBrowser(t, srv)
-	b.register("alice")
-	p := b.post("/write", url.Values{"_csrf": {b.token("/write")}, "title": {"Big"}, "content": {strings.Repeat("a", 3<<20)}}, nil)
+	b := newClient(t, srv)
+	register(t, b, "alice")
+	p := b.PostForm(t, "/write", url.Values{"_csrf": {b.CSRFToken(t, "/write")}, "title": {"Big"}, "content": {strings.Repeat("a", 3<<20)}}, nil)
 	wantStatus(t, p, http.StatusRequestEntityTooLarge)
 	if countPosts(t, srv) != 0 {
 		t.Fatal("an oversized form stored a post")
@@ -736,9 +655,9 @@ func TestSessionStoreHoldsOnlyHashes(t *testing.T) {
 
 func testSessionStoreHoldsOnlyHashes(t *testing.T, st apptest.Store) {
 	srv := st.Start(t, nil)
-	b := newBrowser(t, srv)
-	b.register("alice")
-	token := b.cookie("palisade_session").Value
+	b := newClient(t, srv)
+	register(t, b, "alice")
+	token := b.Cookie("palisade_session").Value
 	// Sessions live in Redis when there is one, else in the database.
 	var sessions blog.SessionStore = srv.Store
 	if srv.Redis != nil {
@@ -761,20 +680,20 @@ var costlyTable = strings.Repeat("|a", 100) + "|\n" + strings.Repeat("|-", 100) 
 // the form with the reason (400), not stored and not a 500.
 func TestCostlyContentRefused(t *testing.T) {
 	srv := apptest.Start(t, nil)
-	b := newBrowser(t, srv)
-	b.register("alice")
+	b := newClient(t, srv)
+	register(t, b, "alice")
 	for _, content := range []string{costlyTable, strings.Repeat(">", 50_000)} {
-		p := b.submit("/write", "/write", url.Values{"title": {"Costly"}, "content": {content}})
+		p := b.Submit(t, "/write", "/write", url.Values{"title": {"Costly"}, "content": {content}})
 		wantStatus(t, p, http.StatusBadRequest)
-		if !strings.Contains(p.body, "Content has too many table cells") && !strings.Contains(p.body, "Content is nested too deeply") {
-			t.Fatalf("form does not say why: %.300s", p.body)
+		if !strings.Contains(p.Text(), "Content has too many table cells") && !strings.Contains(p.Text(), "Content is nested too deeply") {
+			t.Fatalf("form does not say why: %.300s", p.Text())
 		}
 	}
 	if countPosts(t, srv) != 0 {
 		t.Fatal("costly content stored")
 	}
-	id := b.write("Honest", "An honest post.")
-	p := b.submit("/post/"+id+"/edit", "/post/"+id+"/edit", url.Values{"title": {"Honest"}, "content": {costlyTable}})
+	id := write(t, b, "Honest", "An honest post.")
+	p := b.Submit(t, "/post/"+id+"/edit", "/post/"+id+"/edit", url.Values{"title": {"Honest"}, "content": {costlyTable}})
 	wantStatus(t, p, http.StatusBadRequest)
 	if got, err := srv.Store.PostByID(t.Context(), id); err != nil || got.Content != "An honest post." {
 		t.Fatalf("post after refused edit: %+v %v", got, err)
@@ -787,16 +706,16 @@ func TestCostlyContentRefused(t *testing.T) {
 // rendering never began.
 func TestEditRefusedBeforeRender(t *testing.T) {
 	srv := apptest.Start(t, nil)
-	alice := newBrowser(t, srv)
-	alice.register("alice")
-	id := alice.write("Alice's post", "Written by Alice alone.")
-	mallory := newBrowser(t, srv)
-	mallory.register("mallory")
-	token := mallory.token("/write")
+	alice := newClient(t, srv)
+	register(t, alice, "alice")
+	id := write(t, alice, "Alice's post", "Written by Alice alone.")
+	mallory := newClient(t, srv)
+	register(t, mallory, "mallory")
+	token := mallory.CSRFToken(t, "/write")
 	for _, content := range []string{costlyTable, strings.Repeat("c", blog.ContentMax+1)} {
 		form := url.Values{"_csrf": {token}, "title": {"Defaced"}, "content": {content}}
-		wantStatus(t, mallory.post("/post/"+id+"/edit", form, nil), http.StatusForbidden)
-		wantStatus(t, mallory.post("/post/"+blog.NewID()+"/edit", form, nil), http.StatusNotFound)
+		wantStatus(t, mallory.PostForm(t, "/post/"+id+"/edit", form, nil), http.StatusForbidden)
+		wantStatus(t, mallory.PostForm(t, "/post/"+blog.NewID()+"/edit", form, nil), http.StatusNotFound)
 	}
 	if got, err := srv.Store.PostByID(t.Context(), id); err != nil || got.Title != "Alice's post" {
 		t.Fatalf("post after refused attempts: %+v %v", got, err)

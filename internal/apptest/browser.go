@@ -1,10 +1,9 @@
-package web_test
+package apptest
 
-// The harness of the browser tests: it finds Chromium, starts it headless
-// with a fresh profile, and records everything a page says about itself
-// (dialogs, console calls, exceptions, browser log entries such as CSP
-// violations) so that each test can assert at the end that the site stayed
-// silent.
+// The browser harness: it finds Chromium, starts it headless with a fresh
+// profile, and records everything a page says about itself (dialogs,
+// console calls, exceptions, browser log entries such as CSP violations)
+// so that each test can assert at the end that the site stayed silent.
 
 import (
 	"bytes"
@@ -25,19 +24,17 @@ import (
 	cdppage "github.com/chromedp/cdproto/page"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-
-	"github.com/palisade-blog/palisade/internal/apptest"
 )
 
 const (
-	// chromeTimeout bounds a whole browser test, browser included. The
+	// browserTimeout bounds a whole browser test, browser included. The
 	// bounds only catch a hang; a test that passes takes seconds. They are
 	// generous because CI runs Chromium beside the race-detected tests of
 	// every other package on two cores.
-	chromeTimeout = 180 * time.Second
-	// chromeStepTimeout bounds one action, so that a click that navigates
+	browserTimeout = 180 * time.Second
+	// browserStepTimeout bounds one action, so that a click that navigates
 	// nowhere fails the step instead of eating the whole budget.
-	chromeStepTimeout = 45 * time.Second
+	browserStepTimeout = 45 * time.Second
 )
 
 // chromiumPath returns the browser to drive: $PALISADE_TEST_CHROMIUM,
@@ -67,11 +64,11 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-// chromeBrowser is one headless Chromium with one tab, and the record of what
+// Browser is one headless Chromium with one tab, and the record of what
 // its pages reported.
-type chromeBrowser struct {
+type Browser struct {
 	ctx    context.Context
-	stderr chromeOutput
+	stderr LogBuffer // Chromium's own output, for a failure's log
 
 	mu         sync.Mutex
 	dialogs    []string
@@ -79,7 +76,7 @@ type chromeBrowser struct {
 	consoleErr []string // console.error and console.assert calls
 	exceptions []string
 	logEntries []*cdplog.Entry
-	documents  []chromeDoc
+	documents  []BrowserDocument
 	allowed    []func(*cdplog.Entry) bool
 
 	// Form posts: their URLs in order, and the headers as sent on the
@@ -89,31 +86,36 @@ type chromeBrowser struct {
 	wireHeaders map[cdpnetwork.RequestID]cdpnetwork.Headers
 }
 
-// chromePost is a POST request that a page sent.
-type chromePost struct {
+// BrowserPost is a POST request that a page sent.
+type BrowserPost struct {
 	URL     string
 	Headers map[string]string // lower-case names; empty if not seen yet
 }
 
-// chromeDoc is the response to a page (not a sub-resource) load.
-type chromeDoc struct {
+// BrowserDocument is the response to a page (not a sub-resource) load.
+type BrowserDocument struct {
 	URL    string
 	Status int64
 }
 
-// newChrome starts Chromium for t. At the end of the test it asserts that
+// Context is the tab's context, for chromedp calls the harness does not
+// wrap (a navigation that should not wait for a load, say). It ends with
+// the test.
+func (b *Browser) Context() context.Context { return b.ctx }
+
+// NewBrowser starts Chromium for t. At the end of the test it asserts that
 // no dialog opened and no page logged an error, a CSP violation or an
 // exception; then it closes the browser.
-func newChrome(t *testing.T) *chromeBrowser {
+func NewBrowser(t *testing.T) *Browser {
 	t.Helper()
 	exe := chromiumPath(t)
 	profile := t.TempDir() // registered first, so removed after Chromium exits
 
-	b := &chromeBrowser{
+	b := &Browser{
 		postURLs:    map[cdpnetwork.RequestID]string{},
 		wireHeaders: map[cdpnetwork.RequestID]cdpnetwork.Headers{},
 	}
-	timeoutCtx, cancelTimeout := context.WithTimeout(context.Background(), chromeTimeout)
+	timeoutCtx, cancelTimeout := context.WithTimeout(context.Background(), browserTimeout)
 	t.Cleanup(cancelTimeout)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
@@ -137,7 +139,7 @@ func newChrome(t *testing.T) *chromeBrowser {
 
 	// The first Do starts the browser, bound to the test's timeout.
 	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium %s: %v\n%s", exe, err, b.stderr.tail(4000))
+		t.Fatalf("start chromium %s: %v\n%s", exe, err, outputTail(b.stderr.String(), 4000))
 	}
 	// chromedp enables the log domain already; enabling it again is
 	// harmless and makes the dependency explicit: CSP violations arrive
@@ -151,7 +153,7 @@ func newChrome(t *testing.T) *chromeBrowser {
 
 // onEvent records the events of the tab. It runs in the tab's read loop:
 // it must return fast and must not send a command itself.
-func (b *chromeBrowser) onEvent(ev any) {
+func (b *Browser) onEvent(ev any) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch ev := ev.(type) {
@@ -184,7 +186,7 @@ func (b *chromeBrowser) onEvent(ev any) {
 		b.wireHeaders[ev.RequestID] = ev.Headers
 	case *cdpnetwork.EventResponseReceived:
 		if ev.Type == cdpnetwork.ResourceTypeDocument && ev.Response != nil {
-			b.documents = append(b.documents, chromeDoc{URL: ev.Response.URL, Status: ev.Response.Status})
+			b.documents = append(b.documents, BrowserDocument{URL: ev.Response.URL, Status: ev.Response.Status})
 		}
 	}
 }
@@ -227,10 +229,10 @@ func chromeIsFaviconFetch(e *cdplog.Entry) bool {
 	return e.Source == cdplog.EntrySourceNetwork && strings.HasSuffix(e.URL, "/favicon.ico")
 }
 
-// allowLogError lets the test expect browser log errors that match f, such
+// AllowLogError lets the test expect browser log errors that match f, such
 // as the "Failed to load resource" line of a page that is meant to answer
 // 403. A CSP violation is never allowed.
-func (b *chromeBrowser) allowLogError(f func(*cdplog.Entry) bool) {
+func (b *Browser) AllowLogError(f func(*cdplog.Entry) bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.allowed = append(b.allowed, f)
@@ -238,7 +240,7 @@ func (b *chromeBrowser) allowLogError(f func(*cdplog.Entry) bool) {
 
 // check fails t for every dialog, console error, exception, CSP violation
 // or unexpected browser log error recorded so far.
-func (b *chromeBrowser) check(t *testing.T) {
+func (b *Browser) check(t *testing.T) {
 	t.Helper()
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -270,13 +272,13 @@ func (b *chromeBrowser) check(t *testing.T) {
 		t.Logf("console calls: %q", b.console)
 	}
 	if t.Failed() {
-		if out := b.stderr.tail(4000); out != "" {
+		if out := outputTail(b.stderr.String(), 4000); out != "" {
 			t.Logf("chromium output (tail):\n%s", out)
 		}
 	}
 }
 
-func (b *chromeBrowser) isAllowed(e *cdplog.Entry) bool {
+func (b *Browser) isAllowed(e *cdplog.Entry) bool {
 	for _, f := range b.allowed {
 		if f(e) {
 			return true
@@ -285,26 +287,27 @@ func (b *chromeBrowser) isAllowed(e *cdplog.Entry) bool {
 	return false
 }
 
-func (b *chromeBrowser) dialogCount() int {
+// DialogCount is the number of JavaScript dialogs opened so far.
+func (b *Browser) DialogCount() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return len(b.dialogs)
 }
 
-// documentsSince returns the page responses recorded after the first n.
-func (b *chromeBrowser) documentsSince(n int) []chromeDoc {
+// DocumentsSince returns the page responses recorded after the first n.
+func (b *Browser) DocumentsSince(n int) []BrowserDocument {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return append([]chromeDoc(nil), b.documents[min(n, len(b.documents)):]...)
+	return append([]BrowserDocument(nil), b.documents[min(n, len(b.documents)):]...)
 }
 
-// postsSince returns the POST requests recorded after the first n.
-func (b *chromeBrowser) postsSince(n int) []chromePost {
+// PostsSince returns the POST requests recorded after the first n.
+func (b *Browser) PostsSince(n int) []BrowserPost {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var out []chromePost
+	var out []BrowserPost
 	for _, id := range b.postIDs[min(n, len(b.postIDs)):] {
-		p := chromePost{URL: b.postURLs[id], Headers: map[string]string{}}
+		p := BrowserPost{URL: b.postURLs[id], Headers: map[string]string{}}
 		for k, v := range b.wireHeaders[id] {
 			p.Headers[strings.ToLower(k)] = fmt.Sprint(v)
 		}
@@ -313,7 +316,8 @@ func (b *chromeBrowser) postsSince(n int) []chromePost {
 	return out
 }
 
-func (b *chromeBrowser) postCount() int {
+// PostCount is the number of POST requests sent so far; see PostsSince.
+func (b *Browser) PostCount() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return len(b.postIDs)
@@ -321,7 +325,7 @@ func (b *chromeBrowser) postCount() int {
 
 // drain empties the record, and returns the dialogs, console errors,
 // exceptions and CSP violations in it; for the harness's own test.
-func (b *chromeBrowser) drain() (dialogs, consoleErrs, exceptions, csp []string) {
+func (b *Browser) drain() (dialogs, consoleErrs, exceptions, csp []string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, e := range b.logEntries {
@@ -334,37 +338,39 @@ func (b *chromeBrowser) drain() (dialogs, consoleErrs, exceptions, csp []string)
 	return dialogs, consoleErrs, exceptions, csp
 }
 
-func (b *chromeBrowser) documentCount() int {
+// DocumentCount is the number of page responses so far; see
+// DocumentsSince.
+func (b *Browser) DocumentCount() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return len(b.documents)
 }
 
-// do runs steps with the step timeout.
-func (b *chromeBrowser) do(t *testing.T, what string, steps ...chromedp.Action[chromedp.Void]) {
+// Do runs steps with the step timeout.
+func (b *Browser) Do(t *testing.T, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, chromeStepTimeout)
+	ctx, cancel := context.WithTimeout(b.ctx, browserStepTimeout)
 	defer cancel()
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
 }
 
-// navigate loads url and waits for the page.
-func (b *chromeBrowser) navigate(t *testing.T, url string) {
+// Navigate loads url and waits for the page.
+func (b *Browser) Navigate(t *testing.T, url string) {
 	t.Helper()
-	b.do(t, "navigate to "+url, chromedp.Navigate(url))
+	b.Do(t, "navigate to "+url, chromedp.Navigate(url))
 }
 
-// clickAndWait clicks the element that css selects, waits for the page that
+// ClickAndWait clicks the element that css selects, waits for the page that
 // the click loads and returns its HTTP status (after redirects).
-func (b *chromeBrowser) clickAndWait(t *testing.T, css string) int64 {
+func (b *Browser) ClickAndWait(t *testing.T, css string) int64 {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, chromeStepTimeout)
+	ctx, cancel := context.WithTimeout(b.ctx, browserStepTimeout)
 	defer cancel()
 	resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(css)))
 	if err != nil {
-		t.Fatalf("click %s and wait for the next page: %v (page now: %q)", css, err, b.location(t))
+		t.Fatalf("click %s and wait for the next page: %v (page now: %q)", css, err, b.Location(t))
 	}
 	if resp == nil {
 		return 0
@@ -372,20 +378,20 @@ func (b *chromeBrowser) clickAndWait(t *testing.T, css string) int64 {
 	return resp.Status
 }
 
-// submit clicks the submit button of the page's form (not Delete) and checks that
+// Submit clicks the submit button of the page's form (not Delete) and checks that
 // the resulting page answered 200.
-func (b *chromeBrowser) submit(t *testing.T) {
+func (b *Browser) Submit(t *testing.T) {
 	t.Helper()
-	if status := b.clickAndWait(t, `main form.stacked button[type=submit]`); status != 200 {
-		t.Fatalf("submitting the form gave HTTP %d; page: %s", status, b.text(t))
+	if status := b.ClickAndWait(t, `main form.stacked button[type=submit]`); status != 200 {
+		t.Fatalf("submitting the form gave HTTP %d; page: %s", status, b.Text(t))
 	}
 }
 
-// fill types value into the field with the id, replacing what it held, as
+// Fill types value into the field with the id, replacing what it held, as
 // a person would (key by key).
-func (b *chromeBrowser) fill(t *testing.T, id, value string) {
+func (b *Browser) Fill(t *testing.T, id, value string) {
 	t.Helper()
-	b.do(t, "type into #"+id,
+	b.Do(t, "type into #"+id,
 		// chromedp's Clear fails on an empty textarea (no text node) and
 		// SetValue(sel, "") on any field (the empty argument arrives as
 		// undefined), so empty the field by script, then type.
@@ -394,11 +400,11 @@ func (b *chromeBrowser) fill(t *testing.T, id, value string) {
 	)
 }
 
-// evaluate runs a JavaScript expression in the page (through DevTools, so
+// BrowserEval runs a JavaScript expression in the page (through DevTools, so
 // the page's CSP does not apply to it) and returns its value.
-func chromeEval[T any](t *testing.T, b *chromeBrowser, expr string) T {
+func BrowserEval[T any](t *testing.T, b *Browser, expr string) T {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, chromeStepTimeout)
+	ctx, cancel := context.WithTimeout(b.ctx, browserStepTimeout)
 	defer cancel()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
 	if err != nil {
@@ -407,15 +413,16 @@ func chromeEval[T any](t *testing.T, b *chromeBrowser, expr string) T {
 	return v
 }
 
-// text is the visible text of the page, as a person reads it.
-func (b *chromeBrowser) text(t *testing.T) string {
+// Text is the visible text of the page, as a person reads it.
+func (b *Browser) Text(t *testing.T) string {
 	t.Helper()
-	return chromeEval[string](t, b, `document.body ? document.body.innerText : ""`)
+	return BrowserEval[string](t, b, `document.body ? document.body.innerText : ""`)
 }
 
-func (b *chromeBrowser) location(t *testing.T) string {
+// Location is the URL of the page, or a note saying why it is unknown.
+func (b *Browser) Location(t *testing.T) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, chromeStepTimeout)
+	ctx, cancel := context.WithTimeout(b.ctx, browserStepTimeout)
 	defer cancel()
 	loc, err := chromedp.Run(ctx, chromedp.Location())
 	if err != nil {
@@ -424,10 +431,10 @@ func (b *chromeBrowser) location(t *testing.T) string {
 	return loc
 }
 
-// textContent is the textContent of the first element that css selects.
-func (b *chromeBrowser) textContent(t *testing.T, css string) string {
+// TextContent is the textContent of the first element that css selects.
+func (b *Browser) TextContent(t *testing.T, css string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, chromeStepTimeout)
+	ctx, cancel := context.WithTimeout(b.ctx, browserStepTimeout)
 	defer cancel()
 	s, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(css)))
 	if err != nil {
@@ -436,47 +443,47 @@ func (b *chromeBrowser) textContent(t *testing.T, css string) string {
 	return s
 }
 
-// count is the number of elements that css selects (it does not wait).
-func (b *chromeBrowser) count(t *testing.T, css string) int {
+// Count is the number of elements that css selects (it does not wait).
+func (b *Browser) Count(t *testing.T, css string) int {
 	t.Helper()
-	return chromeEval[int](t, b, fmt.Sprintf("document.querySelectorAll(%q).length", css))
+	return BrowserEval[int](t, b, fmt.Sprintf("document.querySelectorAll(%q).length", css))
 }
 
-// wantText checks that the page shows every one of wants.
-func (b *chromeBrowser) wantText(t *testing.T, wants ...string) {
+// WantText checks that the page shows every one of wants.
+func (b *Browser) WantText(t *testing.T, wants ...string) {
 	t.Helper()
-	got := b.text(t)
+	got := b.Text(t)
 	for _, w := range wants {
 		if !strings.Contains(got, w) {
-			t.Errorf("page %s does not show %q; it shows:\n%s", b.location(t), w, got)
+			t.Errorf("page %s does not show %q; it shows:\n%s", b.Location(t), w, got)
 		}
 	}
 }
 
-// wantNoText checks that the page shows none of unwanted.
-func (b *chromeBrowser) wantNoText(t *testing.T, unwanted ...string) {
+// WantNoText checks that the page shows none of unwanted.
+func (b *Browser) WantNoText(t *testing.T, unwanted ...string) {
 	t.Helper()
-	got := b.text(t)
+	got := b.Text(t)
 	for _, u := range unwanted {
 		if strings.Contains(got, u) {
-			t.Errorf("page %s shows %q, and should not; it shows:\n%s", b.location(t), u, got)
+			t.Errorf("page %s shows %q, and should not; it shows:\n%s", b.Location(t), u, got)
 		}
 	}
 }
 
-// wantLocation checks the URL of the page.
-func (b *chromeBrowser) wantLocation(t *testing.T, want string) {
+// WantLocation checks the URL of the page.
+func (b *Browser) WantLocation(t *testing.T, want string) {
 	t.Helper()
-	if got := b.location(t); got != want {
+	if got := b.Location(t); got != want {
 		t.Errorf("page is %s, want %s", got, want)
 	}
 }
 
-// waitForPage waits until the tab shows a fully loaded document whose URL
+// WaitForPage waits until the tab shows a fully loaded document whose URL
 // starts with prefix; for navigations that a page starts by itself.
-func (b *chromeBrowser) waitForPage(t *testing.T, prefix string) {
+func (b *Browser) WaitForPage(t *testing.T, prefix string) {
 	t.Helper()
-	deadline := time.Now().Add(chromeStepTimeout)
+	deadline := time.Now().Add(browserStepTimeout)
 	var last string
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
@@ -496,49 +503,49 @@ func (b *chromeBrowser) waitForPage(t *testing.T, prefix string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("no loaded page under %s after %v; last seen: %s", prefix, chromeStepTimeout, last)
+	t.Fatalf("no loaded page under %s after %v; last seen: %s", prefix, browserStepTimeout, last)
 }
 
-// step runs fn as the subtest name and stops the test when it fails, since
+// Step runs fn as the subtest name and stops the test when it fails, since
 // every later step builds on it.
-func chromeStep(t *testing.T, name string, fn func(t *testing.T)) {
+func Step(t *testing.T, name string, fn func(t *testing.T)) {
 	t.Helper()
 	if !t.Run(name, fn) {
 		t.FailNow()
 	}
 }
 
-// register creates an account through the registration form; the browser
+// Register creates an account through the registration form; the browser
 // is then signed in as username.
-func (b *chromeBrowser) register(t *testing.T, srv *apptest.Server, username string) {
+func (b *Browser) Register(t *testing.T, srv *Server, username string) {
 	t.Helper()
-	b.navigate(t, srv.URL+"/register")
-	b.fill(t, "username", username)
-	b.fill(t, "password", apptest.Password)
-	b.submit(t)
-	b.wantLocation(t, srv.URL+"/")
-	b.wantText(t, "Signed in as "+username)
+	b.Navigate(t, srv.URL+"/register")
+	b.Fill(t, "username", username)
+	b.Fill(t, "password", Password)
+	b.Submit(t)
+	b.WantLocation(t, srv.URL+"/")
+	b.WantText(t, "Signed in as "+username)
 }
 
-// publish writes a post through the Write form and returns the URL of the
+// Publish writes a post through the Write form and returns the URL of the
 // post's page, where the browser now is.
-func (b *chromeBrowser) publish(t *testing.T, srv *apptest.Server, title, content string) string {
+func (b *Browser) Publish(t *testing.T, srv *Server, title, content string) string {
 	t.Helper()
-	b.navigate(t, srv.URL+"/write")
-	b.wantText(t, "Write a post")
-	b.fill(t, "title", title)
-	b.fill(t, "content", content)
-	b.submit(t)
-	loc := b.location(t)
+	b.Navigate(t, srv.URL+"/write")
+	b.WantText(t, "Write a post")
+	b.Fill(t, "title", title)
+	b.Fill(t, "content", content)
+	b.Submit(t)
+	loc := b.Location(t)
 	if !strings.HasPrefix(loc, srv.URL+"/post/") {
-		t.Fatalf("after publishing, the page is %s, want a post page; it shows:\n%s", loc, b.text(t))
+		t.Fatalf("after publishing, the page is %s, want a post page; it shows:\n%s", loc, b.Text(t))
 	}
 	return loc
 }
 
-// screenshotDir is $PALISADE_SCREENSHOT_DIR, or a new directory that the
+// ScreenshotDir is $PALISADE_SCREENSHOT_DIR, or a new directory that the
 // test leaves behind so that a person can look at the pictures.
-func chromeScreenshotDir(t *testing.T) string {
+func ScreenshotDir(t *testing.T) string {
 	t.Helper()
 	if dir := os.Getenv("PALISADE_SCREENSHOT_DIR"); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -553,11 +560,11 @@ func chromeScreenshotDir(t *testing.T) string {
 	return dir
 }
 
-// screenshot writes a PNG of the whole page (or only the viewport) to
+// Screenshot writes a PNG of the whole page (or only the viewport) to
 // dir/name and returns the path.
-func (b *chromeBrowser) screenshot(t *testing.T, dir, name string, fullPage bool) string {
+func (b *Browser) Screenshot(t *testing.T, dir, name string, fullPage bool) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, chromeStepTimeout)
+	ctx, cancel := context.WithTimeout(b.ctx, browserStepTimeout)
 	defer cancel()
 	// FullScreenshot makes a PNG only at quality 100; any other quality
 	// gives a JPEG.
@@ -579,25 +586,11 @@ func (b *chromeBrowser) screenshot(t *testing.T, dir, name string, fullPage bool
 	return path
 }
 
-// chromeOutput collects Chromium's output from the allocator's goroutine.
-type chromeOutput struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *chromeOutput) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-// tail returns the last n bytes of the output, without the D-Bus noise of
-// a machine that has no session bus.
-func (l *chromeOutput) tail(n int) string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// outputTail returns the last n bytes of Chromium's output, without the
+// D-Bus noise of a machine that has no session bus.
+func outputTail(out string, n int) string {
 	var keep []string
-	for _, line := range strings.Split(l.buf.String(), "\n") {
+	for _, line := range strings.Split(out, "\n") {
 		if !strings.Contains(line, "dbus") && strings.TrimSpace(line) != "" {
 			keep = append(keep, line)
 		}

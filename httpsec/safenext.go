@@ -10,7 +10,7 @@ import (
 // URL-sized payload through the sign-in form and into a header.
 const MaxNextBytes = 1024
 
-// SafeNext checks a return path given by the client, such as the `next`
+// SafeNext checks a return path given by the client, such as the next
 // parameter of a sign-in page, and returns it with true only when it is a
 // path on this site: it starts with one "/", and neither a browser nor a
 // server that decodes it once more can read it as another host, a scheme,
@@ -33,8 +33,9 @@ const MaxNextBytes = 1024
 //
 //   - printable ASCII only: no space, tab, CR or LF (which browsers strip
 //     from a URL before reading it, so "/\t/evil.example" would become
-//     "//evil.example"), no other control character, no non-ASCII (some
-//     browsers fold look-alikes such as U+3031 or U+FF0F into "/");
+//     "//evil.example"), no other control character, no non-ASCII (a
+//     real path arrives percent-encoded, and look-alikes such as U+3031
+//     or U+FF0F are where URL parsers disagree);
 //   - no backslash anywhere: browsers read "\" as "/" in http(s) URLs, so
 //     "/\evil.example" is "//evil.example";
 //   - a path that starts with "/" but not "//" (scheme-relative: another

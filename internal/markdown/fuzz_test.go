@@ -25,6 +25,7 @@ func FuzzRender(f *testing.F) {
 		"<a href=\"javascript:alert(1)\">x</a>",
 		"<svg onload=alert(1)>",
 		"![x](javascript:alert(1))",
+		"![<script>alert(1)</script>](https://tracker.example/p.gif \"<b>\")",
 		"<iframe src=//evil.example>",
 		"[x](data:text/html;base64,PHNjcmlwdD4=)",
 		"```\n<script>\n```",

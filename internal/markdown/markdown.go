@@ -7,6 +7,7 @@ package markdown
 import (
 	"bytes"
 	"fmt"
+	"regexp"
 
 	"github.com/microcosm-cc/bluemonday"
 	"github.com/yuin/goldmark"
@@ -42,7 +43,10 @@ func New() *Renderer {
 			)),
 			goldmark.WithExtensions(extension.Table, extension.Strikethrough),
 			// Ahead of goldmark's own HTML renderer (priority 1000).
-			goldmark.WithRendererOptions(renderer.WithNodeRenderers(util.Prioritized(rawHTMLAsText{}, 100))),
+			goldmark.WithRendererOptions(renderer.WithNodeRenderers(
+				util.Prioritized(rawHTMLAsText{}, 100),
+				util.Prioritized(imageAsText{}, 100),
+			)),
 		),
 		blocks: parser.NewParser(
 			parser.WithBlockParsers(parser.DefaultBlockParsers()...),
@@ -68,7 +72,8 @@ func inlineParsers() []util.PrioritizedValue {
 // policy allows the text elements Markdown produces and links, nothing
 // else: no attributes that style or script, no images (a remote image lets
 // any author make every reader's browser call a third party, and the site's
-// CSP refuses them anyway), no forms, frames or embedded objects.
+// CSP refuses them anyway; imageAsText writes a note in their place, the
+// one span allowed), no forms, frames or embedded objects.
 func policy() *bluemonday.Policy {
 	p := bluemonday.NewPolicy()
 	p.AllowElements("p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6",
@@ -77,6 +82,10 @@ func policy() *bluemonday.Policy {
 	p.AllowAttrs("start").Matching(bluemonday.Integer).OnElements("ol")
 	p.AllowAttrs("align").Matching(bluemonday.CellAlign).OnElements("th", "td")
 	p.AllowAttrs("class").Matching(bluemonday.SpaceSeparatedTokens).OnElements("code")
+	// A span only with exactly this class: raw HTML is shown as text, so
+	// only imageAsText writes one, and no other class can borrow the
+	// site's styles.
+	p.AllowAttrs("class").Matching(regexp.MustCompile(`^` + ImageClass + `$`)).OnElements("span")
 	p.AllowAttrs("href").OnElements("a")
 	p.AllowStandardURLs() // http, https and mailto only; relative URLs allowed
 	// Links written by strangers must not pass on ranking or the opener.

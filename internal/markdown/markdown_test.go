@@ -21,6 +21,18 @@ func TestRender(t *testing.T) {
 		{name: "JavascriptLink", src: "[x](javascript:alert(1))", mustNotHave: []string{"javascript:"}},
 		{name: "DataLink", src: "[x](data:text/html;base64,PHNjcmlwdD4=)", mustNotHave: []string{"data:text/html"}},
 		{name: "MarkdownImage", src: "![pixel](https://tracker.example/p.gif)", mustNotHave: []string{"<img", "tracker.example"}},
+		{name: "ImageShownAsNote", src: "See ![a *red* door](https://tracker.example/door.jpg \"title\") here",
+			want:        []string{`See <span class="md-image">[image: a red door — images are not shown]</span> here`},
+			mustNotHave: []string{"<img", "src=", "tracker.example", "title"}},
+		{name: "ImageWithoutAlt", src: "![](https://tracker.example/p.gif)", want: []string{`<span class="md-image">[image — images are not shown]</span>`}},
+		{name: "ImageHostileAlt", src: `![<script>alert(1)</script> "q" &amp; \<b\>](x.png)`,
+			want:        []string{`[image: &lt;script&gt;alert(1)&lt;/script&gt; &#34;q&#34; &amp; &lt;b&gt; — images are not shown]`},
+			mustNotHave: []string{"<script", "<b>", "src="}},
+		{name: "ImageHostileURL", src: `![x](javascript:alert(1) "<script>")`, mustNotHave: []string{"javascript", "<script"}},
+		{name: "ImageEntityAlt", src: "![&lt;img src=x onerror=alert(1)&gt;](x)", want: []string{"[image: &lt;img src=x onerror=alert(1)&gt; — "}, mustNotHave: []string{"<img"}},
+		{name: "ImageInLink", src: "[![logo](https://x.example/l.png)](https://example.com/)", want: []string{`href="https://example.com/"`, `[image: logo — images are not shown]</span></a>`}, mustNotHave: []string{"x.example"}},
+		{name: "ImageReference", src: "![alt][ref]\n\n[ref]: https://tracker.example/p.gif", want: []string{"[image: alt — "}, mustNotHave: []string{"tracker.example"}},
+		{name: "OtherSpanClassDropped", src: "<span class=\"md-image evil\">x</span>", mustNotHave: []string{"<span"}},
 		{name: "InlineHandlerInHTMLBlock", src: "<div onclick=\"alert(1)\">x</div>", mustNotHave: []string{"<div"}},
 		{name: "StyleAttribute", src: "<p style=\"background:url(https://x)\">x</p>", mustNotHave: []string{"<p style"}},
 		{name: "EscapedText", src: "a < b & c", want: []string{"a &lt; b &amp; c"}},
@@ -74,6 +86,7 @@ func TestExcerpt(t *testing.T) {
 		{"Comparison", "a > b and c < d", "a > b and c < d"},
 		{"Lists", "- one\n- two", "one two"},
 		{"RawHTMLAsText", "<img src=x onerror=alert(2)>", "<img src=x onerror=alert(2)>"},
+		{"Image", "See ![a *red* door](https://x.example/d.jpg) here", "See [image: a red door — images are not shown] here"},
 		{"Cut", strings.Repeat("word ", 100), strings.TrimSpace(strings.Repeat("word ", 40)) + "…"},
 	}
 	t.Run("ReadsOnlyTheStart", func(t *testing.T) {
@@ -96,5 +109,34 @@ func TestExcerpt(t *testing.T) {
 				t.Fatalf("Excerpt = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestImagePolicy: the sanitiser keeps the image note's class and no
+// other, should raw HTML ever reach it (a bare span is harmless).
+func TestImagePolicy(t *testing.T) {
+	got := policy().Sanitize(`<span class="md-image">a</span><span class="md-image evil">b</span><span>c</span><span class="x" onclick="y()">d</span>`)
+	if want := `<span class="md-image">a</span><span>b</span><span>c</span><span>d</span>`; got != want {
+		t.Fatalf("Sanitize = %q, want %q", got, want)
+	}
+}
+
+// TestImagesWithinHTMLBound: a post of nothing but the shortest image,
+// whose note is ten times its size, still renders within the bound on
+// HTML size (up to the largest content whose HTML MaxHTMLBytes allows at
+// MaxHTMLRatio).
+func TestImagesWithinHTMLBound(t *testing.T) {
+	for _, src := range []string{
+		strings.Repeat(strings.Repeat("![]()", 10)+"\n\n", 1000),
+		strings.Repeat("![]()\n\n", 8000),
+		strings.Repeat("- ![]()\n", 7000),
+	} {
+		out, err := New().Render(src)
+		if err != nil {
+			t.Fatalf("Render(%.20q…, %d bytes): %v", src, len(src), err)
+		}
+		if ratio := float64(len(out)) / float64(len(src)); ratio > MaxHTMLRatio {
+			t.Fatalf("ratio %.1f", ratio)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/palisade-blog/palisade/internal/app"
 	"github.com/palisade-blog/palisade/internal/auth"
 	"github.com/palisade-blog/palisade/internal/blog"
 )
@@ -49,7 +50,7 @@ func userCmd(ctx context.Context, args []string, env environment, stdin io.Reade
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, cfg, log)
+	store, err := app.OpenStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

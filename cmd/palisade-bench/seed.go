@@ -4,16 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/palisade-blog/palisade/internal/app"
 	"github.com/palisade-blog/palisade/internal/auth"
 	"github.com/palisade-blog/palisade/internal/blog"
+	"github.com/palisade-blog/palisade/internal/config"
 	"github.com/palisade-blog/palisade/internal/markdown"
-	"github.com/palisade-blog/palisade/internal/sqlite"
 )
 
 // The account that signs in during the run. Every other seeded user gets
@@ -50,11 +53,15 @@ type seeded struct {
 // posts spread over them, newest last.
 func seed(ctx context.Context, dataDir, tmp string, o *options) (*seeded, error) {
 	began := time.Now()
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+	// The database is opened as the server under test will open it: from
+	// a configuration naming only the data directory.
+	env := map[string]string{"PALISADE_DATA_DIR": dataDir}
+	cfg, err := config.Load("migrate", nil, func(k string) string { return env[k] }, "", io.Discard)
+	if err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
 	}
-	s := &seeded{dataDir: dataDir, dbPath: filepath.Join(dataDir, "palisade.db"), users: o.users, posts: o.posts}
-	store, err := sqlite.Open(ctx, s.dbPath)
+	s := &seeded{dataDir: dataDir, dbPath: cfg.SQLitePath(), users: o.users, posts: o.posts}
+	store, err := app.OpenStore(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
 	}
@@ -88,7 +95,7 @@ func seed(ctx context.Context, dataDir, tmp string, o *options) (*seeded, error)
 	return s, nil
 }
 
-func seedUsers(ctx context.Context, store *sqlite.Store, n int) ([]string, error) {
+func seedUsers(ctx context.Context, store blog.Store, n int) ([]string, error) {
 	benchHash, err := auth.NewHasher(auth.DefaultParams, 0, 0).Hash(ctx, benchPassword)
 	if err != nil {
 		return nil, fmt.Errorf("seed: hash the bench password: %w", err)
@@ -111,7 +118,7 @@ func seedUsers(ctx context.Context, store *sqlite.Store, n int) ([]string, error
 // renderedPost is a post ready for the store.
 type renderedPost struct{ title, content, html string }
 
-func seedPosts(ctx context.Context, store *sqlite.Store, authors []string, n int, s *seeded) ([]string, error) {
+func seedPosts(ctx context.Context, store blog.Store, authors []string, n int, s *seeded) ([]string, error) {
 	md := markdown.New()
 	g := newTextGen(1)
 	render := func() (renderedPost, error) {

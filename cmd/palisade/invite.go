@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/palisade-blog/palisade/internal/app"
 	"github.com/palisade-blog/palisade/internal/blog"
 )
 
@@ -75,7 +76,7 @@ func inviteCmd(ctx context.Context, args []string, env environment, stdout, stde
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, cfg, log)
+	store, err := app.OpenStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

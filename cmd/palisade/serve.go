@@ -11,53 +11,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/palisade-blog/palisade/internal/app"
 	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/config"
-	"github.com/palisade-blog/palisade/internal/mongo"
-	"github.com/palisade-blog/palisade/internal/postgres"
 	"github.com/palisade-blog/palisade/internal/redis"
 	"github.com/palisade-blog/palisade/internal/server"
-	"github.com/palisade-blog/palisade/internal/sqlite"
 )
-
-// openStore opens the configured database and applies its migrations (or
-// indexes): PostgreSQL for a postgres:// URL, MongoDB for mongodb://, else
-// SQLite in the data directory.
-func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (blog.Store, error) {
-	if cfg.UsesPostgres() {
-		logPostgresTarget(log, cfg.DatabaseURL)
-		return postgres.Open(ctx, cfg.DatabaseURL)
-	}
-	if cfg.UsesMongo() {
-		s, err := mongo.Open(ctx, cfg.DatabaseURL)
-		if err != nil {
-			return nil, err
-		}
-		if f := s.Features(); !f.TTLIndexes || !f.SchemaValidation {
-			// FerretDB, for one, has neither; the hourly prune then does
-			// what TTL indexes would.
-			log.Warn("MongoDB server lacks some features; the store works without them",
-				"ttlIndexes", f.TTLIndexes, "schemaValidation", f.SchemaValidation)
-		}
-		return s, nil
-	}
-	if err := cfg.EnsureDataDir(); err != nil {
-		return nil, err
-	}
-	return sqlite.Open(ctx, cfg.SQLitePath())
-}
-
-// logPostgresTarget says what start-up is about to wait for, so that an
-// operator watching a silent start knows which host it is stuck on.
-func logPostgresTarget(log *slog.Logger, url string) {
-	if addr, timeout, ok := postgres.Target(url); ok {
-		wait := "no time-out (connect_timeout=0)"
-		if timeout > 0 {
-			wait = timeout.String() + " per attempt (connect_timeout in the URL changes it)"
-		}
-		log.Info("connecting to PostgreSQL", "addr", addr, "wait", wait)
-	}
-}
 
 // gcPercent is serve's default GOGC (see serve).
 const gcPercent = 200
@@ -99,46 +58,30 @@ func serve(ctx context.Context, args []string, env environment, stdout, stderr i
 		}
 	}
 
-	store, err := openStore(ctx, cfg, log)
+	if cfg.RedisURL != "" {
+		redis.SetLogger(log) // process-wide, so here rather than in app.Build
+	}
+	a, err := app.Build(ctx, cfg, app.Options{Log: log})
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if err := store.Close(); err != nil {
-			log.Warn("closing the store failed", "error", err)
+		if err := a.Close(); err != nil {
+			log.Warn("closing the store or Redis failed", "error", err)
 		}
 	}()
-
-	parts := server.Parts{Store: store, Log: log}
-	if cfg.RedisURL != "" {
-		redis.SetLogger(log)
-		rdb, err := redis.Open(ctx, cfg.RedisURL, redis.Options{Prefix: cfg.RedisPrefix})
-		if err != nil {
-			return fmt.Errorf("PALISADE_REDIS_URL: %w", err)
-		}
-		defer func() {
-			if err := rdb.Close(); err != nil {
-				log.Warn("closing the Redis client failed", "error", err)
-			}
-		}()
-		parts.Redis = rdb
-	}
-	app, err := server.App(cfg, parts)
-	if err != nil {
-		return err
-	}
 	var inFlight atomic.Int64
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		inFlight.Add(1)
 		defer inFlight.Add(-1)
-		app.ServeHTTP(w, r)
+		a.Handler.ServeHTTP(w, r)
 	})
 
 	listeners, err := listen(cfg, handler, certs, log)
 	if err != nil {
 		return err
 	}
-	go pruneExpired(ctx, store, log)
+	go pruneExpired(ctx, a.Store, log)
 	for _, l := range listeners {
 		scheme, msg := "http", "palisade listening"
 		if l.TLS {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/palisade-blog/palisade/internal/app"
 	"github.com/palisade-blog/palisade/internal/blog"
 )
 
@@ -49,7 +50,7 @@ func siteCmd(ctx context.Context, args []string, env environment, stdout, stderr
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, cfg, log)
+	store, err := app.OpenStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/palisade-blog/palisade/internal/app"
 	"github.com/palisade-blog/palisade/internal/auth"
 	"github.com/palisade-blog/palisade/internal/blog"
 )
@@ -73,7 +74,7 @@ func userCmd(ctx context.Context, args []string, env environment, stdin io.Reade
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, cfg, log)
+	store, err := app.OpenStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}

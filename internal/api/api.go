@@ -29,15 +29,31 @@ type Deps struct {
 	BaseURL     *url.URL // for links; never taken from the Host header
 	// Ready reports whether every dependency answers (for /readyz).
 	Ready func(ctx context.Context) map[string]error
+	// Metrics serves GET /metrics; nil unless PALISADE_METRICS=on.
+	Metrics http.Handler
+	// Next serves what no API route matches: the website, which shares
+	// the API's URL space with paths of its own. Nil answers those
+	// requests with the API's JSON 404 or 405.
+	Next http.Handler
 
-	encoded *encodedPosts // set by Routes
+	encoded *encodedPosts // set by New
 }
 
-// Routes registers every API route on mux. Keeping them in one list makes
-// the API's surface (and which routes need a token) reviewable at a glance.
-func Routes(mux *http.ServeMux, d *Deps) {
-	authed := d.authenticate
+// New returns the API's handler. A request for an API path under another
+// method gets a JSON 405 (a browser's goes on to d.Next, which shows it a
+// page); any other request no route matches goes to d.Next.
+func New(d Deps) http.Handler {
 	d.encoded = newEncodedPosts(encodedPostsBudget)
+	mux := http.NewServeMux()
+	d.routes(mux)
+	mux.Handle("/", d.unrouted(mux))
+	return mux
+}
+
+// routes registers every API route on mux. Keeping them in one list makes
+// the API's surface (and which routes need a token) reviewable at a glance.
+func (d *Deps) routes(mux *http.ServeMux) {
+	authed := d.authenticate
 
 	mux.Handle("POST /auth/register", d.handleRegister())
 	mux.Handle("POST /auth/login", d.handleLogin())
@@ -53,4 +69,26 @@ func Routes(mux *http.ServeMux, d *Deps) {
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", d.handleReadyz())
 	mux.Handle("GET /openapi.json", handleOpenAPI())
+	if d.Metrics != nil {
+		mux.Handle("GET /metrics", d.Metrics)
+	}
+}
+
+// unrouted handles what no route of mux matches. It runs only on misses,
+// so matched routes pay nothing for it.
+func (d *Deps) unrouted(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A browser is handed on at once: the website answers it with a
+		// page whatever the method.
+		if d.Next != nil && httpsec.Accepts(r, "text/html") {
+			d.Next.ServeHTTP(w, r)
+			return
+		}
+		allow := httpsec.AllowedMethods(mux, r)
+		if d.Next == nil || len(allow) > 0 {
+			WriteNotFound(w, r, allow)
+			return
+		}
+		d.Next.ServeHTTP(w, r)
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/palisade-blog/palisade/httpsec"
@@ -92,28 +91,14 @@ func WriteBusy(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: "Service Unavailable", Message: "The server is busy, please retry"})
 }
 
-// NotFound answers an unmatched request in JSON: 405 with Allow when the
-// path exists under another method on mux, 404 otherwise. It runs only on
-// misses, so matched routes pay nothing for it.
-func NotFound(mux *http.ServeMux) http.Handler {
-	methods := []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var allow []string
-		for _, m := range methods {
-			probe := r.Clone(r.Context())
-			probe.Method = m
-			if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/" {
-				allow = append(allow, m)
-			}
-		}
-		if len(allow) > 0 {
-			if slices.Contains(allow, http.MethodGet) {
-				allow = append(allow, http.MethodHead)
-			}
-			w.Header().Set("Allow", strings.Join(allow, ", "))
-			writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "Method Not Allowed", Message: "Allowed: " + strings.Join(allow, ", ")})
-			return
-		}
-		writeJSON(w, http.StatusNotFound, errorBody{Error: "Not Found", Message: "No such route"})
-	})
+// WriteNotFound answers, in JSON, a request that no route matched: 405
+// with Allow when its path has routes under other methods (allow, from
+// httpsec.AllowedMethods), 404 otherwise.
+func WriteNotFound(w http.ResponseWriter, r *http.Request, allow []string) {
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "Method Not Allowed", Message: "Allowed: " + strings.Join(allow, ", ")})
+		return
+	}
+	writeJSON(w, http.StatusNotFound, errorBody{Error: "Not Found", Message: "No such route"})
 }

@@ -1,5 +1,5 @@
-// Package apptest starts the real application (server.App over a fresh
-// database: SQLite by default, PostgreSQL or MongoDB as Stores lists)
+// Package apptest starts the real application (app.Build, as serve does,
+// over a fresh database: SQLite by default, PostgreSQL or MongoDB as Stores lists)
 // behind a real HTTP listener, for end-to-end tests of the API and the
 // website, and holds what those tests share: the HTTP client (Client),
 // the headless Chromium harness (Browser), the log buffer and FreeAddr.
@@ -19,20 +19,16 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/palisade-blog/palisade/internal/app"
 	"github.com/palisade-blog/palisade/internal/auth"
 	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/config"
 	"github.com/palisade-blog/palisade/internal/logging"
-	"github.com/palisade-blog/palisade/internal/mongo"
-	"github.com/palisade-blog/palisade/internal/postgres"
 	"github.com/palisade-blog/palisade/internal/redis"
-	"github.com/palisade-blog/palisade/internal/server"
-	"github.com/palisade-blog/palisade/internal/sqlite"
 )
 
 // Secret is the JWT secret of test servers: random, as production
@@ -93,29 +89,14 @@ func StartWithHasher(t testing.TB, env map[string]string, hasher *auth.Hasher) *
 	if err := cfg.EnsureDevSecrets(); err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	var store blog.Store
-	switch {
-	case cfg.UsesPostgres():
-		store, err = postgres.Open(ctx, cfg.DatabaseURL)
-	case cfg.UsesMongo():
-		store, err = mongo.Open(ctx, cfg.DatabaseURL)
-	default:
-		store, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "palisade.db"))
-	}
+	s := &Server{Logs: &LogBuffer{}, Config: cfg, hasher: hasher, sw: &switchHandler{}}
+	a, err := app.Build(context.Background(), cfg, s.options())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = store.Close() })
-	var rdb *redis.Client
-	if cfg.RedisURL != "" {
-		if rdb, err = redis.Open(ctx, cfg.RedisURL, redis.Options{Prefix: cfg.RedisPrefix}); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = rdb.Close() })
-	}
-	s := &Server{Store: store, Redis: rdb, Logs: &LogBuffer{}, Config: cfg, hasher: hasher, sw: &switchHandler{}}
-	s.SwapStore(t, store)
+	t.Cleanup(func() { _ = a.Close() }) // the test is over; a failure to close changes nothing it checked
+	s.Store, s.Redis = a.Store, a.Redis
+	s.sw.h.Store(&a.Handler)
 	s.Server = httptest.NewUnstartedServer(s.sw)
 	if cfg.Production() {
 		// Production answers only for PALISADE_BASE_URL's host, and the
@@ -133,11 +114,16 @@ func StartWithHasher(t testing.TB, env map[string]string, hasher *auth.Hasher) *
 // say), keeping the configuration and the log.
 func (s *Server) SwapStore(t testing.TB, store blog.Store) {
 	t.Helper()
-	h, err := server.App(s.Config, server.Parts{Store: store, Redis: s.Redis, Log: logging.New(s.Logs, slog.LevelDebug, "json"), Hasher: s.hasher})
+	h, err := app.Wire(s.Config, store, s.Redis, s.options())
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.sw.h.Store(&h)
+}
+
+// options are the test server's: every log line in Logs, and its hasher.
+func (s *Server) options() app.Options {
+	return app.Options{Log: logging.New(s.Logs, slog.LevelDebug, "json"), Hasher: s.hasher}
 }
 
 // switchHandler lets a test replace the application between requests
@@ -182,7 +168,7 @@ func (s *Server) DisableOnly(t testing.TB, userID string) {
 	if s.Config.UsesPostgres() || s.Config.UsesMongo() {
 		t.Skip("DisableOnly writes to the SQLite file")
 	}
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(s.Config.DataDir, "palisade.db")+"?_pragma=busy_timeout(10000)")
+	db, err := sql.Open("sqlite", "file:"+s.Config.SQLitePath()+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}

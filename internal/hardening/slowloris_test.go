@@ -7,19 +7,18 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/palisade-blog/palisade/internal/app"
 	"github.com/palisade-blog/palisade/internal/apptest"
 	"github.com/palisade-blog/palisade/internal/auth"
 	"github.com/palisade-blog/palisade/internal/config"
 	"github.com/palisade-blog/palisade/internal/logging"
 	"github.com/palisade-blog/palisade/internal/server"
-	"github.com/palisade-blog/palisade/internal/sqlite"
 )
 
 // TestSlowloris runs the application on a real listener with the
@@ -252,7 +251,7 @@ func slowHeaders(addr string, interval, limit time.Duration, ready chan<- struct
 	}
 }
 
-// slowlorisApp is the whole application, as server.App builds it for
+// slowlorisApp is the whole application, as app.Build builds it for
 // `palisade serve`, over a fresh SQLite database.
 func slowlorisApp(t *testing.T) http.Handler {
 	t.Helper()
@@ -268,18 +267,13 @@ func slowlorisApp(t *testing.T) http.Handler {
 	if err := cfg.EnsureDevSecrets(); err != nil {
 		t.Fatal(err)
 	}
-	store, err := sqlite.Open(context.Background(), filepath.Join(cfg.DataDir, "palisade.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	h, err := server.App(cfg, server.Parts{
-		Store:  store,
+	a, err := app.Build(context.Background(), cfg, app.Options{
 		Log:    logging.New(io.Discard, slog.LevelError, "json"),
 		Hasher: auth.NewHasher(apptest.CheapHash, 0, 0),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return h
+	t.Cleanup(func() { _ = a.Close() })
+	return a.Handler
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/palisade-blog/palisade/internal/app"
 	"github.com/palisade-blog/palisade/internal/apptest"
 	"github.com/palisade-blog/palisade/internal/server"
 )
@@ -75,8 +76,8 @@ func TestHostCheck(t *testing.T) {
 // other response. net/http answers it itself, bypassing the handler,
 // unless the server is told not to.
 func TestOptionsAsterisk(t *testing.T) {
-	app := apptest.Start(t, nil)
-	h, err := server.App(app.Config, server.Parts{Store: app.Store, Log: slog.New(slog.DiscardHandler), Hasher: nil})
+	ts := apptest.Start(t, nil)
+	h, err := app.Wire(ts.Config, ts.Store, nil, app.Options{Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,6 @@
-// Package server assembles Palisade's HTTP handler from its parts and runs
-// it with the time-outs a public server needs.
+// Package server wraps Palisade's routes in its security middleware and
+// runs them with the time-outs a public server needs. The routes
+// themselves are wired in internal/app.
 package server
 
 import (
@@ -20,17 +21,20 @@ import (
 	"github.com/palisade-blog/palisade/internal/logging"
 	"github.com/palisade-blog/palisade/internal/metrics"
 	"github.com/palisade-blog/palisade/internal/redis"
-	"github.com/palisade-blog/palisade/internal/web"
 )
 
-// Deps are the parts the handler is built from.
+// Deps are what the middleware chain needs.
 type Deps struct {
-	Config  *config.Config
-	Log     *slog.Logger
-	Limiter httpsec.Limiter   // PALISADE_RATE_LIMIT, every route
-	Metrics *metrics.Registry // nil unless PALISADE_METRICS=on
-	API     *api.Deps
-	Web     *web.Deps
+	Config   *config.Config
+	Log      *slog.Logger
+	Limiter  httpsec.Limiter // PALISADE_RATE_LIMIT, every route
+	ClientIP *httpsec.ClientIP
+	// Routes answers every request the chain lets through: the API, with
+	// the website behind it.
+	Routes http.Handler
+	// ErrorPage renders the website's error page, for a browser that gets
+	// a response the chain gives itself (rate limited, busy, a panic).
+	ErrorPage func(w http.ResponseWriter, r *http.Request, status int, message string)
 }
 
 // NewHandler returns the whole application: routes wrapped in the
@@ -49,13 +53,6 @@ type Deps struct {
 //     browser needs to show it to the calling page.
 //  7. RateLimit: before routing, so unknown routes (scanners) count too.
 func NewHandler(d Deps) http.Handler {
-	mux := http.NewServeMux()
-	api.Routes(mux, d.API)
-	web.Routes(mux, d.Web)
-	if d.Metrics != nil {
-		mux.Handle("GET /metrics", d.Metrics.Handler())
-	}
-	apiNotFound := api.NotFound(mux)
 	// "OPTIONS *" asks about the server rather than a resource. net/http
 	// would answer it itself, outside this chain and so without the
 	// security headers; New turns that off so it arrives here instead.
@@ -65,20 +62,13 @@ func NewHandler(d Deps) http.Handler {
 			w.WriteHeader(http.StatusOK)
 			return
 		}
-		mux.ServeHTTP(w, r)
+		d.Routes.ServeHTTP(w, r)
 	})
-	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if wantsHTML(r) {
-			d.Web.WriteError(w, r, http.StatusNotFound, "There is no page at this address.")
-			return
-		}
-		apiNotFound.ServeHTTP(w, r)
-	}))
 
 	cfg := d.Config
 	return httpsec.Chain(routes,
 		httpsec.RequestID(),
-		logging.Middleware(d.Log, d.API.ClientIP),
+		logging.Middleware(d.Log, d.ClientIP),
 		httpsec.Recover(d.onPanic),
 		httpsec.SecureHeaders(httpsec.HeaderOptions{CSP: httpsec.APICSP, HSTS: cfg.Production()}),
 		httpsec.AllowedHosts(hostOptions(cfg)),
@@ -86,15 +76,15 @@ func NewHandler(d Deps) http.Handler {
 		httpsec.RateLimit(httpsec.RateLimitOptions{
 			Limiter: d.Limiter,
 			Rate:    cfg.RateLimit,
-			Key:     func(r *http.Request) string { return httpsec.RateKey(d.API.ClientIP.Addr(r)) },
+			Key:     func(r *http.Request) string { return httpsec.RateKey(d.ClientIP.Addr(r)) },
 			// Health checks and metrics are exempt: a load balancer or a
 			// scraper polls them from one address far more often than 100
 			// times in 15 minutes, and they do no work worth limiting.
 			Skip: func(r *http.Request) bool { return unlimited[r.URL.Path] },
 			OnLimited: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				logging.Security(r.Context(), d.Log, "rate_limited")
-				if wantsHTML(r) {
-					d.Web.WriteError(w, r, http.StatusTooManyRequests, "Too many requests, please try again later.")
+				if httpsec.Accepts(r, "text/html") {
+					d.ErrorPage(w, r, http.StatusTooManyRequests, "Too many requests, please try again later.")
 					return
 				}
 				api.WriteRateLimited(w, r)
@@ -114,8 +104,8 @@ func NewHandler(d Deps) http.Handler {
 				// exactly the burst through. Shed the request instead.
 				d.Log.WarnContext(r.Context(), "rate limiter busy", "error", err)
 				w.Header().Set("Retry-After", "1")
-				if wantsHTML(r) {
-					d.Web.WriteError(w, r, http.StatusServiceUnavailable, "The server is busy, please try again in a moment.")
+				if httpsec.Accepts(r, "text/html") {
+					d.ErrorPage(w, r, http.StatusServiceUnavailable, "The server is busy, please try again in a moment.")
 					return false
 				}
 				api.WriteBusy(w, r)
@@ -163,22 +153,11 @@ func (d Deps) onPanic(w http.ResponseWriter, r *http.Request, v any, stack []byt
 	d.Log.LogAttrs(r.Context(), slog.LevelError, "panic",
 		slog.String("requestId", httpsec.RequestIDFrom(r.Context())), slog.String("method", r.Method),
 		slog.String("path", r.URL.Path), slog.Any("panic", v), slog.String("stack", string(stack)))
-	if wantsHTML(r) {
-		d.Web.WriteError(w, r, http.StatusInternalServerError, "Something went wrong on our side. If it keeps happening, tell the site's operator the request ID below.")
+	if httpsec.Accepts(r, "text/html") {
+		d.ErrorPage(w, r, http.StatusInternalServerError, "Something went wrong on our side. If it keeps happening, tell the site's operator the request ID below.")
 		return
 	}
 	api.WriteInternalError(w, r)
-}
-
-// wantsHTML reports a browser navigating to a page (Accept: text/html), as
-// opposed to an API client.
-func wantsHTML(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept"), ",") {
-		if media, _, _ := strings.Cut(part, ";"); strings.TrimSpace(media) == "text/html" {
-			return true
-		}
-	}
-	return false
 }
 
 // corsMiddleware allows the configured origins to call the API from a

@@ -42,7 +42,7 @@ func (d *Deps) csrfCookieName() string {
 // csrfSecret returns the secret the visitor's forms are checked against,
 // creating the anonymous one (and its cookie, on w) if needed.
 func (d *Deps) csrfSecret(w http.ResponseWriter, r *http.Request) []byte {
-	if secret := d.Sessions.GetBytes(r.Context(), keyCSRF); len(secret) > 0 {
+	if secret := d.sessions.GetBytes(r.Context(), keyCSRF); len(secret) > 0 {
 		return secret
 	}
 	if secret := d.anonymousCSRFSecret(r); secret != nil {
@@ -68,10 +68,10 @@ func (d *Deps) csrfSecret(w http.ResponseWriter, r *http.Request) []byte {
 // against: the session's for a signed-in visitor (never the cookie's, so
 // a cookie planted by someone else can't stand in), else the cookie's.
 func (d *Deps) expectedCSRFSecret(r *http.Request) []byte {
-	if secret := d.Sessions.GetBytes(r.Context(), keyCSRF); len(secret) > 0 {
+	if secret := d.sessions.GetBytes(r.Context(), keyCSRF); len(secret) > 0 {
 		return secret
 	}
-	if d.Sessions.GetString(r.Context(), keyUserID) != "" {
+	if d.sessions.GetString(r.Context(), keyUserID) != "" {
 		return nil
 	}
 	return d.anonymousCSRFSecret(r)

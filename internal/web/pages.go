@@ -131,12 +131,12 @@ func (d *Deps) handleLogin() http.Handler {
 // and a new CSRF secret.
 func (d *Deps) startSession(r *http.Request, u blog.User) error {
 	ctx := r.Context()
-	if err := d.Sessions.RenewToken(ctx); err != nil {
+	if err := d.sessions.RenewToken(ctx); err != nil {
 		return fmt.Errorf("renew session: %w", err)
 	}
-	d.Sessions.Put(ctx, keyUserID, u.ID)
-	d.Sessions.Put(ctx, keyVersion, u.TokenVersion)
-	d.Sessions.Put(ctx, keyCSRF, httpsec.NewCSRFSecret())
+	d.sessions.Put(ctx, keyUserID, u.ID)
+	d.sessions.Put(ctx, keyVersion, u.TokenVersion)
+	d.sessions.Put(ctx, keyCSRF, httpsec.NewCSRFSecret())
 	return nil
 }
 
@@ -144,7 +144,7 @@ func (d *Deps) handleLogout() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Destroy deletes the session on the server and expires the
 		// cookie: the old session ID is worthless even if it was copied.
-		if err := d.Sessions.Destroy(r.Context()); err != nil {
+		if err := d.sessions.Destroy(r.Context()); err != nil {
 			d.internalError(w, r, err)
 			return
 		}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"html"
@@ -9,10 +10,9 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
-
-	"github.com/alexedwards/scs/v2"
 
 	"github.com/palisade-blog/palisade/internal/account"
 	"github.com/palisade-blog/palisade/internal/auth"
@@ -23,22 +23,53 @@ import (
 // memory: enough to render the error page and a form.
 func newPageDeps(t *testing.T) *Deps {
 	t.Helper()
-	d, err := New(Deps{
-		Sessions: scs.New(),
-		Log:      slog.New(slog.DiscardHandler),
-		BaseURL:  &url.URL{Scheme: "http", Host: "127.0.0.1"},
-		CSRFKey:  []byte(strings.Repeat("k", 32)),
+	site, err := New(Deps{
+		SessionStore: &memSessions{m: map[string][]byte{}},
+		NotFound:     func(w http.ResponseWriter, r *http.Request, allow []string) { http.NotFound(w, r) },
+		Log:          slog.New(slog.DiscardHandler),
+		BaseURL:      &url.URL{Scheme: "http", Host: "127.0.0.1"},
+		CSRFKey:      []byte(strings.Repeat("k", 32)),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d
+	return site.d
 }
+
+// memSessions is a blog.SessionStore in a map, for tests that need no
+// database.
+type memSessions struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+func (s *memSessions) FindSession(_ context.Context, key string) ([]byte, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.m[key]
+	return b, ok, nil
+}
+
+func (s *memSessions) SaveSession(_ context.Context, key string, data []byte, _ time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[key] = data
+	return nil
+}
+
+func (s *memSessions) DeleteSession(_ context.Context, key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, key)
+	return nil
+}
+
+func (s *memSessions) PruneSessions(context.Context, time.Time) error { return nil }
 
 // serve runs h as the site would, with the session loaded.
 func serve(d *Deps, h http.HandlerFunc) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
-	d.Sessions.LoadAndSave(h).ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/write", nil))
+	d.sessions.LoadAndSave(h).ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/write", nil))
 	return w
 }
 

@@ -34,9 +34,9 @@ const (
 	keyCSRF    = "csrf"
 )
 
-// NewSessions returns the session manager over store. secure is true in
+// newSessions returns the session manager over store. secure is true in
 // production: the cookie is then Secure and __Host- prefixed.
-func NewSessions(store blog.SessionStore, secure bool) *scs.SessionManager {
+func newSessions(store blog.SessionStore, secure bool) *scs.SessionManager {
 	sm := scs.New()
 	sm.Store = hashedStore{store}
 	sm.IdleTimeout = IdleTimeout

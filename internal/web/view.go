@@ -58,8 +58,8 @@ func (d *Deps) renderFailed(r *http.Request, page string, err error) {
 type errorData struct{ Title, Message string }
 
 // WriteError renders the error page with status and a message that is
-// safe to show. The server package uses it for pages it answers itself
-// (not found, rate limited, panics) when the client wants HTML.
+// safe to show. Site.WriteError lends it to the server for pages it
+// answers itself (rate limited, busy, panics) when the client wants HTML.
 func (d *Deps) WriteError(w http.ResponseWriter, r *http.Request, status int, message string) {
 	d.render(w, r, status, "error", errorData{Title: http.StatusText(status), Message: message})
 }

@@ -1,4 +1,4 @@
-package server_test
+package app_test
 
 import (
 	"context"
@@ -7,18 +7,16 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/palisade-blog/palisade/internal/app"
 	"github.com/palisade-blog/palisade/internal/apptest"
 	"github.com/palisade-blog/palisade/internal/auth"
 	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/config"
 	"github.com/palisade-blog/palisade/internal/logging"
 	"github.com/palisade-blog/palisade/internal/markdown"
-	"github.com/palisade-blog/palisade/internal/server"
-	"github.com/palisade-blog/palisade/internal/sqlite"
 )
 
 // BenchmarkApp is the whole handler as `palisade serve` builds it
@@ -40,15 +38,12 @@ func BenchmarkApp(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	store, err := sqlite.Open(ctx, filepath.Join(dir, "palisade.db"))
+	a, err := app.Build(ctx, cfg, app.Options{Log: logging.New(io.Discard, slog.LevelInfo, "json")})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer func() { _ = store.Close() }()
-	h, err := server.App(cfg, server.Parts{Store: store, Log: logging.New(io.Discard, slog.LevelInfo, "json")})
-	if err != nil {
-		b.Fatal(err)
-	}
+	defer func() { _ = a.Close() }()
+	store, h := a.Store, a.Handler
 
 	// 100 posts of about 1.5 KB of Markdown, like the load test's.
 	u, err := store.CreateUser(ctx, blog.NewUser{Username: "bench", PasswordHash: "x", Role: blog.RoleAuthor})

@@ -1,4 +1,4 @@
-package server
+package app
 
 import (
 	"context"
@@ -16,32 +16,21 @@ import (
 	"github.com/palisade-blog/palisade/internal/markdown"
 	"github.com/palisade-blog/palisade/internal/metrics"
 	"github.com/palisade-blog/palisade/internal/redis"
+	"github.com/palisade-blog/palisade/internal/server"
 	"github.com/palisade-blog/palisade/internal/web"
 )
 
-// Parts are what the application runs on, opened by the caller (who also
-// closes them).
-type Parts struct {
-	Store blog.Store
-	// Redis, when set (PALISADE_REDIS_URL), holds what all instances must
-	// share beyond the database: rate-limit counters, sessions and token
-	// revocations. Without it they live in memory and the database.
-	Redis *redis.Client
-	Log   *slog.Logger
-	// Hasher may be nil for auth.DefaultParams (tests pass cheaper ones).
-	Hasher *auth.Hasher
-}
-
-// App builds the whole handler from the configuration and its parts. The
-// serve command and the end-to-end tests both call it, so the tests
-// exercise exactly the wiring that runs in production.
-func App(cfg *config.Config, p Parts) (http.Handler, error) {
+// Wire builds the whole handler over an opened store and, when rdb is not
+// nil, Redis. Build calls it; a test calls it again to rebuild the
+// application over another store (one that fails, say).
+func Wire(cfg *config.Config, store blog.Store, rdb *redis.Client, o Options) (http.Handler, error) {
+	log := o.Log
 	// Metrics are counted from the log stream (see internal/metrics), so
 	// the logger every part gets is wrapped first.
 	var reg *metrics.Registry
 	if cfg.Metrics {
 		reg = metrics.New()
-		p.Log = slog.New(reg.WrapHandler(p.Log.Handler()))
+		log = slog.New(reg.WrapHandler(log.Handler()))
 	}
 	tokens, err := auth.NewTokens(auth.TokenConfig{
 		Secret:   cfg.JWTSecret,
@@ -52,7 +41,7 @@ func App(cfg *config.Config, p Parts) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("PALISADE_JWT_SECRET: %w", err)
 	}
-	hasher := p.Hasher
+	hasher := o.Hasher
 	if hasher == nil {
 		// Half the cores at most hash passwords, so that a flood of
 		// sign-ins (each 19 MiB and ~25 ms of argon2id) leaves the rest
@@ -64,16 +53,16 @@ func App(cfg *config.Config, p Parts) (http.Handler, error) {
 	// across instances and a sign-out on one is seen by all.
 	var (
 		limiter, loginLimiter httpsec.Limiter
-		sessions              blog.SessionStore    = p.Store
-		revocations           blog.RevocationStore = p.Store
-		ready                                      = map[string]func(context.Context) error{"database": p.Store.Ping}
+		sessions              blog.SessionStore    = store
+		revocations           blog.RevocationStore = store
+		ready                                      = map[string]func(context.Context) error{"database": store.Ping}
 	)
-	if p.Redis != nil {
-		limiter = p.Redis.Limiter(cfg.RateLimit)
-		loginLimiter = p.Redis.Limiter(cfg.LoginRateLimit)
-		sessions = p.Redis.Sessions()
-		revocations = p.Redis.Revocations()
-		ready["redis"] = p.Redis.Ping
+	if rdb != nil {
+		limiter = rdb.Limiter(cfg.RateLimit)
+		loginLimiter = rdb.Limiter(cfg.LoginRateLimit)
+		sessions = rdb.Sessions()
+		revocations = rdb.Revocations()
+		ready["redis"] = rdb.Ping
 	} else {
 		limiter = httpsec.NewMemoryLimiter(cfg.RateLimit, httpsec.MemoryOptions{})
 		loginLimiter = httpsec.NewMemoryLimiter(cfg.LoginRateLimit, httpsec.MemoryOptions{})
@@ -82,39 +71,52 @@ func App(cfg *config.Config, p Parts) (http.Handler, error) {
 	clientIP := httpsec.NewClientIP(cfg.TrustedProxies)
 	// One sign-in service and one Markdown renderer for both front doors,
 	// so the API and the website throttle and sanitise identically.
-	accounts := &account.Service{Store: p.Store, Hasher: hasher, Limiter: loginLimiter, Log: p.Log}
+	accounts := &account.Service{Store: store, Hasher: hasher, Limiter: loginLimiter, Log: log}
 	md := markdown.New()
+
+	// The two front doors share one URL space with disjoint paths. The API
+	// routes first and hands what it does not serve to the website, which
+	// answers what neither serves: a page to a browser, the API's JSON
+	// 404 (or 405) to anyone else.
 	site, err := web.New(web.Deps{
-		Store:      p.Store,
-		Accounts:   accounts,
-		Markdown:   md,
-		Sessions:   web.NewSessions(sessions, cfg.Production()),
-		Log:        p.Log,
-		ClientIP:   clientIP,
-		BaseURL:    cfg.BaseURL,
-		CSRFKey:    cfg.SessionSecret,
-		Production: cfg.Production(),
+		Store:        store,
+		Accounts:     accounts,
+		Markdown:     md,
+		SessionStore: sessions,
+		Log:          log,
+		ClientIP:     clientIP,
+		BaseURL:      cfg.BaseURL,
+		CSRFKey:      cfg.SessionSecret,
+		Production:   cfg.Production(),
+		NotFound:     api.WriteNotFound,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return NewHandler(Deps{
-		Config:  cfg,
-		Log:     p.Log,
-		Limiter: limiter,
-		Metrics: reg,
-		API: &api.Deps{
-			Store:       p.Store,
-			Revocations: revocations,
-			Accounts:    accounts,
-			Tokens:      tokens,
-			Markdown:    md,
-			Log:         p.Log,
-			ClientIP:    clientIP,
-			BaseURL:     cfg.BaseURL,
-			Ready:       readyChecks(ready),
-		},
-		Web: site,
+	var metricsHandler http.Handler
+	if reg != nil {
+		metricsHandler = reg.Handler()
+	}
+	routes := api.New(api.Deps{
+		Store:       store,
+		Revocations: revocations,
+		Accounts:    accounts,
+		Tokens:      tokens,
+		Markdown:    md,
+		Log:         log,
+		ClientIP:    clientIP,
+		BaseURL:     cfg.BaseURL,
+		Ready:       readyChecks(ready),
+		Metrics:     metricsHandler,
+		Next:        site,
+	})
+	return server.NewHandler(server.Deps{
+		Config:    cfg,
+		Log:       log,
+		Limiter:   limiter,
+		ClientIP:  clientIP,
+		Routes:    routes,
+		ErrorPage: site.WriteError,
 	}), nil
 }
 

@@ -1,0 +1,42 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/palisade-blog/palisade/httpsec"
+)
+
+// routes registers every page on mux. Each is wrapped by d.site: session,
+// CSRF check on state-changing requests, current user.
+func (d *Deps) routes(mux *http.ServeMux) {
+	mux.Handle("GET /{$}", d.site(d.handleHome()))
+	mux.Handle("GET /post/{id}", d.site(d.handlePost()))
+
+	mux.Handle("GET /register", d.site(d.handleRegisterForm()))
+	mux.Handle("POST /register", d.site(d.handleRegister()))
+	mux.Handle("GET /login", d.site(d.handleLoginForm()))
+	mux.Handle("POST /login", d.site(d.handleLogin()))
+	mux.Handle("POST /logout", d.site(d.handleLogout()))
+
+	mux.Handle("GET /write", d.site(d.signedIn(d.handleWriteForm())))
+	mux.Handle("POST /write", d.site(d.signedIn(d.handleWrite())))
+	mux.Handle("GET /post/{id}/edit", d.site(d.signedIn(d.handleEditForm())))
+	mux.Handle("POST /post/{id}/edit", d.site(d.signedIn(d.handleEdit())))
+	mux.Handle("GET /post/{id}/delete", d.site(d.signedIn(d.handleDeleteForm())))
+	mux.Handle("POST /post/{id}/delete", d.site(d.signedIn(d.handleDelete())))
+
+	mux.HandleFunc("GET /static/{name}", d.pages.serveAsset)
+}
+
+// unrouted answers what no page matches (nor, in front of the site, any
+// API route): a browser gets the not-found page, whatever the method; any
+// other client d.NotFound.
+func (d *Deps) unrouted(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if httpsec.Accepts(r, "text/html") {
+			d.WriteError(w, r, http.StatusNotFound, "There is no page at this address.")
+			return
+		}
+		d.NotFound(w, r, httpsec.AllowedMethods(mux, r))
+	})
+}

@@ -10,7 +10,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/palisade-blog/palisade/internal/app"
 	"github.com/palisade-blog/palisade/internal/blog"
 )
 
@@ -72,19 +71,11 @@ func inviteCmd(ctx context.Context, args []string, env environment, stdout, stde
 	default:
 		return usageErr("unknown invite action %q", action)
 	}
-	cfg, log, err := loadConfig("invite", rest, env, stdout, stderr, func(w io.Writer) { fmt.Fprint(w, inviteUsage) })
+	store, cfg, closeStore, err := openCommandStore(ctx, "invite", rest, env, stdout, stderr, inviteUsage)
 	if err != nil {
 		return err
 	}
-	store, err := app.OpenStore(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err := store.Close(); err != nil {
-			log.Warn("closing the store failed", "error", err)
-		}
-	}()
+	defer closeStore()
 
 	switch action {
 	case "create":

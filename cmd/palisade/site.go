@@ -7,7 +7,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/palisade-blog/palisade/internal/app"
 	"github.com/palisade-blog/palisade/internal/blog"
 )
 
@@ -46,19 +45,11 @@ func siteCmd(ctx context.Context, args []string, env environment, stdout, stderr
 	default:
 		return usageErr("unknown site action %q", action)
 	}
-	cfg, log, err := loadConfig("site", rest, env, stdout, stderr, func(w io.Writer) { fmt.Fprint(w, siteUsage) })
+	store, _, closeStore, err := openCommandStore(ctx, "site", rest, env, stdout, stderr, siteUsage)
 	if err != nil {
 		return err
 	}
-	store, err := app.OpenStore(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err := store.Close(); err != nil {
-			log.Warn("closing the store failed", "error", err)
-		}
-	}()
+	defer closeStore()
 
 	st, err := store.Settings(ctx)
 	if err != nil {

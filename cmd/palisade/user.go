@@ -13,7 +13,6 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/palisade-blog/palisade/internal/app"
 	"github.com/palisade-blog/palisade/internal/auth"
 	"github.com/palisade-blog/palisade/internal/blog"
 )
@@ -70,19 +69,11 @@ func userCmd(ctx context.Context, args []string, env environment, stdin io.Reade
 			}
 		}
 	}
-	cfg, log, err := loadConfig("user", rest, env, stdout, stderr, func(w io.Writer) { fmt.Fprint(w, userUsage) })
+	store, _, closeStore, err := openCommandStore(ctx, "user", rest, env, stdout, stderr, userUsage)
 	if err != nil {
 		return err
 	}
-	store, err := app.OpenStore(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err := store.Close(); err != nil {
-			log.Warn("closing the store failed", "error", err)
-		}
-	}()
+	defer closeStore()
 
 	switch action {
 	case "create":

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/palisade-blog/palisade/internal/app"
+	"github.com/palisade-blog/palisade/internal/blog"
+	"github.com/palisade-blog/palisade/internal/config"
+)
+
+// openCommandStore loads the configuration of an administrative command
+// (user, invite, site) and opens its store. The returned function closes
+// the store; a failure to close is logged, not returned, since the
+// command has already done (and reported) its work by then.
+func openCommandStore(ctx context.Context, name string, args []string, env environment, stdout, stderr io.Writer, usage string) (blog.Store, *config.Config, func(), error) {
+	cfg, log, err := loadConfig(name, args, env, stdout, stderr, func(w io.Writer) { fmt.Fprint(w, usage) })
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	store, err := app.OpenStore(ctx, cfg, log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return store, cfg, func() {
+		if err := store.Close(); err != nil {
+			log.Warn("closing the store failed", "error", err)
+		}
+	}, nil
+}

@@ -33,8 +33,8 @@ type Cache struct {
 	mu         sync.Mutex
 	value      blog.Settings // blog.DefaultSettings until the first read
 	expires    time.Time     // when value is read again; zero before the first read
-	refreshing bool      // one reader refreshes; the others use value meanwhile
-	generation int       // bumped by Set, so an older read can't overwrite it
+	refreshing bool          // one reader refreshes; the others use value meanwhile
+	generation int           // bumped by Set, so an older read can't overwrite it
 }
 
 // New returns a cache over store that logs failed reads to log.

@@ -1,12 +1,15 @@
 package web_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/palisade-blog/palisade/internal/apptest"
@@ -399,4 +402,62 @@ func testAdminSettings(t *testing.T, st apptest.Store) {
 			t.Fatal("the notice is shown twice")
 		}
 	})
+}
+
+// TestSiteSettingsCached: pages read the settings from the cache, not the
+// database: twenty pages in a row cost one read. When the read fails, the
+// pages still show, with the default title, and the failure is logged
+// once, without the driver's message reaching the page.
+func TestSiteSettingsCached(t *testing.T) {
+	srv := apptest.Start(t, nil)
+	if err := srv.Store.SetSettings(t.Context(), blog.Settings{Title: "Counted"}); err != nil {
+		t.Fatal(err)
+	}
+	reader := newClient(t, srv)
+
+	t.Run("OneReadForManyPages", func(t *testing.T) {
+		st := &settingsCounter{Store: srv.Store}
+		srv.SwapStore(t, st)
+		for i := range 20 {
+			p := reader.Page(t, []string{"/", "/login", "/register", "/no-such-page"}[i%4])
+			wantText(t, p, " · Counted</title>")
+		}
+		if n := st.reads.Load(); n != 1 {
+			t.Fatalf("%d settings reads for 20 pages, want 1", n)
+		}
+	})
+	t.Run("OutageShowsDefaults", func(t *testing.T) {
+		st := &settingsCounter{Store: srv.Store, fail: true}
+		srv.SwapStore(t, st)
+		for range 5 {
+			p := reader.Page(t, "/")
+			wantStatus(t, p, http.StatusOK)
+			wantText(t, p, "<title>Newest posts · Palisade</title>")
+			if strings.Contains(p.Text(), "db.internal") {
+				t.Fatal("the store's error reached the page")
+			}
+		}
+		if n := st.reads.Load(); n != 1 {
+			t.Fatalf("%d settings reads during an outage, want 1 (one per sitesettings.MaxAge)", n)
+		}
+		if n := strings.Count(srv.Logs.String(), "reading the site settings failed"); n != 1 {
+			t.Fatalf("the failed read is logged %d times, want once", n)
+		}
+	})
+}
+
+// settingsCounter counts the store's settings reads and can make them
+// fail.
+type settingsCounter struct {
+	blog.Store
+	reads atomic.Int64
+	fail  bool
+}
+
+func (s *settingsCounter) Settings(ctx context.Context) (blog.Settings, error) {
+	s.reads.Add(1)
+	if s.fail {
+		return blog.Settings{}, errors.New(`connection to "db.internal:5432" refused`)
+	}
+	return s.Store.Settings(ctx)
 }

@@ -38,11 +38,14 @@ func (d *Deps) admin(next http.Handler) http.Handler {
 	}))
 }
 
-// inviteLifetimes are the choices the invite form offers, by form value.
-var inviteLifetimes = []struct {
+// inviteLifetime is one choice of the invite form's "Expires after".
+type inviteLifetime struct {
 	Value, Label string
 	Lifetime     time.Duration
-}{
+}
+
+// inviteLifetimes are the choices the invite form offers.
+var inviteLifetimes = []inviteLifetime{
 	{"1d", "1 day", 24 * time.Hour},
 	{"7d", "7 days", blog.DefaultInviteLifetime},
 	{"30d", "30 days", blog.MaxInviteLifetime},
@@ -60,7 +63,7 @@ type adminData struct {
 	UserErrors, InviteErrors, SettingsErrors []string
 
 	InviteRole, InviteLifetime string // the invite form's choices
-	Lifetimes                  any
+	Lifetimes                  []inviteLifetime
 	TitleMax, DescriptionMax   int
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/palisade-blog/palisade/internal/metrics"
 	"github.com/palisade-blog/palisade/internal/redis"
 	"github.com/palisade-blog/palisade/internal/server"
+	"github.com/palisade-blog/palisade/internal/sitesettings"
 	"github.com/palisade-blog/palisade/internal/web"
 )
 
@@ -73,6 +74,8 @@ func Wire(cfg *config.Config, store blog.Store, rdb *redis.Client, o Options) (h
 	// so the API and the website throttle and sanitise identically.
 	accounts := &account.Service{Store: store, Hasher: hasher, Limiter: loginLimiter, Log: log}
 	md := markdown.New()
+	// The site's title and description, cached for every page and feed.
+	settings := sitesettings.New(store, log)
 
 	// The two front doors share one URL space with disjoint paths. The API
 	// routes first and hands what it does not serve to the website, which
@@ -82,6 +85,7 @@ func Wire(cfg *config.Config, store blog.Store, rdb *redis.Client, o Options) (h
 		Store:        store,
 		Accounts:     accounts,
 		Markdown:     md,
+		Settings:     settings,
 		SessionStore: sessions,
 		Log:          log,
 		ClientIP:     clientIP,

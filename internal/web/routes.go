@@ -25,6 +25,12 @@ func (d *Deps) routes(mux *http.ServeMux) {
 	mux.Handle("GET /post/{id}/delete", d.site(d.signedIn(d.handleDeleteForm())))
 	mux.Handle("POST /post/{id}/delete", d.site(d.signedIn(d.handleDelete())))
 
+	mux.Handle("GET /admin", d.site(d.admin(d.handleAdmin())))
+	mux.Handle("POST /admin/users/{id}/{action}", d.site(d.admin(d.handleUserAction())))
+	mux.Handle("POST /admin/invites", d.site(d.admin(d.handleCreateInvite())))
+	mux.Handle("POST /admin/invites/{id}/revoke", d.site(d.admin(d.handleRevokeInvite())))
+	mux.Handle("POST /admin/settings", d.site(d.admin(d.handleSettings())))
+
 	mux.HandleFunc("GET /static/{name}", d.pages.serveAsset)
 }
 

@@ -6,12 +6,14 @@ import (
 	"net/http"
 
 	"github.com/palisade-blog/palisade/httpsec"
+	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/logging"
 )
 
 // view is what every page template receives.
 type view struct {
 	User      any // *blog.User or nil; any so that {{if .User}} is false for a nil pointer
+	Site      blog.Settings
 	RequestID string
 	Data      any // the page's own data
 
@@ -28,6 +30,7 @@ func (v *view) CSRF() string { return v.csrf() }
 func (d *Deps) render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
 	v := &view{
 		RequestID: httpsec.RequestIDFrom(r.Context()),
+		Site:      d.siteSettings(r.Context()),
 		Data:      data,
 		csrf: func() string {
 			// A page with a token is one visitor's: no cache may keep it

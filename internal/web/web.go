@@ -5,6 +5,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/palisade-blog/palisade/internal/account"
 	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/markdown"
+	"github.com/palisade-blog/palisade/internal/sitesettings"
 )
 
 // Deps is everything the website's handlers use.
@@ -23,6 +25,9 @@ type Deps struct {
 	Store    blog.Store
 	Accounts *account.Service
 	Markdown *markdown.Renderer
+	// Settings are the site's title and description, on every page and
+	// for the feeds; nil means a cache over Store.
+	Settings *sitesettings.Cache
 	// SessionStore keeps the sessions: the database's, or Redis's when
 	// instances share one.
 	SessionStore blog.SessionStore
@@ -76,6 +81,9 @@ func New(d Deps) (*Site, error) {
 		return nil, err
 	}
 	d.pages = pages
+	if d.Settings == nil && d.Store != nil {
+		d.Settings = sitesettings.New(d.Store, d.Log)
+	}
 	d.sessions = newSessions(d.SessionStore, d.Production)
 	// A session store that fails (the database or Redis is down) is a
 	// dependency outage: a retryable 503 page, the cause in the log.
@@ -92,6 +100,16 @@ func New(d Deps) (*Site, error) {
 	return &Site{d: &d, h: mux}, nil
 }
 
+// siteSettings are the site's title and description as pages and feeds
+// show them: cached, so they cost no query on most requests (see
+// sitesettings.MaxAge for how soon another instance's change shows).
+func (d *Deps) siteSettings(ctx context.Context) blog.Settings {
+	if d.Settings == nil {
+		return blog.DefaultSettings() // a test's site without a store
+	}
+	return d.Settings.Get(ctx)
+}
+
 // sessionFailed answers a request whose session could not be loaded or
 // saved.
 func (d *Deps) sessionFailed(w http.ResponseWriter, r *http.Request, err error) {
@@ -104,6 +122,7 @@ func (d *Deps) sessionFailed(w http.ResponseWriter, r *http.Request, err error) 
 	w.Header().Set("Retry-After", "1")
 	err = d.pages.render(w, http.StatusServiceUnavailable, "error", &view{
 		RequestID: httpsec.RequestIDFrom(r.Context()),
+		Site:      d.siteSettings(r.Context()),
 		Data:      errorData{Title: "Service Unavailable", Message: "The site is briefly unavailable. Please try again in a moment."},
 	})
 	if err != nil {

@@ -41,6 +41,9 @@ func (d *Deps) handleFeed() http.Handler {
 			return
 		}
 		origin := d.origin()
+		// The feed's ID is its URL (atom's default): a tag: URI needs a
+		// day on which the site owned its host, which nothing records,
+		// and the entries' IDs depend on the host anyway.
 		f := &atom.Feed{
 			Title:    site.Title,
 			Subtitle: site.Description,

@@ -262,6 +262,9 @@ var (
 		{method: "GET", path: "/post/{id}/delete", web: true, who: owner, good: 200},
 		{method: "POST", path: "/post/{id}/delete", web: true, who: other, readsBody: true, good: 403},
 		{method: "POST", path: "/logout", web: true, who: fresh, readsBody: true, good: 303},
+		{method: "GET", path: "/feed.xml", web: true, good: 200},
+		{method: "GET", path: "/sitemap.xml", web: true, good: 200},
+		{method: "GET", path: "/robots.txt", web: true, good: 200},
 	}
 )
 

@@ -105,7 +105,7 @@ func testAdminPageAccess(t *testing.T, st apptest.Store) {
 		}
 	})
 	t.Run("Anonymous", func(t *testing.T) {
-		wantRedirect(t, newClient(t, srv).Page(t, "/admin"), "/login")
+		wantRedirect(t, newClient(t, srv).Page(t, "/admin"), "/login?next=%2Fadmin")
 	})
 	t.Run("DisabledAdmin", func(t *testing.T) {
 		// Disabled by another admin: the session ends, and with it the
@@ -113,14 +113,14 @@ func testAdminPageAccess(t *testing.T, st apptest.Store) {
 		c, u := signIn(t, srv, "former", blog.RoleAdmin)
 		wantStatus(t, c.Page(t, "/admin"), http.StatusOK)
 		wantRedirect(t, boss.Submit(t, "/admin", "/admin/users/"+u.ID+"/disable", url.Values{}), "/admin#users")
-		wantRedirect(t, c.Page(t, "/admin"), "/login")
+		wantRedirect(t, c.Page(t, "/admin"), "/login?next=%2Fadmin")
 	})
 	t.Run("DisabledFlagOnly", func(t *testing.T) {
 		// The flag alone, without the token version bump, is enough.
 		c, u := signIn(t, srv, "flagged", blog.RoleAdmin)
 		wantStatus(t, c.Page(t, "/admin"), http.StatusOK)
 		srv.DisableOnly(t, u.ID)
-		wantRedirect(t, c.Page(t, "/admin"), "/login")
+		wantRedirect(t, c.Page(t, "/admin"), "/login?next=%2Fadmin")
 	})
 }
 
@@ -233,7 +233,7 @@ func testAdminForms(t *testing.T, st apptest.Store) {
 				{"CrossSite", boss, withToken(boss.CSRFToken(t, "/admin")), map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}, http.StatusForbidden, ""},
 				{"ForeignOrigin", boss, withToken(boss.CSRFToken(t, "/admin")), map[string]string{"Sec-Fetch-Site": "", "Origin": "https://evil.example"}, http.StatusForbidden, ""},
 				{"Author", author, withToken(author.CSRFToken(t, "/write")), nil, http.StatusForbidden, ""},
-				{"Anonymous", anon, withToken(anon.CSRFToken(t, "/login")), nil, http.StatusSeeOther, "/login"},
+				{"Anonymous", anon, withToken(anon.CSRFToken(t, "/login")), nil, http.StatusSeeOther, "/login?next=%2Fadmin"},
 			}
 			for _, a := range attacks {
 				p := a.client.PostForm(t, f.action, a.form, a.header)

@@ -118,7 +118,7 @@ func TestBrowserUserJourney(t *testing.T) {
 		b.WantNoText(t, "Signed in as", "Sign out")
 		// The Write page now sends a visitor to sign in.
 		b.Navigate(t, srv.URL+"/write")
-		b.WantLocation(t, srv.URL+"/login")
+		b.WantLocation(t, srv.URL+"/login?next=%2Fwrite")
 		b.WantText(t, "Sign in", "Username", "Password")
 	})
 

@@ -109,11 +109,12 @@ func currentUser(r *http.Request) *blog.User {
 	return u
 }
 
-// signedIn sends visitors who are not signed in to the sign-in page.
+// signedIn sends visitors who are not signed in to the sign-in page, which
+// brings them back here afterwards.
 func (d *Deps) signedIn(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if currentUser(r) == nil {
-			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			http.Redirect(w, r, signInURL(r), http.StatusSeeOther)
 			return
 		}
 		next.ServeHTTP(w, r)

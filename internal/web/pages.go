@@ -71,7 +71,10 @@ type formData struct {
 	Title    string
 	Content  string
 	PostID   string
-	Errors   []string
+	// Next is the page to return to after sign-in, already checked by
+	// returnPath ("" for none).
+	Next   string
+	Errors []string
 }
 
 func (d *Deps) handleRegisterForm() http.Handler {
@@ -102,27 +105,31 @@ func (d *Deps) handleRegister() http.Handler {
 
 func (d *Deps) handleLoginForm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next := r.URL.Query().Get("next") // a malformed one just falls back to "/"
 		if currentUser(r) != nil {
-			http.Redirect(w, r, "/", http.StatusSeeOther)
+			http.Redirect(w, r, returnPath(next), http.StatusSeeOther)
 			return
 		}
-		d.render(w, r, http.StatusOK, "login", formData{})
+		d.render(w, r, http.StatusOK, "login", formData{Next: formNext(next)})
 	})
 }
 
 func (d *Deps) handleLogin() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cr := blog.Credentials{Username: r.PostFormValue("username"), Password: r.PostFormValue("password")}
+		next := r.PostFormValue("next")
 		u, err := d.Accounts.SignIn(r.Context(), httpsec.RateKey(d.ClientIP.Addr(r)), cr)
 		if err != nil {
-			d.formError(w, r, "login", formData{Username: cr.Username}, err)
+			d.formError(w, r, "login", formData{Username: cr.Username, Next: formNext(next)}, err)
 			return
 		}
 		if err := d.startSession(r, u); err != nil {
 			d.internalError(w, r, err)
 			return
 		}
-		http.Redirect(w, r, "/", http.StatusSeeOther)
+		// The field came from the client: checked again, never trusted
+		// because the form page checked it.
+		http.Redirect(w, r, returnPath(next), http.StatusSeeOther)
 	})
 }
 

@@ -32,6 +32,12 @@ func (d *Deps) routes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/settings", d.site(d.admin(d.handleSettings())))
 
 	mux.HandleFunc("GET /static/{name}", d.pages.serveAsset)
+
+	// What feed readers and crawlers fetch: the same for every visitor,
+	// so without d.site (no session, no cookie, cacheable).
+	mux.Handle("GET /feed.xml", d.handleFeed())
+	mux.Handle("GET /sitemap.xml", d.handleSitemap())
+	mux.Handle("GET /robots.txt", d.handleRobots())
 }
 
 // unrouted answers what no page matches (nor, in front of the site, any

@@ -49,6 +49,7 @@ type Deps struct {
 	sessions *scs.SessionManager
 	pages    *renderer
 	cop      *http.CrossOriginProtection
+	sitemap  *sitemapCache
 }
 
 // Site is the website's handler. It also renders the error page that the
@@ -84,6 +85,7 @@ func New(d Deps) (*Site, error) {
 	if d.Settings == nil && d.Store != nil {
 		d.Settings = sitesettings.New(d.Store, d.Log)
 	}
+	d.sitemap = &sitemapCache{}
 	d.sessions = newSessions(d.SessionStore, d.Production)
 	// A session store that fails (the database or Redis is down) is a
 	// dependency outage: a retryable 503 page, the cause in the log.

@@ -140,7 +140,7 @@ func testHonestJourney(t *testing.T, st apptest.Store) {
 		if strings.Contains(b.Page(t, "/").Text(), "Signed in as") {
 			t.Fatal("still signed in after signing out")
 		}
-		wantRedirect(t, b.Page(t, "/write"), "/login")
+		wantRedirect(t, b.Page(t, "/write"), "/login?next=%2Fwrite")
 	})
 }
 
@@ -409,7 +409,7 @@ func testOldSessionUnusableAfterSignOut(t *testing.T, st apptest.Store) {
 
 	thief := newClient(t, srv)
 	thief.SetCookie(&http.Cookie{Name: "palisade_session", Value: stolen})
-	wantRedirect(t, thief.Page(t, "/write"), "/login")
+	wantRedirect(t, thief.Page(t, "/write"), "/login?next=%2Fwrite")
 	if strings.Contains(thief.Page(t, "/").Text(), "Signed in as") {
 		t.Fatal("a signed-out session still works")
 	}
@@ -450,7 +450,7 @@ func testSessionsEndWhenAccountChanges(t *testing.T, st apptest.Store) {
 				t.Fatal(err)
 			}
 			tc.change(t, u.ID)
-			wantRedirect(t, b.Page(t, "/write"), "/login")
+			wantRedirect(t, b.Page(t, "/write"), "/login?next=%2Fwrite")
 			if !strings.Contains(srv.Logs.String(), `"event":"session.revoked"`) {
 				t.Fatal("revoked session not logged")
 			}
@@ -482,7 +482,7 @@ func testOtherUsersPostRefused(t *testing.T, st apptest.Store) {
 	}
 	t.Run("Anonymous", func(t *testing.T) {
 		anon := newClient(t, srv)
-		wantRedirect(t, anon.Page(t, "/post/"+id+"/edit"), "/login")
+		wantRedirect(t, anon.Page(t, "/post/"+id+"/edit"), "/login?next=%2Fpost%2F"+id+"%2Fedit")
 	})
 }
 

@@ -1,0 +1,89 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/palisade-blog/palisade/internal/atom"
+	"github.com/palisade-blog/palisade/internal/blog"
+)
+
+// FeedEntries is how many posts the site's feed carries: the newest, as
+// many as the home page's first page.
+const FeedEntries = blog.DefaultPageLimit
+
+// feedContentBytes bounds the post HTML one feed document carries. A
+// post's HTML may reach markdown.MaxHTMLBytes (1 MiB), so twenty of them,
+// escaped as XML text, would make a feed of tens of megabytes that every
+// reader downloads on each poll. Posts that do not fit in what is left
+// carry feedTooLarge instead (their title and link stay): the newest post
+// always fits.
+const feedContentBytes = 2 << 20
+
+// feedTooLarge stands in for the content of a post that does not fit in
+// the feed; the post itself is at its link.
+const feedTooLarge = "<p><em>This post is too large to show in the feed. Open it on its own page.</em></p>\n"
+
+// handleFeed serves the site's Atom feed: the newest published posts,
+// with an ETag and Last-Modified so that a reader polling it mostly gets
+// a 304. It needs no session: every reader gets the same document.
+func (d *Deps) handleFeed() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		site := d.siteSettings(ctx)
+		posts, _, err := d.Store.ListPosts(ctx, blog.Page{Limit: FeedEntries})
+		if err != nil {
+			d.storeError(w, r, err)
+			return
+		}
+		origin := d.origin()
+		// The feed's ID is its URL (atom's default): a tag: URI needs a
+		// day on which the site owned its host, which nothing records,
+		// and the entries' IDs depend on the host anyway.
+		f := &atom.Feed{
+			Title:    site.Title,
+			Subtitle: site.Description,
+			SiteURL:  origin + "/",
+			FeedURL:  origin + "/feed.xml",
+		}
+		f.Entries = d.feedEntries(posts)
+		if err := atom.Serve(w, r, f); err != nil {
+			d.internalError(w, r, err)
+		}
+	})
+}
+
+// feedEntries turns posts, newest first, into feed entries within the
+// feed's content budget. Every feed of the site (the author feeds too)
+// builds its entries here, so that a post has the same ID and link in
+// all of them.
+func (d *Deps) feedEntries(posts []blog.Post) []atom.Entry {
+	origin, host := d.origin(), d.BaseURL.Hostname()
+	budget := feedContentBytes
+	entries := make([]atom.Entry, 0, len(posts))
+	for _, p := range posts {
+		html := p.ContentHTML
+		if len(html) > budget {
+			html = feedTooLarge
+		}
+		budget -= len(html)
+		entries = append(entries, atom.Entry{
+			// The post's creation day and ID never change, so neither
+			// does its entry's ID, whatever edits follow.
+			ID:          atom.TagURI(host, p.CreatedAt, "post/"+p.ID),
+			Title:       p.Title,
+			Author:      atom.Person{Name: p.Author.Username, URI: origin + "/u/" + url.PathEscape(p.Author.Username)},
+			Published:   p.CreatedAt,
+			Updated:     p.UpdatedAt,
+			Link:        origin + "/post/" + url.PathEscape(p.ID),
+			ContentHTML: html,
+		})
+	}
+	return entries
+}
+
+// origin is the site's public origin, such as "https://blog.example",
+// from which every absolute link in a feed or sitemap is made.
+func (d *Deps) origin() string {
+	return d.BaseURL.Scheme + "://" + d.BaseURL.Host
+}

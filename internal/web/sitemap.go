@@ -1,0 +1,102 @@
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/palisade-blog/palisade/internal/blog"
+	"github.com/palisade-blog/palisade/internal/sitemap"
+)
+
+// sitemapTTL is how long one instance reuses the sitemap it built. Listing
+// every post takes up to MaxURLs/MaxPageLimit reads of whole posts: without
+// reuse, any visitor could have the database read end to end once per
+// request. Crawlers read a sitemap every few hours, so a minute late is
+// nothing to them.
+const sitemapTTL = time.Minute
+
+// sitemapCache holds the last sitemap built. Its mutex is held while a
+// sitemap is built, so that a burst of requests costs one build, not one
+// each.
+type sitemapCache struct {
+	mu      sync.Mutex
+	built   time.Time // zero: nothing built yet
+	doc     []byte
+	etag    string
+	modTime time.Time
+}
+
+// handleSitemap serves sitemap.xml: the home page and the published
+// posts, newest first, at most sitemap.MaxURLs of them.
+func (d *Deps) handleSitemap() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := d.sitemap
+		c.mu.Lock()
+		if c.built.IsZero() || time.Since(c.built) > sitemapTTL {
+			if err := d.buildSitemap(r, c); err != nil {
+				c.mu.Unlock()
+				d.storeError(w, r, err)
+				return
+			}
+		}
+		doc, etag, modTime := c.doc, c.etag, c.modTime
+		c.mu.Unlock()
+		h := w.Header()
+		h.Set("Content-Type", sitemap.ContentType)
+		h.Set("ETag", etag)
+		http.ServeContent(w, r, "", modTime, bytes.NewReader(doc))
+	})
+}
+
+// buildSitemap lists the posts page by page into c. The caller holds c.mu.
+func (d *Deps) buildSitemap(r *http.Request, c *sitemapCache) error {
+	origin := d.origin()
+	urls := []sitemap.URL{{Loc: origin + "/"}}
+	var newest time.Time
+	page := blog.Page{Limit: blog.MaxPageLimit}
+	for len(urls) < sitemap.MaxURLs {
+		posts, next, err := d.Store.ListPosts(r.Context(), page)
+		if err != nil {
+			return err
+		}
+		for _, p := range posts {
+			if len(urls) == sitemap.MaxURLs {
+				break
+			}
+			urls = append(urls, sitemap.URL{Loc: origin + "/post/" + url.PathEscape(p.ID), LastMod: p.UpdatedAt})
+			if p.UpdatedAt.After(newest) {
+				newest = p.UpdatedAt
+			}
+		}
+		if next == nil {
+			break
+		}
+		page.After = next
+	}
+	// The home page changes when a post is written or edited: the newest
+	// change among the posts listed is the best date known.
+	urls[0].LastMod = newest
+	doc, err := sitemap.Marshal(origin, urls)
+	if err != nil {
+		return fmt.Errorf("sitemap: %w", err)
+	}
+	sum := sha256.Sum256(doc)
+	c.doc, c.etag, c.modTime, c.built = doc, `"`+hex.EncodeToString(sum[:16])+`"`, newest, time.Now()
+	return nil
+}
+
+// handleRobots serves robots.txt: crawlers may read everything but the
+// forms and private pages, and the sitemap is at /sitemap.xml.
+func (d *Deps) handleRobots() http.Handler {
+	body := []byte(sitemap.Robots(d.origin()))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+	})
+}

@@ -1,0 +1,71 @@
+package web
+
+import (
+	"context"
+	"encoding/xml"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/palisade-blog/palisade/internal/blog"
+	"github.com/palisade-blog/palisade/internal/sitemap"
+)
+
+// endlessPosts is a store with more posts than any sitemap may list: every
+// page is full and has a next one.
+type endlessPosts struct {
+	blog.Store // nil: only ListPosts is called
+	calls      int
+}
+
+func (s *endlessPosts) ListPosts(_ context.Context, page blog.Page) ([]blog.Post, *blog.Cursor, error) {
+	s.calls++
+	posts := make([]blog.Post, page.Size())
+	for i := range posts {
+		n := s.calls*1000 + i
+		posts[i] = blog.Post{ID: fmt.Sprint(n), UpdatedAt: time.Unix(int64(2_000_000_000-n), 0)}
+	}
+	return posts, blog.CursorAfter(posts[len(posts)-1]), nil
+}
+
+// TestSitemapBounded checks that the sitemap stops at the protocol's
+// 50,000 URLs however many posts there are, reading the store page by page
+// and no further, and that a second request within sitemapTTL reuses it.
+func TestSitemapBounded(t *testing.T) {
+	d := newPageDeps(t)
+	store := &endlessPosts{}
+	d.Store = store
+	h := d.handleSitemap()
+	get := func() *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/sitemap.xml", nil))
+		return w
+	}
+	w := get()
+	if w.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+	var set struct {
+		URLs []struct {
+			Loc string `xml:"loc"`
+		} `xml:"url"`
+	}
+	if err := xml.Unmarshal(w.Body.Bytes(), &set); err != nil {
+		t.Fatal(err)
+	}
+	if len(set.URLs) != sitemap.MaxURLs {
+		t.Errorf("%d URLs, want %d", len(set.URLs), sitemap.MaxURLs)
+	}
+	if want := (sitemap.MaxURLs + blog.MaxPageLimit - 1) / blog.MaxPageLimit; store.calls != want {
+		t.Errorf("%d pages read, want %d", store.calls, want)
+	}
+	if set.URLs[0].Loc != "http://127.0.0.1/" || set.URLs[1].Loc != "http://127.0.0.1/post/1000" {
+		t.Errorf("sitemap starts %q, %q", set.URLs[0].Loc, set.URLs[1].Loc)
+	}
+	calls := store.calls
+	if w := get(); w.Code != http.StatusOK || store.calls != calls {
+		t.Errorf("second request: status %d, %d more pages read", w.Code, store.calls-calls)
+	}
+}

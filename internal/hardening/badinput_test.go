@@ -732,6 +732,8 @@ func startCorpusApp(t *testing.T, st apptest.Store) *corpusApp {
 	srv := st.Start(t, map[string]string{
 		"PALISADE_RATE_LIMIT":       "100000000/15m",
 		"PALISADE_LOGIN_RATE_LIMIT": "100000000/15m",
+		// The corpus registers accounts through both front doors.
+		"PALISADE_REGISTRATION": "open",
 	})
 	a := &corpusApp{srv: srv, addr: strings.TrimPrefix(srv.URL, "http://"), tokens: map[who]string{}, web: map[who]webSession{}}
 	a.raw = openRaw(t, srv.Config)

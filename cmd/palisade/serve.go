@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/palisade-blog/palisade/internal/account"
 	"github.com/palisade-blog/palisade/internal/app"
 	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/config"
@@ -96,7 +95,7 @@ func serve(ctx context.Context, args []string, env environment, stdout, stderr i
 		// The one place the setup link is written: whoever reads this
 		// console owns the instance. (The access log never records query
 		// strings, so opening the link does not log it again.)
-		log.Info("No admin yet: open this link within "+account.SetupLifetime.String()+" to create the admin account (it works once; a restart prints a new one)",
+		log.Info("No admin yet: open this link within an hour to create the admin account (it works once; a restart prints a new one)",
 			"setupLink", a.SetupURL)
 	}
 	// ServeAll runs under its own context, ended by announceDrain once it

@@ -15,7 +15,8 @@ import (
 	"github.com/palisade-blog/palisade/internal/logging"
 )
 
-// SetupLifetime is how long a setup link works after serve prints it.
+// SetupLifetime is how long a setup link works after serve prints it
+// (serve's console line says "within an hour").
 const SetupLifetime = time.Hour
 
 // Setup is the one-time link that claims a fresh instance: while no admin

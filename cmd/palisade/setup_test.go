@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	cdplog "github.com/chromedp/cdproto/log"
+
 	"github.com/palisade-blog/palisade/internal/apptest"
 )
 
@@ -67,4 +69,35 @@ func setupLink(t *testing.T, logs string) string {
 		t.Fatalf("%d setup lines, want 1:\n%s", len(found), logs)
 	}
 	return found[0]
+}
+
+// TestBrowserSetupFlow: the owner of a fresh instance reads the setup
+// link on serve's console, opens it in a browser, fills in the form and
+// is signed in as the admin; the link then leads nowhere.
+func TestBrowserSetupFlow(t *testing.T) {
+	b := apptest.NewBrowser(t)
+	dir := t.TempDir()
+	env := map[string]string{"PALISADE_DATA_DIR": dir, "PALISADE_LOG_FORMAT": "json"}
+	_, stop, logs := startServe(t, apptest.FreeAddr(t), env)
+	defer stopServe(t, stop)
+	link := setupLink(t, logs.String())
+
+	apptest.Step(t, "open the link", func(t *testing.T) {
+		b.Navigate(t, link)
+		b.WantText(t, "Set up this blog", "Create the admin account")
+	})
+	apptest.Step(t, "create the admin account", func(t *testing.T) {
+		b.Fill(t, "username", "owner")
+		b.Fill(t, "password", apptest.Password)
+		b.Submit(t)
+		b.WantText(t, "Signed in as owner", "Sign out")
+	})
+	apptest.Step(t, "the link is spent", func(t *testing.T) {
+		// The answer is a 404 page, which Chromium logs as a failed load.
+		b.AllowLogError(func(e *cdplog.Entry) bool {
+			return e.Source == cdplog.EntrySourceNetwork && strings.Contains(e.Text, "status of 404") && e.URL == link
+		})
+		b.Navigate(t, link)
+		b.WantText(t, "There is no page at this address.")
+	})
 }

@@ -262,6 +262,10 @@ var (
 		{method: "GET", path: "/post/{id}/delete", web: true, who: owner, good: 200},
 		{method: "POST", path: "/post/{id}/delete", web: true, who: other, readsBody: true, good: 403},
 		{method: "POST", path: "/logout", web: true, who: fresh, readsBody: true, good: 303},
+		// The corpus has no setup token (only serve's console does): the
+		// honest request is refused too, and bad input must not change that.
+		{method: "GET", path: "/setup", web: true, query: []string{"token"}, good: 403},
+		{method: "POST", path: "/setup", web: true, who: fresh, fields: newAccount, inert: badAccount, readsBody: true, good: 403},
 	}
 )
 

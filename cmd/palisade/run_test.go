@@ -76,7 +76,7 @@ func startServe(t *testing.T, addr string, env map[string]string) (base string, 
 
 func TestServeEndToEnd(t *testing.T) {
 	dir := t.TempDir()
-	env := map[string]string{"PALISADE_DATA_DIR": dir, "PALISADE_LOG_FORMAT": "json"}
+	env := map[string]string{"PALISADE_DATA_DIR": dir, "PALISADE_LOG_FORMAT": "json", "PALISADE_REGISTRATION": "open"}
 	addr := apptest.FreeAddr(t)
 	base, stop, logs := startServe(t, addr, env)
 
@@ -109,7 +109,7 @@ func TestServeEndToEnd(t *testing.T) {
 func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	// A request that is being read when shutdown starts still gets its
 	// answer: Shutdown waits for active connections.
-	base, stop, _ := startServe(t, apptest.FreeAddr(t), map[string]string{"PALISADE_DATA_DIR": t.TempDir()})
+	base, stop, _ := startServe(t, apptest.FreeAddr(t), map[string]string{"PALISADE_DATA_DIR": t.TempDir(), "PALISADE_REGISTRATION": "open"})
 	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	if err != nil {
 		t.Fatal(err)

@@ -91,6 +91,13 @@ func serve(ctx context.Context, args []string, env environment, stdout, stderr i
 		}
 		log.Info(msg, "addr", scheme+"://"+l.Listener.Addr().String(), "env", cfg.Env, "version", version())
 	}
+	if a.SetupURL != "" {
+		// The one place the setup link is written: whoever reads this
+		// console owns the instance. (The access log never records query
+		// strings, so opening the link does not log it again.)
+		log.Info("No admin yet: open this link within an hour to create the admin account (it works once; a restart prints a new one)",
+			"setupLink", a.SetupURL)
+	}
 	// ServeAll runs under its own context, ended by announceDrain once it
 	// has said what the stop waits for, so that line comes first.
 	serveCtx, stopServing := context.WithCancel(context.WithoutCancel(ctx))

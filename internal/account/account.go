@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/palisade-blog/palisade/httpsec"
-	"github.com/palisade-blog/palisade/internal/auth"
 	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/logging"
 )
@@ -35,6 +34,14 @@ type Service struct {
 	Hasher  Hasher
 	Limiter httpsec.Limiter // failed sign-ins, per client and per account
 	Log     *slog.Logger
+	// Registration is who may register; unset means PolicyInvite.
+	Registration Policy
+	// Setup is this instance's setup link, or nil when it had an admin
+	// at start-up (then the setup page is not found).
+	Setup *Setup
+	// Now is the clock for invites and the setup link; nil means
+	// time.Now.
+	Now func() time.Time
 }
 
 // ErrBadCredentials is the one answer to every failed sign-in, whatever
@@ -45,25 +52,6 @@ var ErrBadCredentials = blog.Errorf(blog.EUNAUTHORIZED, "Invalid username or pas
 type ThrottledError struct{ RetryAfter time.Duration }
 
 func (e *ThrottledError) Error() string { return "sign-in throttled" }
-
-// Register validates reg, hashes the password and stores the account.
-// Returns a *blog.ValidationError, ECONFLICT, or auth.ErrBusy.
-func (s *Service) Register(ctx context.Context, reg blog.Registration) (blog.User, error) {
-	if err := reg.Clean(auth.IsCommonPassword); err != nil {
-		return blog.User{}, err
-	}
-	hash, err := s.Hasher.Hash(ctx, reg.Password)
-	if err != nil {
-		return blog.User{}, err
-	}
-	u, err := s.Store.CreateUser(ctx, blog.NewUser{Username: reg.Username, PasswordHash: hash, Role: blog.RoleAuthor})
-	if err != nil {
-		return blog.User{}, err
-	}
-	logging.SetUser(ctx, u.ID)
-	logging.Audit(ctx, s.Log, "user.registered")
-	return u, nil
-}
 
 // SignIn checks the credentials of a client (its rate-limit key, from
 // httpsec.RateKey). Returns the user, or ErrBadCredentials, a

@@ -70,6 +70,8 @@ func newFixture(t *testing.T, limit int) *fixture {
 			Hasher:  h,
 			Limiter: httpsec.NewMemoryLimiter(httpsec.Rate{Limit: limit, Window: 15 * time.Minute}, httpsec.MemoryOptions{}),
 			Log:     logging.New(logs, slog.LevelDebug, "json"),
+			// These tests are about sign-in: anyone may register.
+			Registration: account.PolicyOpen,
 		},
 		store:  store,
 		hasher: h,

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -318,6 +319,22 @@ func testResponsesMatchOpenAPI(t *testing.T, st apptest.Store) {
 	})
 	t.Run("RegisterWrongContentType", func(t *testing.T) {
 		v.exchange(t, withType(post("/auth/register", "", creds), "text/plain"), invalid, http.StatusUnsupportedMediaType)
+	})
+
+	t.Run("RegisterWithInvite", func(t *testing.T) {
+		token, hash := blog.NewInviteToken()
+		if _, err := ts.Store.CreateInvite(t.Context(), blog.NewInvite{TokenHash: hash, Role: blog.RoleAuthor, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		v.exchange(t, post("/auth/register", "", map[string]string{"username": "invited", "password": testPassword, "invite": token}), valid, http.StatusCreated)
+		v.exchange(t, post("/auth/register", "", map[string]string{"username": "invited2", "password": testPassword, "invite": token}), valid, http.StatusForbidden)
+	})
+	t.Run("RegisterMalformedInvite", func(t *testing.T) {
+		v.exchange(t, post("/auth/register", "", map[string]string{"username": "carol", "password": testPassword, "invite": "not-a-token"}), invalid, http.StatusForbidden)
+	})
+	t.Run("RegisterClosed", func(t *testing.T) {
+		closed := oaNewValidator(t, newServer(t, map[string]string{"PALISADE_REGISTRATION": "closed"}))
+		closed.exchange(t, post("/auth/register", "", creds), valid, http.StatusForbidden)
 	})
 
 	// Signing in.

@@ -11,7 +11,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"time"
 
+	"github.com/palisade-blog/palisade/internal/account"
 	"github.com/palisade-blog/palisade/internal/auth"
 	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/config"
@@ -23,6 +26,9 @@ type Options struct {
 	Log *slog.Logger
 	// Hasher may be nil for auth.DefaultParams (tests pass cheaper ones).
 	Hasher *auth.Hasher
+	// Setup is the instance's setup link, which Build makes while no
+	// admin exists; nil leaves the setup page not found.
+	Setup *account.Setup
 }
 
 // App is the application, built and ready to serve.
@@ -33,6 +39,11 @@ type App struct {
 	Store   blog.Store
 	// Redis is nil unless PALISADE_REDIS_URL is set.
 	Redis *redis.Client
+	// SetupURL is the one-time link that makes the first admin
+	// (BASE_URL/setup?token=…), or "" when an admin existed at start-up.
+	// It is a credential: serve prints it once on the console, and
+	// nothing else may log it.
+	SetupURL string
 }
 
 // Build opens the database (applying its migrations) and, if configured,
@@ -50,11 +61,34 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 			return nil, fmt.Errorf("PALISADE_REDIS_URL: %w", err)
 		}
 	}
+	if o.Setup == nil {
+		if a.SetupURL, o.Setup, err = newSetup(ctx, cfg, store); err != nil {
+			_ = a.Close() // the store's error is the one to report
+			return nil, err
+		}
+	}
 	if a.Handler, err = Wire(cfg, a.Store, a.Redis, o); err != nil {
 		_ = a.Close() // the wiring error is the one to report
 		return nil, err
 	}
 	return a, nil
+}
+
+// newSetup makes the setup link of an instance that has no admin yet: the
+// owner claims it with the link serve prints. With an admin, there is none.
+func newSetup(ctx context.Context, cfg *config.Config, store blog.Store) (string, *account.Setup, error) {
+	has, err := store.HasAdmin(ctx)
+	if err != nil {
+		return "", nil, fmt.Errorf("look for an admin: %w", err)
+	}
+	if has {
+		return "", nil, nil
+	}
+	setup, token := account.NewSetup(time.Now())
+	link := *cfg.BaseURL
+	link.Path = "/setup"
+	link.RawQuery = url.Values{"token": {token}}.Encode()
+	return link.String(), setup, nil
 }
 
 // Close closes Redis and the database.

@@ -72,7 +72,11 @@ func Wire(cfg *config.Config, store blog.Store, rdb *redis.Client, o Options) (h
 	clientIP := httpsec.NewClientIP(cfg.TrustedProxies)
 	// One sign-in service and one Markdown renderer for both front doors,
 	// so the API and the website throttle and sanitise identically.
-	accounts := &account.Service{Store: store, Hasher: hasher, Limiter: loginLimiter, Log: log}
+	accounts := &account.Service{
+		Store: store, Hasher: hasher, Limiter: loginLimiter, Log: log,
+		Registration: account.Policy(cfg.Registration),
+		Setup:        o.Setup,
+	}
 	md := markdown.New()
 	// The site's title and description, cached for every page and feed.
 	settings := sitesettings.New(store, log)

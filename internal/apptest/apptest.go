@@ -58,13 +58,17 @@ type Server struct {
 	Redis  *redis.Client // nil unless PALISADE_REDIS_URL is in the environment
 	Logs   *LogBuffer
 	Config *config.Config
+	// SetupURL is the instance's setup link, as serve prints it, or ""
+	// when the store had an admin at start-up.
+	SetupURL string
 
 	hasher *auth.Hasher
 	sw     *switchHandler
 }
 
 // Start runs the app with env on top of test defaults (a generous rate
-// limit, so only the tests about it meet it) and CheapHash.
+// limit, so only the tests about it meet it; open registration, so suites
+// register their users without invites) and CheapHash.
 func Start(t testing.TB, env map[string]string) *Server {
 	t.Helper()
 	return StartWithHasher(t, env, auth.NewHasher(CheapHash, 0, 0))
@@ -75,9 +79,10 @@ func Start(t testing.TB, env map[string]string) *Server {
 func StartWithHasher(t testing.TB, env map[string]string, hasher *auth.Hasher) *Server {
 	t.Helper()
 	vars := map[string]string{
-		"PALISADE_DATA_DIR":   t.TempDir(),
-		"PALISADE_JWT_SECRET": Secret,
-		"PALISADE_RATE_LIMIT": "10000/15m",
+		"PALISADE_DATA_DIR":     t.TempDir(),
+		"PALISADE_JWT_SECRET":   Secret,
+		"PALISADE_RATE_LIMIT":   "10000/15m",
+		"PALISADE_REGISTRATION": "open",
 	}
 	for k, v := range env {
 		vars[k] = v
@@ -95,7 +100,7 @@ func StartWithHasher(t testing.TB, env map[string]string, hasher *auth.Hasher) *
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = a.Close() }) // the test is over; a failure to close changes nothing it checked
-	s.Store, s.Redis = a.Store, a.Redis
+	s.Store, s.Redis, s.SetupURL = a.Store, a.Redis, a.SetupURL
 	s.sw.h.Store(&a.Handler)
 	s.Server = httptest.NewUnstartedServer(s.sw)
 	if cfg.Production() {

@@ -91,6 +91,8 @@ func (c PasswordChange) TokenVersionBump() (int, error) {
 type Registration struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
+	// Invite is the token of an invite link (NewInviteToken), or empty.
+	Invite string `json:"invite,omitempty"`
 }
 
 // Credentials is what a client sends to sign in.

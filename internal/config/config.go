@@ -27,6 +27,16 @@ const (
 	Production  = "production"
 )
 
+// Registration policies (PALISADE_REGISTRATION).
+const (
+	// RegistrationInvite: only with a single-use invite link from an admin.
+	RegistrationInvite = "invite"
+	// RegistrationOpen: anyone may register (the tutorial's behaviour).
+	RegistrationOpen = "open"
+	// RegistrationClosed: accounts are made on the command line only.
+	RegistrationClosed = "closed"
+)
+
 // MinSecretLen is the shortest secret accepted: 256 bits, the size of the
 // HMAC-SHA-256 key it feeds.
 const MinSecretLen = 32
@@ -70,6 +80,9 @@ type Config struct {
 	LogLevel         slog.Level
 	LogFormat        string // "text", "json", or "" to choose by whether stderr is a terminal
 	Metrics          bool   // serve GET /metrics
+	// Registration is who may create an account through the API and the
+	// website: RegistrationInvite, RegistrationOpen or RegistrationClosed.
+	Registration string
 
 	// Warnings are problems that do not stop start-up (an unknown
 	// PALISADE_ variable in .env, a weak secret in development), for the
@@ -225,6 +238,13 @@ var settings = []setting{
 			return errors.New("must be text or json")
 		}
 		c.LogFormat = v
+		return nil
+	}},
+	{env: "PALISADE_REGISTRATION", flag: "registration", def: RegistrationInvite, usage: "who may register: invite (with an admin's invite link), open (anyone) or closed (command line only)", set: func(c *Config, v string) error {
+		if v != RegistrationInvite && v != RegistrationOpen && v != RegistrationClosed {
+			return errors.New("must be invite, open or closed")
+		}
+		c.Registration = v
 		return nil
 	}},
 	{env: "PALISADE_METRICS", flag: "metrics", def: "off", usage: "on to serve GET /metrics (Prometheus text format)", set: func(c *Config, v string) error {

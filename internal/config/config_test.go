@@ -29,8 +29,22 @@ func TestDefaults(t *testing.T) {
 	if c.Env != Development || c.Addr != "127.0.0.1:3000" || c.BaseURL.String() != "http://127.0.0.1:3000" ||
 		c.DataDir != "./data" || c.RateLimit.Limit != 100 || c.RateLimit.Window != 15*time.Minute ||
 		c.LoginRateLimit.Limit != 5 || c.JWTTTL != 15*time.Minute || len(c.CORSOrigins) != 0 || len(c.TrustedProxies) != 0 ||
-		c.Metrics {
+		c.Metrics || c.Registration != RegistrationInvite {
 		t.Fatalf("defaults = %+v", c)
+	}
+}
+
+// TestRegistrationPolicies: each policy is read from its variable or flag.
+func TestRegistrationPolicies(t *testing.T) {
+	for _, p := range []string{RegistrationInvite, RegistrationOpen, RegistrationClosed} {
+		c, err := Load("serve", nil, env(map[string]string{"PALISADE_REGISTRATION": p}), "", &bytes.Buffer{})
+		if err != nil || c.Registration != p {
+			t.Fatalf("PALISADE_REGISTRATION=%s: %v, %+v", p, err, c)
+		}
+		c, err = Load("user", []string{"--registration", p}, env(nil), "", &bytes.Buffer{})
+		if err != nil || c.Registration != p {
+			t.Fatalf("--registration %s: %v, %+v", p, err, c)
+		}
 	}
 }
 
@@ -78,6 +92,8 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"LogFormat", map[string]string{"PALISADE_LOG_FORMAT": "xml"}, nil, "PALISADE_LOG_FORMAT"},
 		{"JWTTTL", map[string]string{"PALISADE_JWT_TTL": "720h"}, nil, "PALISADE_JWT_TTL"},
 		{"Metrics", map[string]string{"PALISADE_METRICS": "yes please"}, nil, "PALISADE_METRICS"},
+		{"Registration", map[string]string{"PALISADE_REGISTRATION": "everyone"}, nil, "PALISADE_REGISTRATION"},
+		{"RegistrationFlag", nil, []string{"--registration", "Open"}, "PALISADE_REGISTRATION"},
 		{"TLSHalf", map[string]string{"PALISADE_TLS_CERT": "c.pem"}, nil, "PALISADE_TLS_KEY"},
 		{"ShortSecret", map[string]string{"PALISADE_JWT_SECRET": "short"}, nil, "PALISADE_JWT_SECRET"},
 		{"UnknownFlag", nil, []string{"--nope"}, "nope"},
@@ -364,7 +380,7 @@ func TestSummaryHoldsNoSecret(t *testing.T) {
 	var buf bytes.Buffer
 	slog.New(slog.NewJSONHandler(&buf, nil)).LogAttrs(t.Context(), slog.LevelInfo, "starting", c.Summary()...)
 	line := buf.String()
-	for _, want := range []string{`"database":"postgres db.internal:5432/blog"`, `"redis":"cache.internal:6380/0"`, `"rateLimit":"100/15m0s"`, `"jwtKeyFrom":"environment"`, `"dotenv":"none"`} {
+	for _, want := range []string{`"database":"postgres db.internal:5432/blog"`, `"redis":"cache.internal:6380/0"`, `"rateLimit":"100/15m0s"`, `"jwtKeyFrom":"environment"`, `"dotenv":"none"`, `"registration":"invite"`} {
 		if !strings.Contains(line, want) {
 			t.Errorf("summary lacks %s: %s", want, line)
 		}

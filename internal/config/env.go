@@ -123,6 +123,7 @@ func (c *Config) Summary() []slog.Attr {
 		slog.String("jwtTTL", c.JWTTTL.String()),
 		slog.String("tls", tls),
 		slog.Bool("metrics", c.Metrics),
+		slog.String("registration", c.Registration),
 		slog.String("dotenv", dotenv),
 		slog.String("jwtKeyFrom", orNone(c.jwtSecretFrom)),
 		slog.String("csrfKeyFrom", orNone(c.sessionSecretFrom)),

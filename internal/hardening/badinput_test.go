@@ -265,6 +265,10 @@ var (
 		{method: "GET", path: "/feed.xml", web: true, good: 200},
 		{method: "GET", path: "/sitemap.xml", web: true, good: 200},
 		{method: "GET", path: "/robots.txt", web: true, good: 200},
+		// The corpus has no setup token (only serve's console does): the
+		// honest request is refused too, and bad input must not change that.
+		{method: "GET", path: "/setup", web: true, query: []string{"token"}, good: 403},
+		{method: "POST", path: "/setup", web: true, who: fresh, fields: newAccount, inert: badAccount, readsBody: true, good: 403},
 	}
 )
 
@@ -735,6 +739,8 @@ func startCorpusApp(t *testing.T, st apptest.Store) *corpusApp {
 	srv := st.Start(t, map[string]string{
 		"PALISADE_RATE_LIMIT":       "100000000/15m",
 		"PALISADE_LOGIN_RATE_LIMIT": "100000000/15m",
+		// The corpus registers accounts through both front doors.
+		"PALISADE_REGISTRATION": "open",
 	})
 	a := &corpusApp{srv: srv, addr: strings.TrimPrefix(srv.URL, "http://"), tokens: map[who]string{}, web: map[who]webSession{}}
 	a.raw = openRaw(t, srv.Config)

@@ -48,6 +48,7 @@ func TestCrashSafety(t *testing.T) {
 			"PALISADE_RATE_LIMIT":       "100000000/15m",
 			"PALISADE_LOGIN_RATE_LIMIT": "100000000/15m",
 			"PALISADE_LOG_LEVEL":        "warn",
+			"PALISADE_REGISTRATION":     "open", // writers register through the API
 		}
 	}
 	dbPath := filepath.Join(dataDir, "palisade.db")

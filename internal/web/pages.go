@@ -71,6 +71,7 @@ type formData struct {
 	Title    string
 	Content  string
 	PostID   string
+	Invite   string // the invite link's token, carried by the registration form
 	// Next is the page to return to after sign-in, already checked by
 	// returnPath ("" for none).
 	Next   string
@@ -83,16 +84,33 @@ func (d *Deps) handleRegisterForm() http.Handler {
 			http.Redirect(w, r, "/", http.StatusSeeOther)
 			return
 		}
-		d.render(w, r, http.StatusOK, "register", formData{})
+		q, err := url.ParseQuery(r.URL.RawQuery) // strict, unlike r.URL.Query()
+		if err != nil {
+			d.WriteError(w, r, http.StatusBadRequest, "That address is malformed.")
+			return
+		}
+		// An invite link (/register?invite=…) carries its token into the
+		// form as a hidden field. Without one, the policy may refuse at
+		// once rather than after the form is filled in.
+		invite := q.Get("invite")
+		if err := d.Accounts.CheckRegistration(invite); err != nil {
+			d.registrationRefused(w, r, err)
+			return
+		}
+		d.render(w, r, http.StatusOK, "register", formData{Invite: invite})
 	})
 }
 
 func (d *Deps) handleRegister() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		reg := blog.Registration{Username: r.PostFormValue("username"), Password: r.PostFormValue("password")}
+		reg := blog.Registration{Username: r.PostFormValue("username"), Password: r.PostFormValue("password"), Invite: r.PostFormValue("invite")}
 		u, err := d.Accounts.Register(r.Context(), reg)
+		if blog.ErrorCode(err) == blog.EFORBIDDEN {
+			d.registrationRefused(w, r, err)
+			return
+		}
 		if err != nil {
-			d.formError(w, r, "register", formData{Username: reg.Username}, err)
+			d.formError(w, r, "register", formData{Username: reg.Username, Invite: reg.Invite}, err)
 			return
 		}
 		if err := d.startSession(r, u); err != nil {
@@ -101,6 +119,17 @@ func (d *Deps) handleRegister() http.Handler {
 		}
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
+}
+
+// registrationRefused answers a registration the policy does not allow (or
+// a bad invite) with a 403 page that says why, the account service's own
+// words. Nothing was stored.
+func (d *Deps) registrationRefused(w http.ResponseWriter, r *http.Request, err error) {
+	if blog.ErrorCode(err) != blog.EFORBIDDEN {
+		d.storeError(w, r, err)
+		return
+	}
+	d.WriteError(w, r, http.StatusForbidden, blog.ErrorMessage(err)+".")
 }
 
 func (d *Deps) handleLoginForm() http.Handler {

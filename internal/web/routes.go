@@ -18,6 +18,9 @@ func (d *Deps) routes(mux *http.ServeMux) {
 	mux.Handle("POST /login", d.site(d.handleLogin()))
 	mux.Handle("POST /logout", d.site(d.handleLogout()))
 
+	mux.Handle("GET /setup", d.site(d.handleSetupForm()))
+	mux.Handle("POST /setup", d.site(d.handleSetup()))
+
 	mux.Handle("GET /write", d.site(d.signedIn(d.handleWriteForm())))
 	mux.Handle("POST /write", d.site(d.signedIn(d.handleWrite())))
 	mux.Handle("GET /post/{id}/edit", d.site(d.signedIn(d.handleEditForm())))

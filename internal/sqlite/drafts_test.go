@@ -28,7 +28,7 @@ func TestListingPlans(t *testing.T) {
 	const sel = `SELECT p.id FROM posts p JOIN users u ON u.id = p.author_id`
 	for _, c := range []struct {
 		name, where, index string
-		args                []any
+		args               []any
 	}{
 		{"Home", ` WHERE p.status = 'published'`, "posts_published", nil},
 		{"HomeNextPage", ` WHERE p.status = 'published' AND (p.created_at, p.id) < (?, ?)`, "posts_published", []any{1, "x"}},

@@ -255,18 +255,21 @@ func (s *Store) UpdatePost(ctx context.Context, actor blog.User, id string, u bl
 	if u.Content != nil {
 		set["content"], set["contentHtml"] = p.Content, p.ContentHTML
 	}
+	update := bson.M{"$set": set}
 	if u.Status != nil {
 		set["status"] = string(p.Status)
 		if !p.PublishedAt.IsZero() {
-			// Apply keeps a PublishedAt once set, so this writes the
-			// time the post already had, or its first.
-			set["publishedAt"] = micros(p.PublishedAt.Time)
+			// Apply keeps a PublishedAt once set, so this is the time the
+			// post already had, or its first. $min, not $set: of two
+			// publishes racing between read and write, the earlier time
+			// stays, and a stored time is never moved later.
+			update["$min"] = bson.M{"publishedAt": micros(p.PublishedAt.Time)}
 		}
 	}
 	var d postDoc
 	err = s.posts.FindOneAndUpdate(ctx,
 		bson.M{"_id": p.ID, "author": p.Author.ID},
-		bson.M{"$set": set},
+		update,
 		options.FindOneAndUpdate().SetReturnDocument(options.After),
 	).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {

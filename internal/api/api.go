@@ -59,6 +59,7 @@ func (d *Deps) routes(mux *http.ServeMux) {
 	mux.Handle("POST /auth/login", d.handleLogin())
 	mux.Handle("POST /auth/logout", authed(d.handleLogout()))
 	mux.Handle("GET /users/me", authed(d.handleMe()))
+	mux.Handle("GET /users/me/posts", authed(d.handleMyPosts()))
 
 	mux.Handle("GET /posts", d.handleListPosts())
 	mux.Handle("GET /posts/{id}", d.handleGetPost())

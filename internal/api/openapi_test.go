@@ -448,6 +448,60 @@ func testResponsesMatchOpenAPI(t *testing.T, st apptest.Store) {
 		v.exchange(t, get("/posts?cursor=abc", ""), valid, http.StatusBadRequest)
 	})
 
+	// Drafts: listed only at /users/me/posts, served only to their author.
+	var draft blog.Post
+	t.Run("CreateDraft", func(t *testing.T) {
+		r := v.exchange(t, post("/posts", bob, map[string]string{"title": "Bob's draft", "content": "Not ready for readers.", "status": "draft"}), valid, http.StatusCreated)
+		var b struct{ Post blog.Post }
+		r.JSON(t, &b)
+		draft = b.Post
+		if draft.Status != blog.StatusDraft || !draft.PublishedAt.IsZero() {
+			t.Errorf("draft = %+v", draft)
+		}
+	})
+	t.Run("CreatePostUnknownStatus", func(t *testing.T) {
+		v.exchange(t, post("/posts", bob, map[string]string{"title": "Title", "content": "Long enough content", "status": "secret"}), invalid, http.StatusBadRequest)
+	})
+	t.Run("GetDraftAsAuthor", func(t *testing.T) {
+		v.exchange(t, get("/posts/"+draft.ID, bob), valid, http.StatusOK)
+	})
+	t.Run("GetDraftAnonymous", func(t *testing.T) {
+		v.exchange(t, get("/posts/"+draft.ID, ""), valid, http.StatusNotFound)
+	})
+	t.Run("ListPostsByAuthor", func(t *testing.T) {
+		r := v.exchange(t, get("/posts?author=ALICE&limit=1", ""), valid, http.StatusOK)
+		if link := r.Header.Get("Link"); !strings.Contains(link, "author=alice") {
+			t.Errorf("Link %q does not keep the author", link)
+		}
+		v.exchange(t, get("/posts?author=bob", ""), valid, http.StatusOK)
+	})
+	t.Run("ListPostsUnknownAuthor", func(t *testing.T) {
+		v.exchange(t, get("/posts?author=nobody_here", ""), valid, http.StatusNotFound)
+	})
+	t.Run("ListMyDrafts", func(t *testing.T) {
+		r := v.exchange(t, get("/users/me/posts?status=draft", bob), valid, http.StatusOK)
+		var page []blog.Post
+		r.JSON(t, &page)
+		if len(page) != 1 || page[0].ID != draft.ID {
+			t.Errorf("drafts = %s", r.Body)
+		}
+		v.exchange(t, get("/users/me/posts", alice), valid, http.StatusOK)
+	})
+	t.Run("ListMyPostsUnknownStatus", func(t *testing.T) {
+		v.exchange(t, get("/users/me/posts?status=secret", bob), invalid, http.StatusBadRequest)
+	})
+	t.Run("ListMyPostsWithoutToken", func(t *testing.T) {
+		v.exchange(t, get("/users/me/posts?status=draft", ""), valid, http.StatusUnauthorized)
+	})
+	t.Run("PublishDraft", func(t *testing.T) {
+		r := v.exchange(t, patch("/posts/"+draft.ID, bob, map[string]string{"status": "published"}), valid, http.StatusOK)
+		var p blog.Post
+		r.JSON(t, &p)
+		if p.Status != blog.StatusPublished || p.PublishedAt.IsZero() {
+			t.Errorf("published = %s", r.Body)
+		}
+	})
+
 	t.Run("GetPost", func(t *testing.T) {
 		r := v.exchange(t, get("/posts/"+first.ID, ""), valid, http.StatusOK)
 		if bytes.Contains(r.Body, []byte("<script")) {

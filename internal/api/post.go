@@ -13,64 +13,124 @@ import (
 
 func (d *Deps) handleListPosts() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// url.ParseQuery, not r.URL.Query(): the latter drops what it
-		// can't parse (a ';', more than 10,000 parameters) and would serve
-		// defaults for a malformed request.
-		q, err := url.ParseQuery(r.URL.RawQuery)
-		if err != nil {
-			d.writeError(w, r, &requestError{http.StatusBadRequest, "Query string is malformed"})
+		q, page, ok := d.pageQuery(w, r)
+		if !ok {
 			return
 		}
-		page := blog.Page{Limit: blog.DefaultPageLimit}
-		if s := q.Get("limit"); s != "" {
-			n, err := strconv.Atoi(s)
-			if err != nil || n < 1 || n > blog.MaxPageLimit {
-				d.writeError(w, r, fieldError("query", "limit", "Limit must be a whole number from 1 to 100"))
-				return
+		// ?author= keeps one author's published posts. An unknown
+		// username is a 404 (not an empty page), so a typo is told apart
+		// from an author who has not published yet.
+		var keep url.Values
+		if name := q.Get("author"); name != "" {
+			u, err := d.Store.UserByUsername(r.Context(), name)
+			if blog.ErrorCode(err) == blog.ENOTFOUND {
+				err = blog.ErrAuthorNotFound
 			}
-			page.Limit = n
-		}
-		if s := q.Get("cursor"); s != "" {
-			c, err := blog.ParseCursor(s)
 			if err != nil {
-				d.writeError(w, r, fieldError("query", "cursor", "Invalid cursor"))
+				d.writeError(w, r, err)
 				return
 			}
-			page.After = c
+			page.AuthorID = u.ID
+			keep = url.Values{"author": {u.Username}}
 		}
-		posts, next, err := d.Store.ListPosts(r.Context(), page)
-		if err != nil {
-			d.writeError(w, r, err)
-			return
-		}
-		posts, cut := feedPage(posts)
-		parts, err := d.encoded.encode(posts)
-		if err != nil {
-			d.writeError(w, r, fmt.Errorf("encode posts: %w", err))
-			return
-		}
-		if n := fitEncoded(parts); n < len(parts) {
-			parts, posts, cut = parts[:n], posts[:n], true
-		}
-		if cut {
-			next = blog.CursorAfter(posts[len(posts)-1])
-		}
-		if next != nil {
-			w.Header().Set("Link", "<"+d.nextURL(page.Limit, next)+`>; rel="next"`)
-		}
-		writeEncodedPosts(w, parts)
+		d.writePage(w, r, page, "/posts", keep)
 	})
+}
+
+// handleMyPosts lists the caller's own posts: ?status=draft their drafts
+// (which no other listing shows), published (the default) the rest.
+func (d *Deps) handleMyPosts() authedHandler {
+	return func(w http.ResponseWriter, r *http.Request, who principal) {
+		q, page, ok := d.pageQuery(w, r)
+		if !ok {
+			return
+		}
+		switch s := blog.PostStatus(q.Get("status")); s {
+		case "", blog.StatusPublished:
+		case blog.StatusDraft:
+			page.Status = s
+		default:
+			d.writeError(w, r, fieldError("query", "status", `Status must be "draft" or "published"`))
+			return
+		}
+		page.AuthorID = who.user.ID
+		var keep url.Values
+		if page.Status == blog.StatusDraft {
+			keep = url.Values{"status": {string(page.Status)}}
+		}
+		d.writePage(w, r, page, "/users/me/posts", keep)
+	}
+}
+
+// pageQuery reads the query string of a listing: limit and cursor. On a
+// bad one it answers 400 and returns ok false.
+func (d *Deps) pageQuery(w http.ResponseWriter, r *http.Request) (q url.Values, page blog.Page, ok bool) {
+	// url.ParseQuery, not r.URL.Query(): the latter drops what it can't
+	// parse (a ';', more than 10,000 parameters) and would serve defaults
+	// for a malformed request.
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		d.writeError(w, r, &requestError{http.StatusBadRequest, "Query string is malformed"})
+		return nil, page, false
+	}
+	page = blog.Page{Limit: blog.DefaultPageLimit}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > blog.MaxPageLimit {
+			d.writeError(w, r, fieldError("query", "limit", "Limit must be a whole number from 1 to 100"))
+			return nil, page, false
+		}
+		page.Limit = n
+	}
+	if s := q.Get("cursor"); s != "" {
+		c, err := blog.ParseCursor(s)
+		if err != nil {
+			d.writeError(w, r, fieldError("query", "cursor", "Invalid cursor"))
+			return nil, page, false
+		}
+		page.After = c
+	}
+	return q, page, true
+}
+
+// writePage lists page and writes it, with a Link to the next page at
+// path carrying the parameters in keep.
+func (d *Deps) writePage(w http.ResponseWriter, r *http.Request, page blog.Page, path string, keep url.Values) {
+	posts, next, err := d.Store.ListPosts(r.Context(), page)
+	if err != nil {
+		d.writeError(w, r, err)
+		return
+	}
+	posts, cut := feedPage(posts)
+	parts, err := d.encoded.encode(posts)
+	if err != nil {
+		d.writeError(w, r, fmt.Errorf("encode posts: %w", err))
+		return
+	}
+	if n := fitEncoded(parts); n < len(parts) {
+		parts, posts, cut = parts[:n], posts[:n], true
+	}
+	if cut {
+		next = blog.CursorAfter(posts[len(posts)-1])
+	}
+	if next != nil {
+		w.Header().Set("Link", "<"+d.nextURL(path, keep, page.Limit, next)+`>; rel="next"`)
+	}
+	writeEncodedPosts(w, parts)
 }
 
 // nextURL links to the following page on the configured public origin,
 // never on the request's Host header, which a client controls.
-func (d *Deps) nextURL(limit int, next *blog.Cursor) string {
+func (d *Deps) nextURL(path string, keep url.Values, limit int, next *blog.Cursor) string {
 	q := url.Values{"cursor": {next.Encode()}}
+	for k, v := range keep {
+		q[k] = v
+	}
 	if limit != blog.DefaultPageLimit {
 		q.Set("limit", strconv.Itoa(limit))
 	}
 	u := *d.BaseURL
-	u.Path, u.RawQuery = "/posts", q.Encode()
+	u.Path, u.RawQuery = path, q.Encode()
 	return u.String()
 }
 
@@ -80,6 +140,26 @@ func (d *Deps) handleGetPost() http.Handler {
 		if err != nil {
 			d.writeError(w, r, err)
 			return
+		}
+		if p.IsDraft() {
+			// Only a draft needs to know who asks: its author or an admin
+			// may read it, anyone else (no token, a bad one, another
+			// author) gets the 404 of a post that does not exist.
+			w.Header().Set("Cache-Control", "no-store")
+			who, reason, err := d.verify(r.Context(), r.Header.Get("Authorization"))
+			if err != nil {
+				d.writeError(w, r, err)
+				return
+			}
+			var viewer *blog.User
+			if reason == "" {
+				viewer = &who.user
+				logging.SetUser(r.Context(), who.user.ID)
+			}
+			if err := blog.CheckCanRead(viewer, p); err != nil {
+				d.writeError(w, r, err)
+				return
+			}
 		}
 		if err := d.encoded.writePost(w, p); err != nil {
 			d.writeError(w, r, fmt.Errorf("encode post: %w", err))
@@ -103,7 +183,7 @@ func (d *Deps) handleCreatePost() authedHandler {
 			d.writeError(w, r, err)
 			return
 		}
-		p, err := d.Store.CreatePost(r.Context(), blog.NewPost{AuthorID: who.user.ID, Title: in.Title, Content: in.Content, ContentHTML: html})
+		p, err := d.Store.CreatePost(r.Context(), blog.NewPost{AuthorID: who.user.ID, Title: in.Title, Content: in.Content, ContentHTML: html, Status: in.Status})
 		if err != nil {
 			d.writeError(w, r, err)
 			return
@@ -127,6 +207,7 @@ func (d *Deps) handleUpdatePost() authedHandler {
 		// request for a missing post or someone else's must cost no more
 		// than this read. The store checks again in the update's own
 		// transaction, so an author change in between is still caught.
+		// Someone else's draft is a 404 (CheckCanEdit), as on GET.
 		id := r.PathValue("id")
 		current, err := d.Store.PostByID(r.Context(), id)
 		if err == nil {
@@ -141,7 +222,7 @@ func (d *Deps) handleUpdatePost() authedHandler {
 			d.writeError(w, r, err)
 			return
 		}
-		u := blog.PostUpdate{Title: patch.Title, Content: patch.Content}
+		u := blog.PostUpdate{Title: patch.Title, Content: patch.Content, Status: patch.Status}
 		if patch.Content != nil {
 			html, err := d.Markdown.Render(*patch.Content)
 			if err != nil {

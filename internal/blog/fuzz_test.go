@@ -38,7 +38,7 @@ func FuzzPostInputClean(f *testing.F) {
 		again := in
 		err2 := again.Clean()
 		if again != in {
-			t.Errorf("Clean is not idempotent:\n first  %+q\n second %+q\n from   %+q", in, again, PostInput{title, content})
+			t.Errorf("Clean is not idempotent:\n first  %+q\n second %+q\n from   %+q", in, again, PostInput{Title: title, Content: content})
 		}
 		if (err1 == nil) != (err2 == nil) || !reflect.DeepEqual(fieldsOf(err1), fieldsOf(err2)) {
 			t.Errorf("validity changed on second Clean: %v, then %v", err1, err2)

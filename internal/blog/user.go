@@ -42,13 +42,17 @@ func (u User) CanEdit(p Post) bool {
 	return u.ID != "" && !u.Disabled && (u.Role == RoleAdmin || p.Author.ID == u.ID)
 }
 
-// CheckCanEdit returns nil if actor may change or delete p (CanEdit), and
-// ErrNotYourPost otherwise.
+// CheckCanEdit returns nil if actor may change or delete p (CanEdit),
+// ErrPostNotFound if p is a draft actor may not even read (CanRead: its
+// existence is not given away), and ErrNotYourPost otherwise.
 func CheckCanEdit(actor User, p Post) error {
-	if !actor.CanEdit(p) {
-		return ErrNotYourPost
+	if actor.CanEdit(p) {
+		return nil
 	}
-	return nil
+	if err := CheckCanRead(&actor, p); err != nil {
+		return err
+	}
+	return ErrNotYourPost
 }
 
 // Validate returns ErrInvalidRole unless r is a known role.

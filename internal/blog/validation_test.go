@@ -256,7 +256,7 @@ func TestPostPatchClean(t *testing.T) {
 		{
 			name:    "empty patch invalid",
 			in:      PostPatch{},
-			wantErr: [][2]string{{"title", "Nothing to update: send title or content"}},
+			wantErr: [][2]string{{"title", "Nothing to update: send title, content or status"}},
 		},
 		{
 			name:      "title only",

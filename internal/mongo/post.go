@@ -21,18 +21,52 @@ type postDoc struct {
 	ContentHTML string `bson:"contentHtml"`
 	CreatedAt   int64  `bson:"createdAt"` // Unix microseconds
 	UpdatedAt   int64  `bson:"updatedAt"` // Unix microseconds
+	// Status and PublishedAt (Unix microseconds) came with drafts. Posts
+	// stored before have neither and read as published at their
+	// creation: they were all public. Nothing rewrites them.
+	Status      string `bson:"status,omitempty"`
+	PublishedAt *int64 `bson:"publishedAt,omitempty"`
 }
 
 func (d postDoc) post(username string) blog.Post {
-	return blog.Post{
+	p := blog.Post{
 		ID:          d.ID,
 		Title:       d.Title,
 		Content:     d.Content,
 		ContentHTML: d.ContentHTML,
 		Author:      blog.Author{ID: d.Author, Username: username},
+		Status:      blog.PostStatus(d.Status),
 		CreatedAt:   fromMicros(d.CreatedAt),
 		UpdatedAt:   fromMicros(d.UpdatedAt),
 	}
+	if p.Status == "" {
+		p.Status = blog.StatusPublished
+	}
+	switch {
+	case d.PublishedAt != nil:
+		p.PublishedAt = blog.NullTime{Time: fromMicros(*d.PublishedAt)}
+	case p.Status == blog.StatusPublished:
+		p.PublishedAt = blog.NullTime{Time: p.CreatedAt}
+	}
+	return p
+}
+
+// microsOrNil returns t in Unix microseconds, or nil for no time.
+func microsOrNil(t blog.NullTime) *int64 {
+	if t.IsZero() {
+		return nil
+	}
+	m := micros(t.Time)
+	return &m
+}
+
+// statusFilter matches the posts of status: a draft has "draft" stored; a
+// published post "published", or no status at all if it predates drafts.
+func statusFilter(status blog.PostStatus) any {
+	if status == blog.StatusDraft {
+		return string(blog.StatusDraft)
+	}
+	return bson.M{"$ne": string(blog.StatusDraft)}
 }
 
 // feedOrder is the feed's sort: newest first, ties broken by _id. The
@@ -57,15 +91,17 @@ func (s *Store) CreatePost(ctx context.Context, np blog.NewPost) (blog.Post, err
 	if err != nil {
 		return blog.Post{}, fmt.Errorf("create post: %w", err)
 	}
-	now := micros(blog.Now())
+	p := np.Post(blog.NewID(), blog.Author{ID: author.ID}, blog.Now())
 	d := postDoc{
-		ID:          blog.NewID(),
+		ID:          p.ID,
 		Author:      author.ID,
-		Title:       np.Title,
-		Content:     np.Content,
-		ContentHTML: np.ContentHTML,
-		CreatedAt:   now,
-		UpdatedAt:   now,
+		Title:       p.Title,
+		Content:     p.Content,
+		ContentHTML: p.ContentHTML,
+		CreatedAt:   micros(p.CreatedAt),
+		UpdatedAt:   micros(p.UpdatedAt),
+		Status:      string(p.Status),
+		PublishedAt: microsOrNil(p.PublishedAt),
 	}
 	if _, err := s.posts.InsertOne(ctx, d); err != nil {
 		return blog.Post{}, fmt.Errorf("create post: %w", unavailable(err))
@@ -107,15 +143,21 @@ func (s *Store) postByID(ctx context.Context, id string) (blog.Post, error) {
 // post: FerretDB 1.24 has no $lookup stage.
 func (s *Store) ListPosts(ctx context.Context, page blog.Page) ([]blog.Post, *blog.Cursor, error) {
 	limit := page.Size()
-	filter := bson.M{}
+	if page.AuthorID != "" && !blog.ValidID(page.AuthorID) {
+		return []blog.Post{}, nil, nil
+	}
+	filter := bson.M{"status": statusFilter(page.ListStatus())}
+	if page.AuthorID != "" {
+		filter["author"] = page.AuthorID
+	}
 	if c := page.After; c != nil {
 		// Strictly after the cursor in feed order: (createdAt, _id) <
 		// (t, id). The cursor's time has microseconds, like createdAt.
 		t := micros(c.CreatedAt)
-		filter = bson.M{"$or": bson.A{
+		filter["$or"] = bson.A{
 			bson.M{"createdAt": bson.M{"$lt": t}},
 			bson.M{"createdAt": t, "_id": bson.M{"$lt": c.ID}},
-		}}
+		}
 	}
 	// One more document than asked tells whether a next page exists
 	// without a count.
@@ -213,10 +255,21 @@ func (s *Store) UpdatePost(ctx context.Context, actor blog.User, id string, u bl
 	if u.Content != nil {
 		set["content"], set["contentHtml"] = p.Content, p.ContentHTML
 	}
+	update := bson.M{"$set": set}
+	if u.Status != nil {
+		set["status"] = string(p.Status)
+		if !p.PublishedAt.IsZero() {
+			// Apply keeps a PublishedAt once set, so this is the time the
+			// post already had, or its first. $min, not $set: of two
+			// publishes racing between read and write, the earlier time
+			// stays, and a stored time is never moved later.
+			update["$min"] = bson.M{"publishedAt": micros(p.PublishedAt.Time)}
+		}
+	}
 	var d postDoc
 	err = s.posts.FindOneAndUpdate(ctx,
 		bson.M{"_id": p.ID, "author": p.Author.ID},
-		bson.M{"$set": set},
+		update,
 		options.FindOneAndUpdate().SetReturnDocument(options.After),
 	).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {

@@ -18,6 +18,7 @@ const (
 	indexSkeleton    = "usernameSkeleton_unique"
 	indexFeed        = "createdAt_-1__id_-1"
 	indexAuthor      = "author_1"
+	indexAuthorFeed  = "author_1_createdAt_-1__id_-1"
 	indexRevokedTTL  = "expiresAt_ttl"
 	indexRevoked     = "expiresAt_1"
 	indexSessionsTTL = "expiry_ttl"
@@ -58,6 +59,10 @@ var validators = map[string]bson.M{
 			"contentHtml": bson.M{"bsonType": "string"},
 			"createdAt":   bson.M{"bsonType": "long"},
 			"updatedAt":   bson.M{"bsonType": "long"},
+			// Not required: posts from before drafts have neither and
+			// read as published.
+			"status":      bson.M{"enum": bson.A{"draft", "published"}},
+			"publishedAt": bson.M{"bsonType": "long"},
 		},
 	},
 	revocationsColl: {
@@ -159,6 +164,13 @@ func (s *Store) ensureSchema(ctx context.Context) error {
 		{s.posts, mongo.IndexModel{
 			Keys:    bson.D{{Key: "createdAt", Value: -1}, {Key: "_id", Value: -1}},
 			Options: options.Index().SetName(indexFeed),
+		}},
+		// An author's page and drafts: one author, feed order. Status is
+		// left out: published is "not draft" (older posts have none),
+		// which no index range expresses, and drafts are few.
+		{s.posts, mongo.IndexModel{
+			Keys:    bson.D{{Key: "author", Value: 1}, {Key: "createdAt", Value: -1}, {Key: "_id", Value: -1}},
+			Options: options.Index().SetName(indexAuthorFeed),
 		}},
 		// Invites are looked up by the hash of their token, which is unique.
 		{s.invites, mongo.IndexModel{

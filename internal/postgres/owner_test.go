@@ -46,8 +46,9 @@ func TestRoleMigration(t *testing.T) {
 	exec(`INSERT INTO posts (id, author_id, title, content, content_html, created_at, updated_at) VALUES ($1, $2, 'title', 'content', '<p>content</p>', $3, $3)`,
 		blog.NewID(), authorID, now)
 
-	if n, err := postgres.Migrate(ctx, url); err != nil || n != 1 {
-		t.Fatalf("migrate applied %d, %v; want 1", n, err)
+	// 0004 and 0005 (drafts).
+	if n, err := postgres.Migrate(ctx, url); err != nil || n != 2 {
+		t.Fatalf("migrate applied %d, %v; want 2", n, err)
 	}
 	s, err := postgres.Open(ctx, url)
 	if err != nil {
@@ -59,8 +60,13 @@ func TestRoleMigration(t *testing.T) {
 			t.Fatalf("user %s after the migration = %+v, %v; want role %s", id, u, err, want)
 		}
 	}
-	if posts, _, err := s.ListPosts(ctx, blog.Page{Limit: 10}); err != nil || len(posts) != 1 {
+	posts, _, err := s.ListPosts(ctx, blog.Page{Limit: 10})
+	if err != nil || len(posts) != 1 {
 		t.Fatalf("posts after the migration: %d, %v; want 1", len(posts), err)
+	}
+	// 0005: posts from before drafts are published as of their creation.
+	if p := posts[0]; p.Status != blog.StatusPublished || !p.PublishedAt.Equal(p.CreatedAt) {
+		t.Fatalf("post after the drafts migration: status %q, publishedAt %v, createdAt %v", p.Status, p.PublishedAt, p.CreatedAt)
 	}
 	if _, err := conn.Exec(ctx, `UPDATE users SET role = 'user' WHERE id = $1`, authorID); err == nil {
 		t.Fatal("the old role name is still accepted")

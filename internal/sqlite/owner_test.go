@@ -63,6 +63,12 @@ func TestRoleMigration(t *testing.T) {
 	if err != nil || len(posts) != 3 {
 		t.Fatalf("posts after the migration: %d, %v; want 3", len(posts), err)
 	}
+	// 0005: posts from before drafts are published as of their creation.
+	for _, p := range posts {
+		if p.Status != blog.StatusPublished || !p.PublishedAt.Equal(p.CreatedAt) {
+			t.Fatalf("post after the drafts migration: status %q, publishedAt %v, createdAt %v", p.Status, p.PublishedAt, p.CreatedAt)
+		}
+	}
 	var schema string
 	if err := db.QueryRowContext(ctx, `SELECT sql FROM sqlite_schema WHERE name = 'posts'`).Scan(&schema); err != nil {
 		t.Fatal(err)

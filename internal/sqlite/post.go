@@ -10,7 +10,7 @@ import (
 	"github.com/palisade-blog/palisade/internal/blog"
 )
 
-const postSelect = `SELECT p.id, p.title, p.content, p.content_html, p.created_at, p.updated_at, u.id, u.username
+const postSelect = `SELECT p.id, p.title, p.content, p.content_html, p.created_at, p.updated_at, u.id, u.username, p.status, p.published_at
 FROM posts p JOIN users u ON u.id = p.author_id`
 
 // scanner is what *sql.Row and *sql.Rows have in common.
@@ -20,13 +20,17 @@ func scanPost(row scanner) (blog.Post, error) {
 	var (
 		p                blog.Post
 		created, updated int64
+		published        sql.NullInt64
 	)
-	err := row.Scan(&p.ID, &p.Title, &p.Content, &p.ContentHTML, &created, &updated, &p.Author.ID, &p.Author.Username)
+	err := row.Scan(&p.ID, &p.Title, &p.Content, &p.ContentHTML, &created, &updated, &p.Author.ID, &p.Author.Username, &p.Status, &published)
 	if err != nil {
 		return blog.Post{}, err
 	}
 	p.CreatedAt = time.UnixMicro(created).UTC()
 	p.UpdatedAt = time.UnixMicro(updated).UTC()
+	if published.Valid {
+		p.PublishedAt = blog.NullTime{Time: time.UnixMicro(published.Int64).UTC()}
+	}
 	return p, nil
 }
 
@@ -36,20 +40,13 @@ func (s *Store) CreatePost(ctx context.Context, np blog.NewPost) (blog.Post, err
 		return blog.Post{}, fmt.Errorf("create post: %w", err)
 	}
 	now := blog.Now()
-	p := blog.Post{
-		ID:          blog.NewID(),
-		Title:       np.Title,
-		Content:     np.Content,
-		ContentHTML: np.ContentHTML,
-		CreatedAt:   now,
-		UpdatedAt:   now,
-	}
+	p := np.Post(blog.NewID(), blog.Author{}, now)
 	// CreatePost is the hottest write: its statements are prepared once.
 	author, err := s.writeStmt(ctx, `SELECT id, username FROM users WHERE id = ?`)
 	if err != nil {
 		return blog.Post{}, fmt.Errorf("create post: %w", err)
 	}
-	insert, err := s.writeStmt(ctx, `INSERT INTO posts (id, author_id, title, content, content_html, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	insert, err := s.writeStmt(ctx, `INSERT INTO posts (id, author_id, title, content, content_html, created_at, updated_at, status, published_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return blog.Post{}, fmt.Errorf("create post: %w", err)
 	}
@@ -64,7 +61,7 @@ func (s *Store) CreatePost(ctx context.Context, np blog.NewPost) (blog.Post, err
 			return err
 		}
 		_, err = tx.StmtContext(ctx, insert).ExecContext(ctx,
-			p.ID, p.Author.ID, p.Title, p.Content, p.ContentHTML, now.UnixMicro(), now.UnixMicro())
+			p.ID, p.Author.ID, p.Title, p.Content, p.ContentHTML, now.UnixMicro(), now.UnixMicro(), p.Status, unixMicros(p.PublishedAt))
 		return err
 	})
 	if err != nil {
@@ -105,14 +102,28 @@ func (s *Store) ListPosts(ctx context.Context, page blog.Page) ([]blog.Post, *bl
 		rows *sql.Rows
 		err  error
 	)
+	if page.AuthorID != "" && !blog.ValidID(page.AuthorID) {
+		return []blog.Post{}, nil, nil
+	}
+	// The status is written into the query, not bound: SQLite uses the
+	// partial index posts_published only for a literal status =
+	// 'published'. It is one of two constants, never the client's text.
+	where := ` WHERE p.status = 'published'`
+	if page.ListStatus() == blog.StatusDraft {
+		where = ` WHERE p.status = 'draft'`
+	}
+	var args []any
+	if page.AuthorID != "" {
+		where += ` AND p.author_id = ?`
+		args = append(args, page.AuthorID)
+	}
+	if page.After != nil {
+		where += ` AND (p.created_at, p.id) < (?, ?)`
+		args = append(args, page.After.CreatedAt.UnixMicro(), page.After.ID)
+	}
 	// One more row than asked tells whether a next page exists without a
 	// COUNT(*).
-	if page.After == nil {
-		rows, err = s.query(ctx, postSelect+` ORDER BY p.created_at DESC, p.id DESC LIMIT ?`, limit+1)
-	} else {
-		rows, err = s.query(ctx, postSelect+` WHERE (p.created_at, p.id) < (?, ?) ORDER BY p.created_at DESC, p.id DESC LIMIT ?`,
-			page.After.CreatedAt.UnixMicro(), page.After.ID, limit+1)
-	}
+	rows, err = s.query(ctx, postSelect+where+` ORDER BY p.created_at DESC, p.id DESC LIMIT ?`, append(args, limit+1)...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("list posts: %w", err)
 	}
@@ -147,8 +158,8 @@ func (s *Store) UpdatePost(ctx context.Context, actor blog.User, id string, u bl
 			return err
 		}
 		p.Apply(u, blog.Now())
-		_, err = tx.ExecContext(ctx, `UPDATE posts SET title = ?, content = ?, content_html = ?, updated_at = ? WHERE id = ?`,
-			p.Title, p.Content, p.ContentHTML, p.UpdatedAt.UnixMicro(), p.ID)
+		_, err = tx.ExecContext(ctx, `UPDATE posts SET title = ?, content = ?, content_html = ?, updated_at = ?, status = ?, published_at = ? WHERE id = ?`,
+			p.Title, p.Content, p.ContentHTML, p.UpdatedAt.UnixMicro(), p.Status, unixMicros(p.PublishedAt), p.ID)
 		return err
 	})
 	if err != nil {
@@ -182,4 +193,12 @@ func editablePost(ctx context.Context, tx *sql.Tx, actor blog.User, id string) (
 		return blog.Post{}, err
 	}
 	return p, nil
+}
+
+// unixMicros returns t as Unix microseconds, or nil (NULL) for no time.
+func unixMicros(t blog.NullTime) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
 }

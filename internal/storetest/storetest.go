@@ -37,6 +37,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("FirstAdmin", func(t *testing.T) { testFirstAdmin(t, open) })
 	t.Run("Invites", func(t *testing.T) { testInvites(t, open) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, open) })
+	t.Run("Drafts", func(t *testing.T) { testDrafts(t, open) })
 }
 
 func wantCode(t *testing.T, err error, code string) {

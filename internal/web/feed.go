@@ -67,13 +67,19 @@ func (d *Deps) feedEntries(posts []blog.Post) []atom.Entry {
 			html = feedTooLarge
 		}
 		budget -= len(html)
+		// Feeds list published posts only, which all have a publication
+		// date; a post from before drafts existed has its creation date.
+		published := p.PublishedAt.Time
+		if published.IsZero() {
+			published = p.CreatedAt
+		}
 		entries = append(entries, atom.Entry{
 			// The post's creation day and ID never change, so neither
 			// does its entry's ID, whatever edits follow.
 			ID:          atom.TagURI(host, p.CreatedAt, "post/"+p.ID),
 			Title:       p.Title,
 			Author:      atom.Person{Name: p.Author.Username, URI: origin + "/u/" + url.PathEscape(p.Author.Username)},
-			Published:   p.CreatedAt,
+			Published:   published,
 			Updated:     p.UpdatedAt,
 			Link:        origin + "/post/" + url.PathEscape(p.ID),
 			ContentHTML: html,

@@ -55,6 +55,10 @@ type postData struct {
 func (d *Deps) handlePost() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := d.Store.PostByID(r.Context(), r.PathValue("id"))
+		if err == nil {
+			// Someone else's draft is "no such post", as on the API.
+			err = blog.CheckCanRead(currentUser(r), p)
+		}
 		if err != nil {
 			d.storeError(w, r, err)
 			return
@@ -70,6 +74,7 @@ type formData struct {
 	Username string
 	Title    string
 	Content  string
+	Status   blog.PostStatus // the editor's draft/published choice
 	PostID   string
 	Invite   string // the invite link's token, carried by the registration form
 	// Next is the page to return to after sign-in, already checked by
@@ -197,8 +202,8 @@ func (d *Deps) handleWriteForm() http.Handler {
 
 func (d *Deps) handleWrite() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in := blog.PostInput{Title: r.PostFormValue("title"), Content: r.PostFormValue("content")}
-		form := formData{Title: in.Title, Content: in.Content}
+		in := blog.PostInput{Title: r.PostFormValue("title"), Content: r.PostFormValue("content"), Status: blog.PostStatus(r.PostFormValue("status"))}
+		form := formData{Title: in.Title, Content: in.Content, Status: in.Status}
 		if err := in.Clean(); err != nil {
 			d.formError(w, r, "write", form, err)
 			return
@@ -208,7 +213,7 @@ func (d *Deps) handleWrite() http.Handler {
 			d.formError(w, r, "write", form, err) // a rendering limit is a 400
 			return
 		}
-		p, err := d.Store.CreatePost(r.Context(), blog.NewPost{AuthorID: currentUser(r).ID, Title: in.Title, Content: in.Content, ContentHTML: html})
+		p, err := d.Store.CreatePost(r.Context(), blog.NewPost{AuthorID: currentUser(r).ID, Title: in.Title, Content: in.Content, ContentHTML: html, Status: in.Status})
 		if err != nil {
 			d.storeError(w, r, err)
 			return
@@ -220,15 +225,14 @@ func (d *Deps) handleWrite() http.Handler {
 func (d *Deps) handleEditForm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := d.Store.PostByID(r.Context(), r.PathValue("id"))
+		if err == nil {
+			err = blog.CheckCanEdit(*currentUser(r), p) // 403, or 404 for someone else's draft
+		}
 		if err != nil {
 			d.storeError(w, r, err)
 			return
 		}
-		if !currentUser(r).CanEdit(p) {
-			d.forbidden(w, r)
-			return
-		}
-		d.render(w, r, http.StatusOK, "write", formData{PostID: p.ID, Title: p.Title, Content: p.Content})
+		d.render(w, r, http.StatusOK, "write", formData{PostID: p.ID, Title: p.Title, Content: p.Content, Status: p.Status})
 	})
 }
 
@@ -240,17 +244,21 @@ func (d *Deps) handleEdit() http.Handler {
 		// checks authorship again in the same transaction as the update;
 		// a refusal there also comes back as EFORBIDDEN.
 		current, err := d.Store.PostByID(r.Context(), id)
+		if err == nil {
+			err = blog.CheckCanEdit(*currentUser(r), current) // 403, or 404 for someone else's draft
+		}
 		if err != nil {
 			d.storeError(w, r, err)
 			return
 		}
-		if !currentUser(r).CanEdit(current) {
-			d.forbidden(w, r)
-			return
-		}
 		title, content := r.PostFormValue("title"), r.PostFormValue("content")
-		form := formData{PostID: id, Title: title, Content: content}
+		form := formData{PostID: id, Title: title, Content: content, Status: current.Status}
 		patch := blog.PostPatch{Title: &title, Content: &content}
+		// The editor always sends a status; a form without one (an older
+		// page still open) leaves it as it is.
+		if s := blog.PostStatus(r.PostFormValue("status")); s != "" {
+			patch.Status, form.Status = &s, s
+		}
 		if err := patch.Clean(); err != nil {
 			d.formError(w, r, "write", form, err)
 			return
@@ -260,7 +268,7 @@ func (d *Deps) handleEdit() http.Handler {
 			d.formError(w, r, "write", form, err) // a rendering limit is a 400
 			return
 		}
-		_, err = d.Store.UpdatePost(r.Context(), *currentUser(r), id, blog.PostUpdate{Title: patch.Title, Content: patch.Content, ContentHTML: &html})
+		_, err = d.Store.UpdatePost(r.Context(), *currentUser(r), id, blog.PostUpdate{Title: patch.Title, Content: patch.Content, ContentHTML: &html, Status: patch.Status})
 		if err != nil {
 			d.storeError(w, r, err)
 			return
@@ -274,12 +282,11 @@ func (d *Deps) handleEdit() http.Handler {
 func (d *Deps) handleDeleteForm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := d.Store.PostByID(r.Context(), r.PathValue("id"))
+		if err == nil {
+			err = blog.CheckCanEdit(*currentUser(r), p) // 403, or 404 for someone else's draft
+		}
 		if err != nil {
 			d.storeError(w, r, err)
-			return
-		}
-		if !currentUser(r).CanEdit(p) {
-			d.forbidden(w, r)
 			return
 		}
 		d.render(w, r, http.StatusOK, "delete", postData{Post: p, CanEdit: true})

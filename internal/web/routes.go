@@ -11,6 +11,8 @@ import (
 func (d *Deps) routes(mux *http.ServeMux) {
 	mux.Handle("GET /{$}", d.site(d.handleHome()))
 	mux.Handle("GET /post/{id}", d.site(d.handlePost()))
+	mux.Handle("GET /u/{username}", d.site(d.handleAuthor()))
+	mux.Handle("GET /u/{username}/feed.xml", d.site(d.handleAuthorFeed()))
 
 	mux.Handle("GET /register", d.site(d.handleRegisterForm()))
 	mux.Handle("POST /register", d.site(d.handleRegister()))

@@ -1,0 +1,126 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+
+	"github.com/palisade-blog/palisade/internal/atom"
+	"github.com/palisade-blog/palisade/internal/blog"
+)
+
+// authorFeedSize is how many posts an author's Atom feed holds: the newest
+// published ones. Readers poll; they need what is new, not the archive.
+const authorFeedSize = 20
+
+type authorData struct {
+	Username string
+	Posts    []blog.Post
+	Next     string
+	// Own is true when the author is the visitor: then Drafts holds their
+	// newest drafts (at most MaxPageLimit; MoreDrafts says there are more).
+	Own        bool
+	Drafts     []blog.Post
+	MoreDrafts bool
+}
+
+// handleAuthor shows /u/{username}: the author's published posts, paged
+// like the home page, and, to the author alone, their drafts.
+func (d *Deps) handleAuthor() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q, err := url.ParseQuery(r.URL.RawQuery) // strict, unlike r.URL.Query()
+		if err != nil {
+			d.WriteError(w, r, http.StatusBadRequest, "That address is malformed.")
+			return
+		}
+		author, ok := d.author(w, r)
+		if !ok {
+			return
+		}
+		page := blog.Page{Limit: blog.DefaultPageLimit, AuthorID: author.ID}
+		if s := q.Get("cursor"); s != "" {
+			c, err := blog.ParseCursor(s)
+			if err != nil {
+				d.WriteError(w, r, http.StatusBadRequest, "That page link is not valid.")
+				return
+			}
+			page.After = c
+		}
+		posts, next, err := d.Store.ListPosts(r.Context(), page)
+		if err != nil {
+			d.internalError(w, r, err)
+			return
+		}
+		data := authorData{Username: author.Username, Posts: posts}
+		if next != nil {
+			data.Next = authorPath(author) + "?" + url.Values{"cursor": {next.Encode()}}.Encode()
+		}
+		// Drafts only on the author's own page, and only with the first
+		// page of posts: they are the author's desk, not an archive.
+		if u := currentUser(r); u != nil && u.ID == author.ID && page.After == nil {
+			data.Own = true
+			drafts, more, err := d.Store.ListPosts(r.Context(), blog.Page{Limit: blog.MaxPageLimit, AuthorID: author.ID, Status: blog.StatusDraft})
+			if err != nil {
+				d.internalError(w, r, err)
+				return
+			}
+			data.Drafts, data.MoreDrafts = drafts, more != nil
+		}
+		d.render(w, r, http.StatusOK, "author", data)
+	})
+}
+
+// handleAuthorFeed serves /u/{username}/feed.xml: the author's newest
+// published posts as an Atom feed, with an ETag and Last-Modified so that
+// polling readers mostly get 304.
+func (d *Deps) handleAuthorFeed() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		author, ok := d.author(w, r)
+		if !ok {
+			return
+		}
+		ctx := r.Context()
+		site := d.siteSettings(ctx)
+		posts, _, err := d.Store.ListPosts(ctx, blog.Page{Limit: authorFeedSize, AuthorID: author.ID})
+		if err != nil {
+			d.internalError(w, r, err)
+			return
+		}
+		page := d.origin() + authorPath(author)
+		f := &atom.Feed{
+			Title:    author.Username + " · " + site.Title,
+			Subtitle: site.Description,
+			SiteURL:  page,
+			FeedURL:  page + "/feed.xml",
+			ID:       atom.TagURI(d.BaseURL.Hostname(), author.CreatedAt, "author/"+author.ID),
+			Author:   &atom.Person{Name: author.Username, URI: page},
+			// An author without posts still has a valid feed: it was
+			// last updated when the account was made.
+			Updated: author.CreatedAt,
+			// The same entries as in the site's feed, so a reader of both
+			// sees one entry per post.
+			Entries: d.feedEntries(posts),
+		}
+		if err := atom.Serve(w, r, f); err != nil {
+			d.internalError(w, r, err)
+		}
+	})
+}
+
+// author looks up the {username} of the path. An unknown one gets the
+// not-found page and ok false.
+func (d *Deps) author(w http.ResponseWriter, r *http.Request) (u blog.User, ok bool) {
+	u, err := d.Store.UserByUsername(r.Context(), r.PathValue("username"))
+	if blog.ErrorCode(err) == blog.ENOTFOUND {
+		d.WriteError(w, r, http.StatusNotFound, "There is no author with this name.")
+		return blog.User{}, false
+	}
+	if err != nil {
+		d.storeError(w, r, err)
+		return blog.User{}, false
+	}
+	return u, true
+}
+
+// authorPath is the path of u's page, spelled as the account spells the
+// name (a link with other capitals still works).
+func authorPath(u blog.User) string { return "/u/" + url.PathEscape(u.Username) }

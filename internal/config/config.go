@@ -69,6 +69,11 @@ type Config struct {
 	RedisPrefix      string
 	JWTSecret        Secret
 	SessionSecret    Secret
+	// TwoFactorKeys encrypt second-factor secrets (TOTP) at rest, newest
+	// first: the first seals, any opens (see package sealed). Empty in a
+	// production deployment that has not set them: it still starts, but
+	// enrolment in two-factor sign-in must be refused until they are.
+	TwoFactorKeys []Secret
 	JWTTTL           time.Duration
 	RateLimit        httpsec.Rate
 	LoginRateLimit   httpsec.Rate
@@ -92,7 +97,7 @@ type Config struct {
 	DotenvPath string
 	// secretFrom says where each secret came from (environment, .env,
 	// generated, data dir), for the start-up summary.
-	jwtSecretFrom, sessionSecretFrom string
+	jwtSecretFrom, sessionSecretFrom, twoFactorKeysFrom string
 }
 
 // Production reports whether Palisade runs in production mode.
@@ -111,9 +116,9 @@ func (c *Config) UsesMongo() bool {
 // SQLitePath is the database file used when DatabaseURL is empty.
 func (c *Config) SQLitePath() string { return c.DataDir + string(os.PathSeparator) + "palisade.db" }
 
-// usesSecrets reports whether the command named name signs anything. Only
-// serve does: migrate and user neither need nor read the two secrets, so
-// they run in production without them.
+// usesSecrets reports whether the command named name signs or seals
+// anything. Only serve does: migrate and user neither need nor read the
+// secrets, so they run in production without them.
 func usesSecrets(name string) bool { return name == "serve" }
 
 // setting is one configuration value: its variable, flag, default and how
@@ -184,6 +189,13 @@ var settings = []setting{
 	}},
 	{env: "PALISADE_JWT_SECRET", secret: true, set: func(c *Config, v string) error { c.JWTSecret = Secret(v); return nil }},
 	{env: "PALISADE_SESSION_SECRET", secret: true, set: func(c *Config, v string) error { c.SessionSecret = Secret(v); return nil }},
+	{env: "PALISADE_2FA_KEYS", secret: true, set: func(c *Config, v string) error {
+		c.TwoFactorKeys = nil
+		for _, k := range splitList(v) {
+			c.TwoFactorKeys = append(c.TwoFactorKeys, Secret(k))
+		}
+		return nil
+	}},
 	{env: "PALISADE_JWT_TTL", flag: "jwt-ttl", def: "15m", usage: "lifetime of a sign-in token (1m to 24h)", set: func(c *Config, v string) error {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < time.Minute || d > 24*time.Hour {
@@ -321,6 +333,8 @@ func Load(name string, args []string, getenv func(string) string, dotenvPath str
 			c.jwtSecretFrom = from
 		case "PALISADE_SESSION_SECRET":
 			c.sessionSecretFrom = from
+		case "PALISADE_2FA_KEYS":
+			c.twoFactorKeysFrom = from
 		}
 	}
 	if err := c.check(signs); err != nil {
@@ -351,7 +365,7 @@ func PrintUsage(name string, w io.Writer) {
 	fs.SetOutput(w)
 	fmt.Fprintf(w, "Usage: palisade %s [flags]\n\nEach flag may also be set with the variable named beside it, in the environment or a .env file.\n", name)
 	if usesSecrets(name) {
-		fmt.Fprint(w, "Secrets (PALISADE_JWT_SECRET, PALISADE_SESSION_SECRET) have no flag: set them in the environment or .env.\n")
+		fmt.Fprint(w, "Secrets (PALISADE_JWT_SECRET, PALISADE_SESSION_SECRET, PALISADE_2FA_KEYS) have no flag: set them in the environment or .env.\n")
 	}
 	fmt.Fprintln(w)
 	fs.PrintDefaults()
@@ -438,7 +452,58 @@ func (c *Config) checkSecrets() error {
 		}
 		c.Warnings = append(c.Warnings, msg+" (refused in production)")
 	}
+	return c.checkTwoFactorKeys()
+}
+
+// checkTwoFactorKeys holds each PALISADE_2FA_KEYS key to the rules of the
+// other secrets, with one exception: in production, no key at all is
+// allowed. A deployment upgraded from a version without second factors
+// must keep starting; until the keys are set it only cannot enrol anyone
+// in two-factor sign-in, and says so in a warning at every start.
+func (c *Config) checkTwoFactorKeys() error {
+	const env = "PALISADE_2FA_KEYS"
+	if len(c.TwoFactorKeys) == 0 {
+		if c.Production() {
+			c.Warnings = append(c.Warnings, env+": not set, so no one can turn on two-factor sign-in; "+secretHint)
+		}
+		return nil
+	}
+	seen := map[string]bool{}
+	for i, k := range c.TwoFactorKeys {
+		// Keys are named by position, never quoted.
+		name := env
+		if len(c.TwoFactorKeys) > 1 {
+			name = fmt.Sprintf("%s (key %d of %d)", env, i+1, len(c.TwoFactorKeys))
+		}
+		if len(k) < MinSecretLen {
+			return fmt.Errorf("%s: too short (%d bytes), use at least %d; %s", name, len(k), MinSecretLen, secretHint)
+		}
+		if seen[string(k)] {
+			return fmt.Errorf("%s: the same key is listed twice", name)
+		}
+		seen[string(k)] = true
+		problem := secretWeakness(k)
+		if problem == "" && (string(k) == string(c.JWTSecret) || string(k) == string(c.SessionSecret)) {
+			problem = "must differ from PALISADE_JWT_SECRET and PALISADE_SESSION_SECRET (one leaked key must not open the others)"
+		}
+		if problem != "" {
+			if c.Production() {
+				return fmt.Errorf("%s: %s; %s", name, problem, secretHint)
+			}
+			c.Warnings = append(c.Warnings, fmt.Sprintf("%s: %s (refused in production); %s", name, problem, secretHint))
+		}
+	}
 	return nil
+}
+
+// TwoFactorKeyBytes is TwoFactorKeys as the byte slices sealed.New takes,
+// newest first.
+func (c *Config) TwoFactorKeyBytes() [][]byte {
+	out := make([][]byte, len(c.TwoFactorKeys))
+	for i, k := range c.TwoFactorKeys {
+		out[i] = k
+	}
+	return out
 }
 
 func splitList(s string) []string {

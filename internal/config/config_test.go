@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -390,4 +391,125 @@ func TestSummaryHoldsNoSecret(t *testing.T) {
 			t.Fatalf("summary shows %q: %s", leak, line)
 		}
 	}
+}
+
+func TestTwoFactorKeys(t *testing.T) {
+	jwt, session := randomSecret(t, 48), randomSecret(t, 48)
+	k1, k2 := randomSecret(t, 48), randomSecret(t, 48)
+	prod := func(keys string) map[string]string {
+		m := map[string]string{"PALISADE_ENV": "production", "PALISADE_BASE_URL": "https://blog.example",
+			"PALISADE_JWT_SECRET": jwt, "PALISADE_SESSION_SECRET": session}
+		if keys != "" {
+			m["PALISADE_2FA_KEYS"] = keys
+		}
+		return m
+	}
+	t.Run("ProductionStartsWithout", func(t *testing.T) {
+		// An upgraded deployment without the setting keeps starting, and
+		// is told why nobody can enrol.
+		c, err := Load("serve", nil, env(prod("")), "", &bytes.Buffer{})
+		if err != nil {
+			t.Fatalf("production without PALISADE_2FA_KEYS refused: %v", err)
+		}
+		if len(c.TwoFactorKeys) != 0 || !slices.ContainsFunc(c.Warnings, func(w string) bool { return strings.Contains(w, "PALISADE_2FA_KEYS") }) {
+			t.Fatalf("keys %d, warnings %q: want none and a warning", len(c.TwoFactorKeys), c.Warnings)
+		}
+		if got := summaryValue(c, "twoFactorKeys"); !strings.Contains(got, "none") {
+			t.Errorf("summary says %q, want none", got)
+		}
+	})
+	t.Run("NewestFirst", func(t *testing.T) {
+		c, err := Load("serve", nil, env(prod(" "+k1+" , "+k2+" ")), "", &bytes.Buffer{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := c.TwoFactorKeyBytes()
+		if len(b) != 2 || string(b[0]) != k1 || string(b[1]) != k2 {
+			t.Fatalf("got %d keys, want k1 then k2", len(b))
+		}
+		if got := summaryValue(c, "twoFactorKeys"); got != "2 keys, environment" {
+			t.Errorf("summary says %q", got)
+		}
+	})
+	for _, tc := range []struct{ name, keys, want string }{
+		{"Short", k1 + "," + k2[:MinSecretLen-1], "key 2 of 2"},
+		{"Placeholder", "<output of openssl rand -base64 48>", "placeholder"},
+		{"Predictable", strings.Repeat("ab", 24), "predictable"},
+		{"Repeated", k1 + "," + k1, "listed twice"},
+		{"SameAsJWTSecret", jwt, "must differ"},
+		{"SameAsSessionSecret", k1 + "," + session, "must differ"},
+	} {
+		t.Run("ProductionRefuses"+tc.name, func(t *testing.T) {
+			_, err := Load("serve", nil, env(prod(tc.keys)), "", &bytes.Buffer{})
+			if err == nil || !strings.Contains(err.Error(), "PALISADE_2FA_KEYS") || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one naming PALISADE_2FA_KEYS and %q", err, tc.want)
+			}
+			for _, k := range strings.Split(tc.keys, ",") {
+				if len(k) >= 8 && strings.Contains(err.Error(), k[:8]) {
+					t.Fatalf("error quotes a key: %q", err)
+				}
+			}
+		})
+	}
+	t.Run("DevelopmentWarnsOnWeak", func(t *testing.T) {
+		c, err := Load("serve", nil, env(map[string]string{"PALISADE_2FA_KEYS": strings.Repeat("ab", 24)}), "", &bytes.Buffer{})
+		if err != nil || !slices.ContainsFunc(c.Warnings, func(w string) bool { return strings.Contains(w, "PALISADE_2FA_KEYS") }) {
+			t.Fatalf("err %v, warnings %q: want a warning", err, c.Warnings)
+		}
+	})
+	t.Run("DevelopmentGeneratesAndKeeps", func(t *testing.T) {
+		dir := t.TempDir()
+		load := func() *Config {
+			c, err := Load("serve", []string{"--data-dir", dir}, env(nil), "", &bytes.Buffer{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.EnsureDevSecrets(); err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		first, second := load(), load()
+		if len(first.TwoFactorKeys) != 1 || len(first.TwoFactorKeys[0]) < MinSecretLen || string(first.TwoFactorKeys[0]) != string(second.TwoFactorKeys[0]) {
+			t.Fatal("development key not generated once and kept")
+		}
+		if string(first.TwoFactorKeys[0]) == string(first.JWTSecret) || string(first.TwoFactorKeys[0]) == string(first.SessionSecret) {
+			t.Fatal("the development key equals another secret")
+		}
+		info, err := os.Stat(filepath.Join(dir, "2fa.key"))
+		if err != nil || info.Mode().Perm() != 0o600 {
+			t.Fatalf("2fa.key: %v, mode %v", err, info.Mode().Perm())
+		}
+		if got := summaryValue(second, "twoFactorKeys"); !strings.Contains(got, "2fa.key") {
+			t.Errorf("summary says %q, want the file", got)
+		}
+	})
+	t.Run("NeverPrinted", func(t *testing.T) {
+		c, err := Load("serve", nil, env(prod(k1+","+k2)), "", &bytes.Buffer{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		fmt.Fprintf(&buf, "%v %+v", c, c)
+		slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "cfg", c, "summary", c.Summary())
+		if strings.Contains(buf.String(), k1) || strings.Contains(buf.String(), k2) {
+			t.Fatal("a key was printed")
+		}
+	})
+	t.Run("NotReadByOtherCommands", func(t *testing.T) {
+		c, err := Load("migrate", nil, env(prod("too-short")), "", &bytes.Buffer{})
+		if err != nil || len(c.TwoFactorKeys) != 0 {
+			t.Fatalf("migrate read PALISADE_2FA_KEYS: %v", err)
+		}
+	})
+}
+
+// summaryValue is the start-up summary's value for key.
+func summaryValue(c *Config, key string) string {
+	for _, a := range c.Summary() {
+		if a.Key == key {
+			return a.Value.String()
+		}
+	}
+	return ""
 }

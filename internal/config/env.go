@@ -127,7 +127,21 @@ func (c *Config) Summary() []slog.Attr {
 		slog.String("dotenv", dotenv),
 		slog.String("jwtKeyFrom", orNone(c.jwtSecretFrom)),
 		slog.String("csrfKeyFrom", orNone(c.sessionSecretFrom)),
+		slog.String("twoFactorKeys", c.twoFactorKeysSummary()),
 	}
+}
+
+// twoFactorKeysSummary says whether PALISADE_2FA_KEYS is set, how many
+// keys it holds and where they came from; never a key or its ID.
+func (c *Config) twoFactorKeysSummary() string {
+	if len(c.TwoFactorKeys) == 0 {
+		return "none (two-factor enrolment off)"
+	}
+	n := "1 key"
+	if len(c.TwoFactorKeys) > 1 {
+		n = fmt.Sprintf("%d keys", len(c.TwoFactorKeys))
+	}
+	return n + ", " + orNone(c.twoFactorKeysFrom)
 }
 
 func orNone(s string) string {

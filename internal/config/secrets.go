@@ -92,6 +92,13 @@ func (c *Config) EnsureDevSecrets() error {
 			return err
 		}
 	}
+	if len(c.TwoFactorKeys) == 0 {
+		var k Secret
+		if k, c.twoFactorKeysFrom, err = devSecret(filepath.Join(c.DataDir, "2fa.key")); err != nil {
+			return err
+		}
+		c.TwoFactorKeys = []Secret{k}
+	}
 	return nil
 }
 

@@ -119,6 +119,7 @@ func TestStartupReportsUnknownVariablesAndSummary(t *testing.T) {
 		`"database":"sqlite ` + filepath.Join(dir, "data"),
 		`"redis":"none"`, `"rateLimit":"100/15m0s"`, `"dotenv":".env"`,
 		`"jwtKeyFrom":"environment"`, `"csrfKeyFrom":"environment"`,
+		`"twoFactorKeys":"1 key, generated in ` + filepath.Join(dir, "data", "2fa.key"),
 	} {
 		if !strings.Contains(l, want) {
 			t.Errorf("log lacks %s", want)

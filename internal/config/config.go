@@ -69,11 +69,6 @@ type Config struct {
 	RedisPrefix      string
 	JWTSecret        Secret
 	SessionSecret    Secret
-	// TwoFactorKeys encrypt second-factor secrets (TOTP) at rest, newest
-	// first: the first seals, any opens (see package sealed). Empty in a
-	// production deployment that has not set them: it still starts, but
-	// enrolment in two-factor sign-in must be refused until they are.
-	TwoFactorKeys []Secret
 	JWTTTL           time.Duration
 	RateLimit        httpsec.Rate
 	LoginRateLimit   httpsec.Rate
@@ -88,6 +83,11 @@ type Config struct {
 	// Registration is who may create an account through the API and the
 	// website: RegistrationInvite, RegistrationOpen or RegistrationClosed.
 	Registration string
+	// TwoFactorKeys encrypt second-factor secrets (TOTP) at rest, newest
+	// first: the first seals, any opens (see package sealed). Empty in a
+	// production deployment that has not set them: it still starts, but
+	// enrolment in two-factor sign-in must be refused until they are.
+	TwoFactorKeys []Secret
 
 	// Warnings are problems that do not stop start-up (an unknown
 	// PALISADE_ variable in .env, a weak secret in development), for the

@@ -184,7 +184,7 @@ func TestNoCommittedSecrets(t *testing.T) {
 				t.Fatal(err)
 			}
 			p.kill()
-			for _, name := range []string{"jwt.secret", "session.secret"} {
+			for _, name := range []string{"jwt.secret", "session.secret", "2fa.key"} {
 				path := filepath.Join(dir, name)
 				info, err := os.Stat(path)
 				if err != nil {
@@ -210,7 +210,7 @@ func TestNoCommittedSecrets(t *testing.T) {
 
 		// A secret file others can read stops the next start, and the
 		// error names the file.
-		for _, name := range []string{"jwt.secret", "session.secret"} {
+		for _, name := range []string{"jwt.secret", "session.secret", "2fa.key"} {
 			dir := t.TempDir()
 			env := map[string]string{"PALISADE_DATA_DIR": dir, "PALISADE_ADDR": apptest.FreeAddr(t)}
 			p, err := startPalisade(t, bin, env, "serve")

@@ -197,7 +197,9 @@ func KeyIDOf(sealed string) (string, error) {
 
 // Reseal opens a value and, if it was sealed under an older key, seals it
 // again under the current one. changed says whether the value differs, so
-// a caller stores only what changed.
+// a caller stores only what changed. Calling it wherever a sealed value is
+// read and used (a TOTP check at sign-in) moves values onto a new key as
+// their owners come back, and KeyIDOf tells when none needs an old one.
 func (k *Keyring) Reseal(sealed, purpose, userID string) (out string, changed bool, err error) {
 	id, _, err := parse(sealed)
 	if err != nil {

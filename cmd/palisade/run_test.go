@@ -97,7 +97,7 @@ func TestServeEndToEnd(t *testing.T) {
 		apptest.NewClient(t, base).Get(t, "/users/me", token).Want(t, http.StatusOK)
 	})
 	t.Run("DataDirPrivate", func(t *testing.T) {
-		for _, name := range []string{"jwt.secret", "session.secret"} {
+		for _, name := range []string{"jwt.secret", "session.secret", "2fa.key"} {
 			info, err := os.Stat(filepath.Join(dir, name))
 			if err != nil || info.Mode().Perm() != 0o600 {
 				t.Fatalf("%s: %v %v", name, err, info.Mode())

@@ -52,6 +52,14 @@ func testSecretsNeverLogged(t *testing.T, st apptest.Store) {
 			t.Errorf("%s appears in the log", name)
 		}
 	}
+	if len(ts.Config.TwoFactorKeys) == 0 {
+		t.Error("the test server has no 2FA key")
+	}
+	for _, k := range ts.Config.TwoFactorKeys {
+		if strings.Contains(logs, string(k)) {
+			t.Error("a 2FA key appears in the log")
+		}
+	}
 	for _, event := range []string{"login.success", "login.failure", "token.revoked", "auth.rejected", "user.registered"} {
 		if !strings.Contains(logs, `"event":"`+event+`"`) {
 			t.Errorf("security event %s not logged", event)

@@ -52,7 +52,7 @@ func (d *Deps) handleAuthor() http.Handler {
 		}
 		data := authorData{Username: author.Username, Posts: posts}
 		if next != nil {
-			data.Next = authorPath(author) + "?" + url.Values{"cursor": {next.Encode()}}.Encode()
+			data.Next = authorPath(author.Username) + "?" + url.Values{"cursor": {next.Encode()}}.Encode()
 		}
 		// Drafts only on the author's own page, and only with the first
 		// page of posts: they are the author's desk, not an archive.
@@ -85,7 +85,7 @@ func (d *Deps) handleAuthorFeed() http.Handler {
 			d.internalError(w, r, err)
 			return
 		}
-		page := d.origin() + authorPath(author)
+		page := d.origin() + authorPath(author.Username)
 		f := &atom.Feed{
 			Title:    author.Username + " · " + site.Title,
 			Subtitle: site.Description,
@@ -121,6 +121,7 @@ func (d *Deps) author(w http.ResponseWriter, r *http.Request) (u blog.User, ok b
 	return u, true
 }
 
-// authorPath is the path of u's page, spelled as the account spells the
-// name (a link with other capitals still works).
-func authorPath(u blog.User) string { return "/u/" + url.PathEscape(u.Username) }
+// authorPath is the path of the page of the author named username,
+// spelled as the account spells the name (a link with other capitals
+// still works).
+func authorPath(username string) string { return "/u/" + url.PathEscape(username) }

@@ -171,11 +171,12 @@ func (s *Store) CreateFirstAdmin(ctx context.Context, nu blog.NewUser) (blog.Use
 	return u, nil
 }
 
-// insertUser inserts a new account with the given ID, mapping a duplicate
-// key to ErrUsernameTaken as CreateUser does.
+// insertUser inserts a new account with the given ID (CreateUser's, an
+// invite's or the first admin's), mapping a duplicate key on the username
+// or its skeleton to ErrUsernameTaken.
 func (s *Store) insertUser(ctx context.Context, id string, nu blog.NewUser) (blog.User, error) {
-	if !nu.Role.Valid() {
-		return blog.User{}, blog.ErrInvalidRole
+	if err := nu.Role.Validate(); err != nil {
+		return blog.User{}, err
 	}
 	d := userDoc{
 		ID:               id,

@@ -120,20 +120,12 @@ func (s *Store) EnableUser(ctx context.Context, userID string) error {
 
 // ListUsers implements blog.UserStore.
 func (s *Store) ListUsers(ctx context.Context) ([]blog.User, error) {
-	cur, err := s.users.Find(ctx, bson.M{}, options.Find().
+	users, err := findAll(ctx, s.users, bson.M{}, options.Find().
 		SetSort(bson.D{{Key: "usernameKey", Value: 1}}).
 		SetLimit(blog.MaxListUsers).
-		SetProjection(withoutHash))
+		SetProjection(withoutHash), userDoc.user)
 	if err != nil {
-		return nil, fmt.Errorf("list users: %w", unavailable(err))
-	}
-	var docs []userDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("list users: %w", unavailable(err))
-	}
-	users := make([]blog.User, len(docs))
-	for i, d := range docs {
-		users[i] = d.user()
+		return nil, fmt.Errorf("list users: %w", err)
 	}
 	return users, nil
 }

@@ -37,20 +37,11 @@ func (s *endlessPosts) ListPosts(_ context.Context, page blog.Page) ([]blog.Post
 	return posts, blog.CursorAfter(posts[len(posts)-1]), nil
 }
 
-// TestSitemapBounded checks that the sitemap stops at the protocol's
-// 50,000 URLs however many posts there are, reading the store page by page
-// and no further, and that a second request within sitemapTTL reuses it.
-func TestSitemapBounded(t *testing.T) {
-	d := newPageDeps(t)
-	store := &endlessPosts{}
-	d.Store = store
-	h := d.handleSitemap()
-	get := func() *httptest.ResponseRecorder {
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/sitemap.xml", nil))
-		return w
-	}
-	w := get()
+// sitemapLocs asks h for the sitemap and returns the URLs it lists.
+func sitemapLocs(t *testing.T, h http.Handler) []string {
+	t.Helper()
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/sitemap.xml", nil))
 	if w.Code != http.StatusOK {
 		t.Fatalf("status %d: %s", w.Code, w.Body)
 	}
@@ -62,21 +53,38 @@ func TestSitemapBounded(t *testing.T) {
 	if err := xml.Unmarshal(w.Body.Bytes(), &set); err != nil {
 		t.Fatal(err)
 	}
-	if len(set.URLs) != sitemap.MaxURLs {
-		t.Errorf("%d URLs, want %d", len(set.URLs), sitemap.MaxURLs)
+	locs := make([]string, len(set.URLs))
+	for i, u := range set.URLs {
+		locs[i] = u.Loc
+	}
+	return locs
+}
+
+// TestSitemapBounded checks that the sitemap stops at the protocol's
+// 50,000 URLs however many posts there are, reading the store page by page
+// and no further, and that a second request within sitemapTTL reuses it.
+func TestSitemapBounded(t *testing.T) {
+	d := newPageDeps(t)
+	store := &endlessPosts{}
+	d.Store = store
+	h := d.handleSitemap()
+	locs := sitemapLocs(t, h)
+	if len(locs) != sitemap.MaxURLs {
+		t.Errorf("%d URLs, want %d", len(locs), sitemap.MaxURLs)
 	}
 	if want := (sitemap.MaxURLs + blog.MaxPageLimit - 1) / blog.MaxPageLimit; store.calls != want {
 		t.Errorf("%d pages read, want %d", store.calls, want)
 	}
-	if set.URLs[0].Loc != "http://127.0.0.1/" || set.URLs[1].Loc != "http://127.0.0.1/post/1000" {
-		t.Errorf("sitemap starts %q, %q", set.URLs[0].Loc, set.URLs[1].Loc)
+	if locs[0] != "http://127.0.0.1/" || locs[1] != "http://127.0.0.1/post/1000" {
+		t.Errorf("sitemap starts %q, %q", locs[0], locs[1])
 	}
-	if last := set.URLs[len(set.URLs)-1].Loc; last != "http://127.0.0.1/u/endless" {
+	if last := locs[len(locs)-1]; last != "http://127.0.0.1/u/endless" {
 		t.Errorf("sitemap ends %q, want the author's page", last)
 	}
 	calls := store.calls
-	if w := get(); w.Code != http.StatusOK || store.calls != calls {
-		t.Errorf("second request: status %d, %d more pages read", w.Code, store.calls-calls)
+	sitemapLocs(t, h)
+	if store.calls != calls {
+		t.Errorf("second request: %d more pages read", store.calls-calls)
 	}
 }
 
@@ -86,30 +94,18 @@ func TestSitemapBounded(t *testing.T) {
 func TestSitemapBoundedWithAuthors(t *testing.T) {
 	d := newPageDeps(t)
 	d.Store = &endlessPosts{authorEach: true}
-	w := httptest.NewRecorder()
-	d.handleSitemap().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/sitemap.xml", nil))
-	if w.Code != http.StatusOK {
-		t.Fatalf("status %d: %s", w.Code, w.Body)
-	}
-	var set struct {
-		URLs []struct {
-			Loc string `xml:"loc"`
-		} `xml:"url"`
-	}
-	if err := xml.Unmarshal(w.Body.Bytes(), &set); err != nil {
-		t.Fatal(err)
-	}
-	if len(set.URLs) > sitemap.MaxURLs {
-		t.Fatalf("%d URLs, more than %d", len(set.URLs), sitemap.MaxURLs)
+	locs := sitemapLocs(t, d.handleSitemap())
+	if len(locs) > sitemap.MaxURLs {
+		t.Fatalf("%d URLs, more than %d", len(locs), sitemap.MaxURLs)
 	}
 	posts, authors := map[string]bool{}, map[string]bool{}
-	for _, u := range set.URLs[1:] {
-		if id, ok := strings.CutPrefix(u.Loc, "http://127.0.0.1/post/"); ok {
+	for _, loc := range locs[1:] {
+		if id, ok := strings.CutPrefix(loc, "http://127.0.0.1/post/"); ok {
 			posts[id] = true
-		} else if name, ok := strings.CutPrefix(u.Loc, "http://127.0.0.1/u/author_"); ok {
+		} else if name, ok := strings.CutPrefix(loc, "http://127.0.0.1/u/author_"); ok {
 			authors[name] = true
 		} else {
-			t.Fatalf("unexpected URL %q", u.Loc)
+			t.Fatalf("unexpected URL %q", loc)
 		}
 	}
 	if len(posts) != len(authors) || len(posts)+len(authors)+1 < sitemap.MaxURLs-1 {

@@ -39,14 +39,22 @@ func TestUsageMistakes(t *testing.T) {
 		{"frobnicate"}, {"--nope"}, {"serve", "--nope"}, {"serve", "stray"}, {"migrate", "--addr"},
 		{"user"}, {"user", "create"}, {"user", "create", "bob", "--nope"}, {"user", "rename", "bob"},
 	} {
-		var out, errOut bytes.Buffer
-		err := run(context.Background(), args, envOf(map[string]string{"PALISADE_DATA_DIR": t.TempDir()}), strings.NewReader(""), &out, &errOut)
-		if exitCode(err) != 2 {
-			t.Errorf("%v: exit %d (%v), want 2", args, exitCode(err), err)
-		}
-		if n := strings.Count(errOut.String(), "Usage"); n != 1 || out.Len() != 0 {
-			t.Errorf("%v: usage printed %d times to stderr, %d bytes to stdout:\n%s", args, n, out.Len(), errOut.String())
-		}
+		wantUsageMistake(t, args)
+	}
+}
+
+// wantUsageMistake runs the program with args, a command-line mistake,
+// and checks that it exits 2 with the usage printed once, to standard
+// error, and nothing on standard output.
+func wantUsageMistake(t *testing.T, args []string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), args, envOf(map[string]string{"PALISADE_DATA_DIR": t.TempDir()}), strings.NewReader(""), &out, &errOut)
+	if exitCode(err) != 2 {
+		t.Errorf("%v: exit %d (%v), want 2", args, exitCode(err), err)
+	}
+	if n := strings.Count(errOut.String(), "Usage"); n != 1 || out.Len() != 0 {
+		t.Errorf("%v: usage printed %d times to stderr, %d bytes to stdout:\n%s", args, n, out.Len(), errOut.String())
 	}
 }
 

@@ -154,14 +154,7 @@ func TestOwnerCommandUsage(t *testing.T) {
 		{"invite", "list", "stray"}, {"site"}, {"site", "set", "colour", "red"}, {"site", "set", "title"},
 		{"site", "paint"}, {"user", "list", "stray"}, {"user", "demote"}, {"user", "enable", "--data-dir"},
 	} {
-		var out, errOut bytes.Buffer
-		err := run(context.Background(), args, envOf(map[string]string{"PALISADE_DATA_DIR": t.TempDir()}), strings.NewReader(""), &out, &errOut)
-		if exitCode(err) != 2 {
-			t.Errorf("%v: exit %d (%v), want 2", args, exitCode(err), err)
-		}
-		if n := strings.Count(errOut.String(), "Usage"); n != 1 || out.Len() != 0 {
-			t.Errorf("%v: usage printed %d times to stderr, %d bytes to stdout:\n%s", args, n, out.Len(), errOut.String())
-		}
+		wantUsageMistake(t, args)
 	}
 	for _, args := range [][]string{{"invite", "--help"}, {"site", "-h"}, {"user", "--help"}} {
 		var out, errOut bytes.Buffer

@@ -120,20 +120,12 @@ func (s *Store) EnableUser(ctx context.Context, userID string) error {
 
 // ListUsers implements blog.UserStore.
 func (s *Store) ListUsers(ctx context.Context) ([]blog.User, error) {
-	cur, err := s.users.Find(ctx, bson.M{}, options.Find().
+	users, err := findAll(ctx, s.users, bson.M{}, options.Find().
 		SetSort(bson.D{{Key: "usernameKey", Value: 1}}).
 		SetLimit(blog.MaxListUsers).
-		SetProjection(withoutHash))
+		SetProjection(withoutHash), userDoc.user)
 	if err != nil {
-		return nil, fmt.Errorf("list users: %w", unavailable(err))
-	}
-	var docs []userDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("list users: %w", unavailable(err))
-	}
-	users := make([]blog.User, len(docs))
-	for i, d := range docs {
-		users[i] = d.user()
+		return nil, fmt.Errorf("list users: %w", err)
 	}
 	return users, nil
 }
@@ -171,11 +163,12 @@ func (s *Store) CreateFirstAdmin(ctx context.Context, nu blog.NewUser) (blog.Use
 	return u, nil
 }
 
-// insertUser inserts a new account with the given ID, mapping a duplicate
-// key to ErrUsernameTaken as CreateUser does.
+// insertUser inserts a new account with the given ID (CreateUser's, an
+// invite's or the first admin's), mapping a duplicate key on the username
+// or its skeleton to ErrUsernameTaken.
 func (s *Store) insertUser(ctx context.Context, id string, nu blog.NewUser) (blog.User, error) {
-	if !nu.Role.Valid() {
-		return blog.User{}, blog.ErrInvalidRole
+	if err := nu.Role.Validate(); err != nil {
+		return blog.User{}, err
 	}
 	d := userDoc{
 		ID:               id,

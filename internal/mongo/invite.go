@@ -79,20 +79,12 @@ func (s *Store) CreateInvite(ctx context.Context, n blog.NewInvite) (blog.Invite
 
 // ListInvites implements blog.InviteStore.
 func (s *Store) ListInvites(ctx context.Context) ([]blog.Invite, error) {
-	cur, err := s.invites.Find(ctx, bson.M{}, options.Find().
+	invites, err := findAll(ctx, s.invites, bson.M{}, options.Find().
 		SetSort(bson.D{{Key: "createdAt", Value: -1}, {Key: "_id", Value: -1}}).
 		SetLimit(blog.MaxListInvites).
-		SetProjection(bson.M{"tokenHash": 0}))
+		SetProjection(bson.M{"tokenHash": 0}), inviteDoc.invite)
 	if err != nil {
-		return nil, fmt.Errorf("list invites: %w", unavailable(err))
-	}
-	var docs []inviteDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("list invites: %w", unavailable(err))
-	}
-	invites := make([]blog.Invite, len(docs))
-	for i, d := range docs {
-		invites[i] = d.invite()
+		return nil, fmt.Errorf("list invites: %w", err)
 	}
 	return invites, nil
 }

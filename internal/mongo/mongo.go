@@ -244,3 +244,23 @@ func redact(err error, url string, cs *connstring.ConnString) error {
 	}
 	return errors.New(msg)
 }
+
+// findAll reads every document filter and opts select from coll (opts
+// bound how many: the callers list at most blog.MaxListUsers or
+// MaxListInvites) and converts each with conv. A lost server is
+// blog.ErrStoreUnavailable, as everywhere in this package.
+func findAll[D, T any](ctx context.Context, coll *mongo.Collection, filter any, opts *options.FindOptionsBuilder, conv func(D) T) ([]T, error) {
+	cur, err := coll.Find(ctx, filter, opts)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	var docs []D
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, unavailable(err)
+	}
+	out := make([]T, len(docs))
+	for i, d := range docs {
+		out[i] = conv(d)
+	}
+	return out, nil
+}

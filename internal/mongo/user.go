@@ -53,26 +53,7 @@ func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 // and usernameSkeleton make a taken username (in any case) or a look-alike
 // of one a duplicate key error, even when two sign-ups race.
 func (s *Store) CreateUser(ctx context.Context, nu blog.NewUser) (blog.User, error) {
-	if err := nu.Role.Validate(); err != nil {
-		return blog.User{}, err
-	}
-	d := userDoc{
-		ID:               blog.NewID(),
-		Username:         nu.Username,
-		UsernameKey:      blog.UsernameKey(nu.Username),
-		UsernameSkeleton: blog.UsernameSkeleton(nu.Username),
-		PasswordHash:     nu.PasswordHash,
-		Role:             string(nu.Role),
-		CreatedAt:        micros(blog.Now()),
-	}
-	_, err := s.users.InsertOne(ctx, d)
-	if mongo.IsDuplicateKeyError(err) {
-		return blog.User{}, blog.ErrUsernameTaken
-	}
-	if err != nil {
-		return blog.User{}, fmt.Errorf("create user: %w", unavailable(err))
-	}
-	return d.user(), nil
+	return s.insertUser(ctx, blog.NewID(), nu)
 }
 
 // UserByID implements blog.UserStore.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/palisade-blog/palisade/internal/blog"
 )
@@ -118,14 +119,21 @@ func (s *Store) CreateFirstAdmin(ctx context.Context, nu blog.NewUser) (blog.Use
 	return u, nil
 }
 
-// insertUser inserts a new account in tx, mapping a unique violation to
-// ErrUsernameTaken as CreateUser does.
-func insertUser(ctx context.Context, tx pgx.Tx, nu blog.NewUser) (blog.User, error) {
-	if !nu.Role.Valid() {
-		return blog.User{}, blog.ErrInvalidRole
+// execer is what the pool and a transaction have in common for writes.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// insertUser inserts a new account through db (the pool for CreateUser, a
+// transaction for an invite or the first admin), mapping a unique
+// violation (the same name in any case, or a look-alike of one) to
+// ErrUsernameTaken.
+func insertUser(ctx context.Context, db execer, nu blog.NewUser) (blog.User, error) {
+	if err := nu.Role.Validate(); err != nil {
+		return blog.User{}, err
 	}
 	u := blog.User{ID: blog.NewID(), Username: nu.Username, Role: nu.Role, CreatedAt: blog.Now()}
-	_, err := tx.Exec(ctx,
+	_, err := db.Exec(ctx,
 		`INSERT INTO users (id, username, username_key, username_skeleton, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		u.ID, u.Username, blog.UsernameKey(u.Username), blog.UsernameSkeleton(u.Username), nu.PasswordHash, string(u.Role), u.CreatedAt)
 	if isUniqueViolation(err) {

@@ -15,19 +15,9 @@ const userColumns = `id, username, role, disabled, token_version, created_at`
 
 // CreateUser implements blog.UserStore.
 func (s *Store) CreateUser(ctx context.Context, nu blog.NewUser) (blog.User, error) {
-	if err := nu.Role.Validate(); err != nil {
+	u, err := insertUser(ctx, s.pool, nu)
+	if err := s.wrote(err); err != nil {
 		return blog.User{}, err
-	}
-	u := blog.User{ID: blog.NewID(), Username: nu.Username, Role: nu.Role, CreatedAt: blog.Now()}
-	_, err := s.pool.Exec(ctx,
-		`INSERT INTO users (id, username, username_key, username_skeleton, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		u.ID, u.Username, blog.UsernameKey(u.Username), blog.UsernameSkeleton(u.Username), nu.PasswordHash, string(u.Role), u.CreatedAt)
-	if isUniqueViolation(err) {
-		// The same name in any case, or a look-alike of one.
-		return blog.User{}, blog.ErrUsernameTaken
-	}
-	if err != nil {
-		return blog.User{}, fmt.Errorf("create user: %w", s.wrote(err))
 	}
 	return u, nil
 }

@@ -99,14 +99,21 @@ func (s *Store) CreateFirstAdmin(ctx context.Context, nu blog.NewUser) (blog.Use
 	return u, nil
 }
 
-// insertUser inserts a new account in tx, mapping a unique violation to
-// ErrUsernameTaken as CreateUser does.
-func insertUser(ctx context.Context, tx *sql.Tx, nu blog.NewUser) (blog.User, error) {
-	if !nu.Role.Valid() {
-		return blog.User{}, blog.ErrInvalidRole
+// execer is what *sql.DB and *sql.Tx have in common for writes.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// insertUser inserts a new account through db (the write pool for
+// CreateUser, a transaction for an invite or the first admin), mapping a
+// unique violation (the same name in any case, or a look-alike of one) to
+// ErrUsernameTaken.
+func insertUser(ctx context.Context, db execer, nu blog.NewUser) (blog.User, error) {
+	if err := nu.Role.Validate(); err != nil {
+		return blog.User{}, err
 	}
 	u := blog.User{ID: blog.NewID(), Username: nu.Username, Role: nu.Role, CreatedAt: blog.Now()}
-	_, err := tx.ExecContext(ctx,
+	_, err := db.ExecContext(ctx,
 		`INSERT INTO users (id, username, username_key, username_skeleton, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Username, blog.UsernameKey(u.Username), blog.UsernameSkeleton(u.Username), nu.PasswordHash, string(u.Role), u.CreatedAt.UnixMicro())
 	if isUniqueViolation(err) {

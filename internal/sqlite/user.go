@@ -17,25 +17,9 @@ const userColumns = `id, username, role, disabled, token_version, created_at`
 
 // CreateUser implements blog.UserStore.
 func (s *Store) CreateUser(ctx context.Context, nu blog.NewUser) (blog.User, error) {
-	if err := nu.Role.Validate(); err != nil {
+	u, err := insertUser(ctx, s.write, nu)
+	if err := s.wrote(err); err != nil {
 		return blog.User{}, err
-	}
-	u := blog.User{
-		ID:        blog.NewID(),
-		Username:  nu.Username,
-		Role:      nu.Role,
-		CreatedAt: blog.Now(),
-	}
-	_, err := s.write.ExecContext(ctx,
-		`INSERT INTO users (id, username, username_key, username_skeleton, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Username, blog.UsernameKey(u.Username), blog.UsernameSkeleton(u.Username), nu.PasswordHash, string(u.Role), u.CreatedAt.UnixMicro())
-	err = s.wrote(err)
-	if isUniqueViolation(err) {
-		// The same name in any case, or a look-alike of one.
-		return blog.User{}, blog.ErrUsernameTaken
-	}
-	if err != nil {
-		return blog.User{}, fmt.Errorf("create user: %w", err)
 	}
 	return u, nil
 }

@@ -31,6 +31,22 @@ func wantErr(t *testing.T, err, want error) {
 	}
 }
 
+// winners returns how many of a race's errs are nil, and fails the test
+// unless every other one is loser: the error the contract promises the
+// racers that lose.
+func winners(t *testing.T, errs []error, loser error) int {
+	t.Helper()
+	won := 0
+	for _, err := range errs {
+		if err == nil {
+			won++
+			continue
+		}
+		wantErr(t, err, loser)
+	}
+	return won
+}
+
 func testAdminOps(t *testing.T, open Opener) {
 	ctx := context.Background()
 	s := open(t)
@@ -198,14 +214,7 @@ func testLastAdmin(t *testing.T, open Opener) {
 					wg.Go(func() { errs[i] = op() })
 				}
 				wg.Wait()
-				ok := 0
-				for _, err := range errs {
-					if err == nil {
-						ok++
-						continue
-					}
-					wantErr(t, err, blog.ErrLastAdmin)
-				}
+				ok := winners(t, errs, blog.ErrLastAdmin)
 				if ok != 1 {
 					t.Fatalf("%d of 2 concurrent removals succeeded (%v), want exactly 1", ok, errs)
 				}
@@ -268,14 +277,7 @@ func testFirstAdmin(t *testing.T, open Opener) {
 			})
 		}
 		wg.Wait()
-		won := 0
-		for _, err := range errs {
-			if err == nil {
-				won++
-				continue
-			}
-			wantErr(t, err, blog.ErrAdminExists)
-		}
+		won := winners(t, errs, blog.ErrAdminExists)
 		if won != 1 {
 			t.Fatalf("%d of %d concurrent claims won, want exactly 1", won, n)
 		}
@@ -476,14 +478,7 @@ func testInvites(t *testing.T, open Opener) {
 			})
 		}
 		wg.Wait()
-		won := 0
-		for _, err := range errs {
-			if err == nil {
-				won++
-				continue
-			}
-			wantErr(t, err, blog.ErrInviteInvalid)
-		}
+		won := winners(t, errs, blog.ErrInviteInvalid)
 		users, err := s.ListUsers(ctx)
 		if err != nil {
 			t.Fatal(err)

@@ -27,33 +27,21 @@ type authorData struct {
 // like the home page, and, to the author alone, their drafts.
 func (d *Deps) handleAuthor() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, err := url.ParseQuery(r.URL.RawQuery) // strict, unlike r.URL.Query()
-		if err != nil {
-			d.WriteError(w, r, http.StatusBadRequest, "That address is malformed.")
+		page, ok := d.pageFromQuery(w, r, blog.Page{Limit: blog.DefaultPageLimit})
+		if !ok {
 			return
 		}
 		author, ok := d.author(w, r)
 		if !ok {
 			return
 		}
-		page := blog.Page{Limit: blog.DefaultPageLimit, AuthorID: author.ID}
-		if s := q.Get("cursor"); s != "" {
-			c, err := blog.ParseCursor(s)
-			if err != nil {
-				d.WriteError(w, r, http.StatusBadRequest, "That page link is not valid.")
-				return
-			}
-			page.After = c
-		}
+		page.AuthorID = author.ID
 		posts, next, err := d.Store.ListPosts(r.Context(), page)
 		if err != nil {
 			d.internalError(w, r, err)
 			return
 		}
-		data := authorData{Username: author.Username, Posts: posts}
-		if next != nil {
-			data.Next = authorPath(author) + "?" + url.Values{"cursor": {next.Encode()}}.Encode()
-		}
+		data := authorData{Username: author.Username, Posts: posts, Next: nextPageLink(authorPath(author.Username), next)}
 		// Drafts only on the author's own page, and only with the first
 		// page of posts: they are the author's desk, not an archive.
 		if u := currentUser(r); u != nil && u.ID == author.ID && page.After == nil {
@@ -85,7 +73,7 @@ func (d *Deps) handleAuthorFeed() http.Handler {
 			d.internalError(w, r, err)
 			return
 		}
-		page := d.origin() + authorPath(author)
+		page := d.origin() + authorPath(author.Username)
 		f := &atom.Feed{
 			Title:    author.Username + " · " + site.Title,
 			Subtitle: site.Description,
@@ -121,6 +109,7 @@ func (d *Deps) author(w http.ResponseWriter, r *http.Request) (u blog.User, ok b
 	return u, true
 }
 
-// authorPath is the path of u's page, spelled as the account spells the
-// name (a link with other capitals still works).
-func authorPath(u blog.User) string { return "/u/" + url.PathEscape(u.Username) }
+// authorPath is the path of the page of the author named username,
+// spelled as the account spells the name (a link with other capitals
+// still works).
+func authorPath(username string) string { return "/u/" + url.PathEscape(username) }

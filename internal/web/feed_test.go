@@ -256,9 +256,22 @@ func TestFeedLinkedFromEveryPage(t *testing.T) {
 	}
 	register(t, b, "alice")
 	id := write(t, b, "A post", "Some content here.")
-	for _, path := range []string{"/", "/post/" + id, "/write", "/post/" + id + "/edit", "/post/" + id + "/delete"} {
+	for _, path := range []string{"/", "/post/" + id, "/write", "/post/" + id + "/edit", "/post/" + id + "/delete", "/u/alice"} {
 		if p := b.Page(t, path); !strings.Contains(p.Text(), link) {
 			t.Errorf("%s has no feed link", path)
 		}
 	}
+
+	// An author's page also links to that author's own feed, and only
+	// that page does.
+	const authorLink = `<link rel="alternate" type="application/atom+xml" href="/u/alice/feed.xml" title="Posts by alice (Atom feed)">`
+	if p := newClient(t, srv).Page(t, "/u/alice"); !strings.Contains(p.Text(), authorLink) {
+		t.Errorf("/u/alice has no link to alice's feed:\n%s", p.Text())
+	}
+	for _, path := range []string{"/", "/post/" + id} {
+		if p := b.Page(t, path); strings.Contains(p.Text(), `href="/u/alice/feed.xml"`) {
+			t.Errorf("%s links to alice's feed", path)
+		}
+	}
+	b.Page(t, "/u/alice/feed.xml").Want(t, http.StatusOK)
 }

@@ -20,31 +20,46 @@ type homeData struct {
 
 func (d *Deps) handleHome() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, err := url.ParseQuery(r.URL.RawQuery) // strict, unlike r.URL.Query()
-		if err != nil {
-			d.WriteError(w, r, http.StatusBadRequest, "That address is malformed.")
+		page, ok := d.pageFromQuery(w, r, blog.Page{Limit: blog.DefaultPageLimit})
+		if !ok {
 			return
-		}
-		page := blog.Page{Limit: blog.DefaultPageLimit}
-		if s := q.Get("cursor"); s != "" {
-			c, err := blog.ParseCursor(s)
-			if err != nil {
-				d.WriteError(w, r, http.StatusBadRequest, "That page link is not valid.")
-				return
-			}
-			page.After = c
 		}
 		posts, next, err := d.Store.ListPosts(r.Context(), page)
 		if err != nil {
 			d.internalError(w, r, err)
 			return
 		}
-		data := homeData{Posts: posts}
-		if next != nil {
-			data.Next = "/?" + url.Values{"cursor": {next.Encode()}}.Encode()
-		}
-		d.render(w, r, http.StatusOK, "home", data)
+		d.render(w, r, http.StatusOK, "home", homeData{Posts: posts, Next: nextPageLink("/", next)})
 	})
+}
+
+// pageFromQuery returns page starting after the ?cursor= of the request,
+// for the paged lists (the home page, author pages). A malformed address
+// or cursor gets a 400 page and ok false.
+func (d *Deps) pageFromQuery(w http.ResponseWriter, r *http.Request, page blog.Page) (_ blog.Page, ok bool) {
+	q, err := url.ParseQuery(r.URL.RawQuery) // strict, unlike r.URL.Query()
+	if err != nil {
+		d.WriteError(w, r, http.StatusBadRequest, "That address is malformed.")
+		return page, false
+	}
+	if s := q.Get("cursor"); s != "" {
+		c, err := blog.ParseCursor(s)
+		if err != nil {
+			d.WriteError(w, r, http.StatusBadRequest, "That page link is not valid.")
+			return page, false
+		}
+		page.After = c
+	}
+	return page, true
+}
+
+// nextPageLink is the "Older posts" link of a paged list at path: empty
+// when next is nil (the last page).
+func nextPageLink(path string, next *blog.Cursor) string {
+	if next == nil {
+		return ""
+	}
+	return path + "?" + url.Values{"cursor": {next.Encode()}}.Encode()
 }
 
 type postData struct {

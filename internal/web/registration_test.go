@@ -122,3 +122,29 @@ func testRegistrationPolicyOnTheWebsite(t *testing.T, st apptest.Store) {
 		noAccount(t, srv, "invited")
 	})
 }
+
+// TestRegisterLinkOnlyWhenOpen: pages link to /register only when anyone
+// may register; under the other policies the link would lead to a 403.
+func TestRegisterLinkOnlyWhenOpen(t *testing.T) {
+	for _, tc := range []struct {
+		policy string
+		link   bool
+	}{
+		{"open", true},
+		{"invite", false},
+		{"closed", false},
+	} {
+		t.Run(tc.policy, func(t *testing.T) {
+			srv := apptest.Start(t, map[string]string{"PALISADE_REGISTRATION": tc.policy})
+			b := newClient(t, srv)
+			// The home page of an empty blog, the sign-in page and an
+			// error page: the header and the pages' own invitations.
+			for _, path := range []string{"/", "/login", "/no-such-page"} {
+				p := b.Page(t, path)
+				if got := strings.Contains(p.Text(), `href="/register"`); got != tc.link {
+					t.Errorf("%s under %s: a link to /register is %v, want %v", path, tc.policy, got, tc.link)
+				}
+			}
+		})
+	}
+}

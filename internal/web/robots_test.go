@@ -3,6 +3,7 @@ package web_test
 import (
 	"encoding/xml"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -10,7 +11,8 @@ import (
 )
 
 // TestSitemapAndRobots fetches what a crawler fetches: robots.txt, then
-// the sitemap it names, which lists the home page and every post.
+// the sitemap it names, which lists the home page, every published post
+// and the page of every author who has published one.
 func TestSitemapAndRobots(t *testing.T) {
 	srv := apptest.Start(t, nil)
 	base := srv.Config.BaseURL.Scheme + "://" + srv.Config.BaseURL.Host
@@ -18,6 +20,11 @@ func TestSitemapAndRobots(t *testing.T) {
 	register(t, b, "alice")
 	first := write(t, b, "The first post", "Some content to index.")
 	second := write(t, b, "The second post", "More content to index.")
+	// Neither an author with no post nor one with only a draft is listed.
+	register(t, newClient(t, srv), "nobody_yet")
+	drafter := newClient(t, srv)
+	register(t, drafter, "drafter")
+	wantStatus(t, drafter.Submit(t, "/write", "/write", url.Values{"title": {"Not yet"}, "content": {"Unpublished."}, "status": {"draft"}}), http.StatusSeeOther)
 	crawler := newClient(t, srv)
 
 	robots := crawler.Do(t, apptest.Request{Path: "/robots.txt", Header: map[string]string{"Accept": "text/plain"}}).Want(t, http.StatusOK)
@@ -56,7 +63,7 @@ func TestSitemapAndRobots(t *testing.T) {
 			t.Errorf("%s has no lastmod", u.Loc)
 		}
 	}
-	if want := []string{base + "/", base + "/post/" + second, base + "/post/" + first}; strings.Join(locs, " ") != strings.Join(want, " ") {
+	if want := []string{base + "/", base + "/post/" + second, base + "/post/" + first, base + "/u/alice"}; strings.Join(locs, " ") != strings.Join(want, " ") {
 		t.Errorf("sitemap lists %q, want %q", locs, want)
 	}
 	crawler.Do(t, apptest.Request{Path: "/sitemap.xml", Header: map[string]string{"If-None-Match": p.Header.Get("ETag")}}).Want(t, http.StatusNotModified)

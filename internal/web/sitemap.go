@@ -32,8 +32,9 @@ type sitemapCache struct {
 	modTime time.Time
 }
 
-// handleSitemap serves sitemap.xml: the home page and the published
-// posts, newest first, at most sitemap.MaxURLs of them.
+// handleSitemap serves sitemap.xml: the home page, the published posts,
+// newest first, and the pages of their authors, at most sitemap.MaxURLs
+// URLs in all.
 func (d *Deps) handleSitemap() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := d.sitemap
@@ -54,22 +55,45 @@ func (d *Deps) handleSitemap() http.Handler {
 	})
 }
 
-// buildSitemap lists the posts page by page into c. The caller holds c.mu.
+// buildSitemap lists the posts page by page into c, with the page of
+// each listed post's author: an author appears once they have a published
+// post, and the newest change among their listed posts dates their page.
+// A post whose author would not fit is left out with the rest, so every
+// author of a listed post is listed. The caller holds c.mu.
 func (d *Deps) buildSitemap(r *http.Request, c *sitemapCache) error {
 	origin := d.origin()
 	urls := []sitemap.URL{{Loc: origin + "/"}}
-	var newest time.Time
+	var (
+		authors  []sitemap.URL
+		authorAt = map[string]int{} // author ID → index in authors
+		newest   time.Time
+		full     bool
+	)
 	page := blog.Page{Limit: blog.MaxPageLimit}
-	for len(urls) < sitemap.MaxURLs {
+	for !full && len(urls)+len(authors) < sitemap.MaxURLs {
 		posts, next, err := d.Store.ListPosts(r.Context(), page)
 		if err != nil {
 			return err
 		}
 		for _, p := range posts {
-			if len(urls) == sitemap.MaxURLs {
+			i, known := authorAt[p.Author.ID]
+			need := 1
+			if !known {
+				need = 2
+			}
+			if len(urls)+len(authors)+need > sitemap.MaxURLs {
+				full = true
 				break
 			}
 			urls = append(urls, sitemap.URL{Loc: origin + "/post/" + url.PathEscape(p.ID), LastMod: p.UpdatedAt})
+			if !known {
+				i = len(authors)
+				authorAt[p.Author.ID] = i
+				authors = append(authors, sitemap.URL{Loc: origin + authorPath(p.Author.Username)})
+			}
+			if p.UpdatedAt.After(authors[i].LastMod) {
+				authors[i].LastMod = p.UpdatedAt
+			}
 			if p.UpdatedAt.After(newest) {
 				newest = p.UpdatedAt
 			}
@@ -82,6 +106,7 @@ func (d *Deps) buildSitemap(r *http.Request, c *sitemapCache) error {
 	// The home page changes when a post is written or edited: the newest
 	// change among the posts listed is the best date known.
 	urls[0].LastMod = newest
+	urls = append(urls, authors...)
 	doc, err := sitemap.Marshal(origin, urls)
 	if err != nil {
 		return fmt.Errorf("sitemap: %w", err)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/palisade-blog/palisade/httpsec"
+	"github.com/palisade-blog/palisade/internal/account"
 	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/logging"
 )
@@ -16,6 +17,11 @@ type view struct {
 	Site      blog.Settings
 	RequestID string
 	Data      any // the page's own data
+	// OpenRegistration is true when anyone may register
+	// (PALISADE_REGISTRATION=open): only then do pages link to /register.
+	// Under the other policies the link would lead to a refusal; an
+	// invite link still opens the form.
+	OpenRegistration bool
 
 	csrf func() string
 }
@@ -29,9 +35,10 @@ func (v *view) CSRF() string { return v.csrf() }
 // sent, so nothing else can be done.
 func (d *Deps) render(w http.ResponseWriter, r *http.Request, status int, page string, data any) {
 	v := &view{
-		RequestID: httpsec.RequestIDFrom(r.Context()),
-		Site:      d.siteSettings(r.Context()),
-		Data:      data,
+		RequestID:        httpsec.RequestIDFrom(r.Context()),
+		Site:             d.siteSettings(r.Context()),
+		Data:             data,
+		OpenRegistration: d.registrationOpen(),
 		csrf: func() string {
 			// A page with a token is one visitor's: no cache may keep it
 			// (the page is still being rendered, so headers can change).
@@ -45,6 +52,11 @@ func (d *Deps) render(w http.ResponseWriter, r *http.Request, status int, page s
 	if err := d.pages.render(w, status, page, v); err != nil {
 		d.renderFailed(r, page, err)
 	}
+}
+
+// registrationOpen reports whether anyone may register.
+func (d *Deps) registrationOpen() bool {
+	return d.Accounts != nil && d.Accounts.RegistrationPolicy() == account.PolicyOpen
 }
 
 // renderFailed logs a page that could not be rendered or sent. A client

@@ -2,12 +2,10 @@ package web
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
 
 	"github.com/palisade-blog/palisade/internal/blog"
@@ -21,49 +19,31 @@ import (
 // nothing to them.
 const sitemapTTL = time.Minute
 
-// sitemapCache holds the last sitemap built. Its mutex is held while a
-// sitemap is built, so that a burst of requests costs one build, not one
-// each.
-type sitemapCache struct {
-	mu      sync.Mutex
-	built   time.Time // zero: nothing built yet
-	doc     []byte
-	etag    string
-	modTime time.Time
-}
-
 // handleSitemap serves sitemap.xml: the home page and the published
-// posts, newest first, at most sitemap.MaxURLs of them.
+// posts, newest first, at most sitemap.MaxURLs of them, built at most once
+// per sitemapTTL.
 func (d *Deps) handleSitemap() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := d.sitemap
-		c.mu.Lock()
-		if c.built.IsZero() || time.Since(c.built) > sitemapTTL {
-			if err := d.buildSitemap(r, c); err != nil {
-				c.mu.Unlock()
-				d.storeError(w, r, err)
-				return
-			}
+		v, err := d.sitemap.get("", func() ([]byte, time.Time, error) { return d.buildSitemap(context.WithoutCancel(r.Context())) })
+		if err != nil {
+			d.storeError(w, r, err)
+			return
 		}
-		doc, etag, modTime := c.doc, c.etag, c.modTime
-		c.mu.Unlock()
-		h := w.Header()
-		h.Set("Content-Type", sitemap.ContentType)
-		h.Set("ETag", etag)
-		http.ServeContent(w, r, "", modTime, bytes.NewReader(doc))
+		serveDoc(w, r, sitemap.ContentType, v)
 	})
 }
 
-// buildSitemap lists the posts page by page into c. The caller holds c.mu.
-func (d *Deps) buildSitemap(r *http.Request, c *sitemapCache) error {
+// buildSitemap lists the posts page by page and returns the sitemap and
+// its last change.
+func (d *Deps) buildSitemap(ctx context.Context) ([]byte, time.Time, error) {
 	origin := d.origin()
 	urls := []sitemap.URL{{Loc: origin + "/"}}
 	var newest time.Time
 	page := blog.Page{Limit: blog.MaxPageLimit}
 	for len(urls) < sitemap.MaxURLs {
-		posts, next, err := d.Store.ListPosts(r.Context(), page)
+		posts, next, err := d.Store.ListPosts(ctx, page)
 		if err != nil {
-			return err
+			return nil, time.Time{}, err
 		}
 		for _, p := range posts {
 			if len(urls) == sitemap.MaxURLs {
@@ -84,11 +64,9 @@ func (d *Deps) buildSitemap(r *http.Request, c *sitemapCache) error {
 	urls[0].LastMod = newest
 	doc, err := sitemap.Marshal(origin, urls)
 	if err != nil {
-		return fmt.Errorf("sitemap: %w", err)
+		return nil, time.Time{}, fmt.Errorf("sitemap: %w", err)
 	}
-	sum := sha256.Sum256(doc)
-	c.doc, c.etag, c.modTime, c.built = doc, `"`+hex.EncodeToString(sum[:16])+`"`, newest, time.Now()
-	return nil
+	return doc, newest, nil
 }
 
 // handleRobots serves robots.txt: crawlers may read everything but the

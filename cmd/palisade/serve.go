@@ -92,11 +92,7 @@ func serve(ctx context.Context, args []string, env environment, stdout, stderr i
 		log.Info(msg, "addr", scheme+"://"+l.Listener.Addr().String(), "env", cfg.Env, "version", version())
 	}
 	if a.SetupURL != "" {
-		// The one place the setup link is written: whoever reads this
-		// console owns the instance. (The access log never records query
-		// strings, so opening the link does not log it again.)
-		log.Info("No admin yet: open this link within an hour to create the admin account (it works once; a restart prints a new one)",
-			"setupLink", a.SetupURL)
+		printSetupLink(stderr, a.SetupURL, log)
 	}
 	// ServeAll runs under its own context, ended by announceDrain once it
 	// has said what the stop waits for, so that line comes first.
@@ -108,6 +104,20 @@ func serve(ctx context.Context, args []string, env environment, stdout, stderr i
 	close(served)
 	log.Info("palisade stopped")
 	return err
+}
+
+// printSetupLink writes the setup link of an instance without an admin to
+// the console (standard error) as a plain line, whatever the log level and
+// format: whoever reads it owns the instance, so it must not be filtered
+// out by PALISADE_LOG_LEVEL (a fresh production instance would print
+// nothing) nor flow as a log record into log pipelines that others read.
+// The log gets a line saying that a link was printed, never the link.
+// (The access log never records query strings, so opening the link does
+// not log it either.)
+func printSetupLink(console io.Writer, link string, log *slog.Logger) {
+	_, _ = fmt.Fprintf(console, "\nNo admin yet: open this link within an hour to create the admin account (it works once; a restart prints a new one):\n\n    %s\n\n",
+		link) // best effort: the log line below says where to look
+	log.Info("no admin yet: a one-time setup link was printed to the console (standard error)")
 }
 
 // announceDrain waits for ctx to end (the first Ctrl-C or SIGTERM), says how

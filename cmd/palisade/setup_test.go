@@ -12,10 +12,12 @@ import (
 	"github.com/palisade-blog/palisade/internal/apptest"
 )
 
-// TestServePrintsSetupLinkOnce: a fresh instance prints one console line
-// with the setup link; claiming it through the website writes the token
-// nowhere else in the log (the access log records no query string); once
-// an admin exists, a restart prints no link.
+// TestServePrintsSetupLinkOnce: a fresh instance prints the setup link
+// once on the console, as a plain line outside the log and whatever the
+// log level; the log says only that a link was printed. Claiming it
+// through the website writes the token nowhere else (the access log
+// records no query string); once an admin exists, a restart prints no
+// link.
 func TestServePrintsSetupLinkOnce(t *testing.T) {
 	dir := t.TempDir()
 	addr := apptest.FreeAddr(t)
@@ -31,6 +33,9 @@ func TestServePrintsSetupLinkOnce(t *testing.T) {
 	if len(token) != 43 {
 		t.Fatalf("token %q is not 32 bytes of base64url", token)
 	}
+	if !strings.Contains(logRecords(logs.String()), "setup link was printed to the console") {
+		t.Fatalf("the log does not say that a setup link was printed:\n%s", logs)
+	}
 
 	web := apptest.NewClient(t, base)
 	web.Page(t, "/setup?token=wrong").Want(t, http.StatusForbidden)
@@ -45,30 +50,64 @@ func TestServePrintsSetupLinkOnce(t *testing.T) {
 	stopServe(t, stop)
 
 	if n := strings.Count(logs.String(), token); n != 1 {
-		t.Fatalf("the token appears %d times in the log, want once (the console line):\n%s", n, logs)
+		t.Fatalf("the token appears %d times on the console, want once (the setup line):\n%s", n, logs)
+	}
+	if strings.Contains(logRecords(logs.String()), token) {
+		t.Fatalf("the token is in a log record:\n%s", logs)
 	}
 
 	_, stop, logs = startServe(t, addr, env)
 	stopServe(t, stop)
-	if strings.Contains(logs.String(), "setupLink") {
+	if strings.Contains(logs.String(), "/setup?token=") || strings.Contains(logs.String(), "setup link") {
 		t.Fatalf("an instance with an admin printed a setup link:\n%s", logs)
 	}
 }
 
-// setupLink finds the one log line that carries the setup link.
-func setupLink(t *testing.T, logs string) string {
+// TestServePrintsSetupLinkAtAnyLogLevel: with the log set to errors only,
+// in either format, a fresh instance still prints its setup link (a
+// production instance once printed nothing), and the log carries no
+// token.
+func TestServePrintsSetupLinkAtAnyLogLevel(t *testing.T) {
+	for _, format := range []string{"json", "text"} {
+		t.Run(format, func(t *testing.T) {
+			env := map[string]string{"PALISADE_DATA_DIR": t.TempDir(), "PALISADE_LOG_FORMAT": format, "PALISADE_LOG_LEVEL": "error"}
+			_, stop, logs := startServe(t, apptest.FreeAddr(t), env)
+			stopServe(t, stop)
+			link := setupLink(t, logs.String())
+			if strings.Count(logs.String(), link) != 1 {
+				t.Fatalf("the link appears %d times, want once:\n%s", strings.Count(logs.String(), link), logs)
+			}
+		})
+	}
+}
+
+// setupLink finds the one console line that carries the setup link: a
+// plain line of its own, not a log record.
+func setupLink(t *testing.T, console string) string {
 	t.Helper()
 	var found []string
-	for _, line := range strings.Split(logs, "\n") {
-		var rec struct{ SetupLink string }
-		if json.Unmarshal([]byte(line), &rec) == nil && rec.SetupLink != "" {
-			found = append(found, rec.SetupLink)
+	for _, line := range strings.Split(console, "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "http") && strings.Contains(line, "/setup?token=") {
+			found = append(found, line)
 		}
 	}
 	if len(found) != 1 {
-		t.Fatalf("%d setup lines, want 1:\n%s", len(found), logs)
+		t.Fatalf("%d setup lines, want 1:\n%s", len(found), console)
 	}
 	return found[0]
+}
+
+// logRecords keeps the log records of serve's console (JSON objects, or
+// text lines starting "time="), leaving out the plain setup lines.
+func logRecords(console string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(console, "\n") {
+		if json.Valid([]byte(line)) || strings.HasPrefix(line, "time=") {
+			b.WriteString(line + "\n")
+		}
+	}
+	return b.String()
 }
 
 // TestBrowserSetupFlow: the owner of a fresh instance reads the setup

@@ -29,6 +29,10 @@ type Options struct {
 	// Setup is the instance's setup link, which Build makes while no
 	// admin exists; nil leaves the setup page not found.
 	Setup *account.Setup
+	// FeedMaxAge is how long the website reuses a feed it built; zero is
+	// its default of a few seconds, negative never reuses one (for tests
+	// that check a change shows in the feeds at once).
+	FeedMaxAge time.Duration
 }
 
 // App is the application, built and ready to serve.

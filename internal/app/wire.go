@@ -97,6 +97,7 @@ func Wire(cfg *config.Config, store blog.Store, rdb *redis.Client, o Options) (h
 		CSRFKey:      cfg.SessionSecret,
 		Production:   cfg.Production(),
 		NotFound:     api.WriteNotFound,
+		FeedMaxAge:   o.FeedMaxAge,
 	})
 	if err != nil {
 		return nil, err

@@ -126,9 +126,11 @@ func (s *Server) SwapStore(t testing.TB, store blog.Store) {
 	s.sw.h.Store(&h)
 }
 
-// options are the test server's: every log line in Logs, and its hasher.
+// options are the test server's: every log line in Logs, its hasher, and
+// feeds built afresh on every request, so that a test sees its change at
+// once (internal/web tests the feeds' reuse).
 func (s *Server) options() app.Options {
-	return app.Options{Log: logging.New(s.Logs, slog.LevelDebug, "json"), Hasher: s.hasher}
+	return app.Options{Log: logging.New(s.Logs, slog.LevelDebug, "json"), Hasher: s.hasher, FeedMaxAge: -1}
 }
 
 // switchHandler lets a test replace the application between requests

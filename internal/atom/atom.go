@@ -148,6 +148,24 @@ func ETag(doc []byte) string {
 	return `"` + hex.EncodeToString(sum[:16]) + `"`
 }
 
+// ContentSize is how many bytes html takes in a feed document as an
+// entry's ContentHTML, once escaped as XML text: up to six times its own
+// length (every '<' becomes "&lt;", every newline "&#xA;"). A caller that
+// bounds a document's size counts this, not len(html).
+func ContentSize(html string) int {
+	var n byteCounter
+	_ = xml.EscapeText(&n, []byte(html)) // byteCounter never fails
+	return int(n)
+}
+
+// byteCounter is an io.Writer that counts what it is given.
+type byteCounter int
+
+func (c *byteCounter) Write(p []byte) (int, error) {
+	*c += byteCounter(len(p))
+	return len(p), nil
+}
+
 // Serve writes f as the response to r with its Content-Type, ETag and
 // Last-Modified, and lets http.ServeContent answer conditional requests
 // (If-None-Match, If-Modified-Since) with 304 and HEAD without a body. If

@@ -331,3 +331,20 @@ func TestLastModified(t *testing.T) {
 		t.Fatalf("LastModified = %v, want %v", got, t1)
 	}
 }
+
+// TestContentSize checks that ContentSize is exactly what an entry's
+// content takes in the document, escapes and replaced characters
+// included, so that a caller's size budget holds.
+func TestContentSize(t *testing.T) {
+	for _, html := range []string{"", "plain", "<p>a & b</p>\n", "\"quotes\" 'and' \t tabs\r\n", "bad \xff utf-8 \x01 control", strings.Repeat("<\n", 1000)} {
+		f := sampleFeed()
+		f.Entries = f.Entries[:1]
+		f.Entries[0].ContentHTML = "\x00" // placeholder, measured below
+		without := len(marshal(t, f))
+		f.Entries[0].ContentHTML = html
+		with := len(marshal(t, f))
+		if got, want := ContentSize(html), with-without+ContentSize("\x00"); got != want {
+			t.Errorf("ContentSize(%q) = %d, the document grew by %d", html, got, want)
+		}
+	}
+}

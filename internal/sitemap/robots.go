@@ -6,11 +6,12 @@ import "strings"
 // and private pages, which have nothing to index and which a crawler
 // would only fill the logs with. It is a request, not access control: each
 // of them checks who is asking on its own.
-var disallowed = []string{"/admin", "/account", "/write", "/login", "/register"}
+// (/account is reserved for the account page, before it exists.)
+var disallowed = []string{"/admin", "/account", "/setup", "/write", "/login", "/register"}
 
 // Robots returns the body of robots.txt (RFC 9309) for the site at base,
 // such as "https://blog.example": every crawler may read everything but
-// the forms and private pages (/admin, /account, /write, /login,
+// the forms and private pages (/admin, /account, /setup, /write, /login,
 // /register), and the sitemap is at base + Path. Serve it as
 // "text/plain; charset=utf-8".
 func Robots(base string) string {

@@ -166,6 +166,8 @@ func TestRobots(t *testing.T) {
 		"/admin/users":         false,
 		"/account":             false,
 		"/account/sessions":    false,
+		"/setup":               false,
+		"/setup?token=abc":     false,
 		"/write":               false,
 		"/login":               false,
 		"/login?next=%2Fwrite": false,

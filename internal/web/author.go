@@ -1,8 +1,10 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/palisade-blog/palisade/internal/atom"
 	"github.com/palisade-blog/palisade/internal/blog"
@@ -59,39 +61,57 @@ func (d *Deps) handleAuthor() http.Handler {
 
 // handleAuthorFeed serves /u/{username}/feed.xml: the author's newest
 // published posts as an Atom feed, with an ETag and Last-Modified so that
-// polling readers mostly get 304.
+// polling readers mostly get 304. Each author's feed is built at most once
+// per feedTTL, keyed by the name as the path spells it (the lookup is part
+// of the build, so a reader's poll costs no store read at all).
 func (d *Deps) handleAuthorFeed() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		author, ok := d.author(w, r)
-		if !ok {
+		name := r.PathValue("username")
+		v, err := d.authorFeeds.get(name, func() ([]byte, time.Time, error) { return d.buildAuthorFeed(context.WithoutCancel(r.Context()), name) })
+		if blog.ErrorCode(err) == blog.ENOTFOUND {
+			d.WriteError(w, r, http.StatusNotFound, "There is no author with this name.")
 			return
 		}
-		ctx := r.Context()
-		site := d.siteSettings(ctx)
-		posts, _, err := d.Store.ListPosts(ctx, blog.Page{Limit: authorFeedSize, AuthorID: author.ID})
 		if err != nil {
-			d.internalError(w, r, err)
+			d.storeError(w, r, err)
 			return
 		}
-		page := d.origin() + authorPath(author.Username)
-		f := &atom.Feed{
-			Title:    author.Username + " · " + site.Title,
-			Subtitle: site.Description,
-			SiteURL:  page,
-			FeedURL:  page + "/feed.xml",
-			ID:       atom.TagURI(d.BaseURL.Hostname(), author.CreatedAt, "author/"+author.ID),
-			Author:   &atom.Person{Name: author.Username, URI: page},
-			// An author without posts still has a valid feed: it was
-			// last updated when the account was made.
-			Updated: author.CreatedAt,
-			// The same entries as in the site's feed, so a reader of both
-			// sees one entry per post.
-			Entries: d.feedEntries(posts),
-		}
-		if err := atom.Serve(w, r, f); err != nil {
-			d.internalError(w, r, err)
-		}
+		serveDoc(w, r, atom.ContentType, v)
 	})
+}
+
+// buildAuthorFeed returns the feed document of the author called name and
+// its last change, or ENOTFOUND if there is no such author.
+func (d *Deps) buildAuthorFeed(ctx context.Context, name string) ([]byte, time.Time, error) {
+	author, err := d.Store.UserByUsername(ctx, name)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	site := d.siteSettings(ctx)
+	posts, _, err := d.Store.ListPosts(ctx, blog.Page{Limit: authorFeedSize, AuthorID: author.ID})
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	page := d.origin() + authorPath(author.Username)
+	f := &atom.Feed{
+		Title:    author.Username + " · " + site.Title,
+		Subtitle: site.Description,
+		SiteURL:  page,
+		FeedURL:  page + "/feed.xml",
+		ID:       atom.TagURI(d.BaseURL.Hostname(), author.CreatedAt, "author/"+author.ID),
+		Author:   &atom.Person{Name: author.Username, URI: page},
+		// An author without posts still has a valid feed: it was
+		// last updated when the account was made.
+		Updated: author.CreatedAt,
+		// The same entries as in the site's feed, so a reader of both
+		// sees one entry per post.
+		Entries: d.feedEntries(posts),
+	}
+	doc, err := atom.Marshal(f)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	return doc, f.LastModified(), nil
 }
 
 // author looks up the {username} of the path. An unknown one gets the

@@ -2,12 +2,10 @@ package web
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
 
 	"github.com/palisade-blog/palisade/internal/blog"
@@ -21,46 +19,27 @@ import (
 // nothing to them.
 const sitemapTTL = time.Minute
 
-// sitemapCache holds the last sitemap built. Its mutex is held while a
-// sitemap is built, so that a burst of requests costs one build, not one
-// each.
-type sitemapCache struct {
-	mu      sync.Mutex
-	built   time.Time // zero: nothing built yet
-	doc     []byte
-	etag    string
-	modTime time.Time
-}
-
 // handleSitemap serves sitemap.xml: the home page, the published posts,
 // newest first, and the pages of their authors, at most sitemap.MaxURLs
-// URLs in all.
+// URLs in all, built at most once per sitemapTTL.
 func (d *Deps) handleSitemap() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := d.sitemap
-		c.mu.Lock()
-		if c.built.IsZero() || time.Since(c.built) > sitemapTTL {
-			if err := d.buildSitemap(r, c); err != nil {
-				c.mu.Unlock()
-				d.storeError(w, r, err)
-				return
-			}
+		v, err := d.sitemap.get("", func() ([]byte, time.Time, error) { return d.buildSitemap(context.WithoutCancel(r.Context())) })
+		if err != nil {
+			d.storeError(w, r, err)
+			return
 		}
-		doc, etag, modTime := c.doc, c.etag, c.modTime
-		c.mu.Unlock()
-		h := w.Header()
-		h.Set("Content-Type", sitemap.ContentType)
-		h.Set("ETag", etag)
-		http.ServeContent(w, r, "", modTime, bytes.NewReader(doc))
+		serveDoc(w, r, sitemap.ContentType, v)
 	})
 }
 
-// buildSitemap lists the posts page by page into c, with the page of
-// each listed post's author: an author appears once they have a published
+// buildSitemap lists the posts page by page, with the page of each
+// listed post's author: an author appears once they have a published
 // post, and the newest change among their listed posts dates their page.
 // A post whose author would not fit is left out with the rest, so every
-// author of a listed post is listed. The caller holds c.mu.
-func (d *Deps) buildSitemap(r *http.Request, c *sitemapCache) error {
+// author of a listed post is listed. It returns the sitemap and its last
+// change.
+func (d *Deps) buildSitemap(ctx context.Context) ([]byte, time.Time, error) {
 	origin := d.origin()
 	urls := []sitemap.URL{{Loc: origin + "/"}}
 	var (
@@ -71,9 +50,9 @@ func (d *Deps) buildSitemap(r *http.Request, c *sitemapCache) error {
 	)
 	page := blog.Page{Limit: blog.MaxPageLimit}
 	for !full && len(urls)+len(authors) < sitemap.MaxURLs {
-		posts, next, err := d.Store.ListPosts(r.Context(), page)
+		posts, next, err := d.Store.ListPosts(ctx, page)
 		if err != nil {
-			return err
+			return nil, time.Time{}, err
 		}
 		for _, p := range posts {
 			i, known := authorAt[p.Author.ID]
@@ -109,11 +88,9 @@ func (d *Deps) buildSitemap(r *http.Request, c *sitemapCache) error {
 	urls = append(urls, authors...)
 	doc, err := sitemap.Marshal(origin, urls)
 	if err != nil {
-		return fmt.Errorf("sitemap: %w", err)
+		return nil, time.Time{}, fmt.Errorf("sitemap: %w", err)
 	}
-	sum := sha256.Sum256(doc)
-	c.doc, c.etag, c.modTime, c.built = doc, `"`+hex.EncodeToString(sum[:16])+`"`, newest, time.Now()
-	return nil
+	return doc, newest, nil
 }
 
 // handleRobots serves robots.txt: crawlers may read everything but the

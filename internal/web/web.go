@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/alexedwards/scs/v2"
 
@@ -44,12 +45,18 @@ type Deps struct {
 	// path is a page's under another method. Browsers get the site's own
 	// not-found page.
 	NotFound func(w http.ResponseWriter, r *http.Request, allow []string)
+	// FeedMaxAge is how long a feed, once built, is served before it is
+	// built again; zero means feedTTL, negative never reuses one.
+	FeedMaxAge time.Duration
 
 	// Built by New.
 	sessions *scs.SessionManager
 	pages    *renderer
 	cop      *http.CrossOriginProtection
-	sitemap  *sitemapCache
+	sitemap  *docCache // one document: the sitemap
+	// The feeds, built at most once per feedTTL each: the site's, and
+	// the authors' (keyed by the name in the path).
+	siteFeed, authorFeeds *docCache
 }
 
 // Site is the website's handler. It also renders the error page that the
@@ -85,7 +92,12 @@ func New(d Deps) (*Site, error) {
 	if d.Settings == nil && d.Store != nil {
 		d.Settings = sitesettings.New(d.Store, d.Log)
 	}
-	d.sitemap = &sitemapCache{}
+	d.sitemap = newDocCache(sitemapTTL, 1)
+	if d.FeedMaxAge == 0 {
+		d.FeedMaxAge = feedTTL
+	}
+	d.siteFeed = newDocCache(d.FeedMaxAge, 1)
+	d.authorFeeds = newDocCache(d.FeedMaxAge, maxAuthorFeeds)
 	d.sessions = newSessions(d.SessionStore, d.Production)
 	// A session store that fails (the database or Redis is down) is a
 	// dependency outage: a retryable 503 page, the cause in the log.

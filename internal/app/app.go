@@ -24,7 +24,8 @@ import (
 type Options struct {
 	Log *slog.Logger
 	// Hasher may be nil for an *auth.Hasher with auth.DefaultParams
-	// (tests pass cheaper ones, or one that counts its hashes).
+	// (tests pass cheaper ones, or one that counts its hashes). Leave it
+	// unset rather than setting a nil *auth.Hasher, which is not nil here.
 	Hasher account.Hasher
 	// Setup is the instance's setup link, which Build makes while no
 	// admin exists; nil leaves the setup page not found.

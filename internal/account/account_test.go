@@ -23,11 +23,16 @@ import (
 const password = "correct horse battery staple"
 
 // countingHasher is a real argon2id hasher (at test cost) that counts the
-// hashes it computes, so a test can see what a sign-in spent without
-// timing it.
+// hashes it computes, so a test can see what a sign-in or a registration
+// spent without timing it.
 type countingHasher struct {
 	*auth.Hasher
-	verify, dummy atomic.Int64
+	verify, dummy, hash atomic.Int64
+}
+
+func (h *countingHasher) Hash(ctx context.Context, pw string) (string, error) {
+	h.hash.Add(1)
+	return h.Hasher.Hash(ctx, pw)
 }
 
 func (h *countingHasher) Verify(ctx context.Context, pw, encoded string) (bool, error) {
@@ -40,10 +45,13 @@ func (h *countingHasher) VerifyDummy(ctx context.Context, pw string) error {
 	return h.Hasher.VerifyDummy(ctx, pw)
 }
 
-// hashes returns and clears the counts.
+// hashes returns and clears the counts of verifications.
 func (h *countingHasher) hashes() (verify, dummy int64) {
 	return h.verify.Swap(0), h.dummy.Swap(0)
 }
+
+// made returns and clears the count of new password hashes (Hash).
+func (h *countingHasher) made() int64 { return h.hash.Swap(0) }
 
 type fixture struct {
 	svc    *account.Service
@@ -86,6 +94,7 @@ func (f *fixture) register(t *testing.T, name string) blog.User {
 		t.Fatalf("register %s: %v", name, err)
 	}
 	f.hasher.hashes()
+	f.hasher.made()
 	return u
 }
 

@@ -49,8 +49,7 @@ func (s *Service) RegistrationPolicy() Policy { return s.policy() }
 // CheckRegistration says whether a registration carrying invite (empty
 // for none) may be attempted under the policy: nil, ErrRegistrationClosed,
 // ErrInviteRequired, or blog.ErrInviteInvalid for a token of the wrong
-// shape. Whether the invite is still unused is only known when it is
-// redeemed.
+// shape. It does not look the invite up: Register does.
 func (s *Service) CheckRegistration(invite string) error {
 	switch {
 	case s.policy() == PolicyClosed:
@@ -65,11 +64,12 @@ func (s *Service) CheckRegistration(invite string) error {
 
 // Register creates the account reg asks for, if the policy allows it:
 // with reg.Invite it redeems that invite (single use, the invite's role),
-// otherwise, under PolicyOpen only, it makes an author. The policy is
-// checked first, so a refused registration costs no hash. Returns
-// ErrRegistrationClosed, ErrInviteRequired or blog.ErrInviteInvalid
-// (EFORBIDDEN), a *blog.ValidationError, ErrUsernameTaken (ECONFLICT; the
-// invite then stays unused), or auth.ErrBusy.
+// otherwise, under PolicyOpen only, it makes an author. The policy, and
+// then the invite, are checked first, so a refused registration costs no
+// hash. Returns ErrRegistrationClosed, ErrInviteRequired or
+// blog.ErrInviteInvalid (EFORBIDDEN), a *blog.ValidationError,
+// ErrUsernameTaken (ECONFLICT; the invite then stays unused), or
+// auth.ErrBusy.
 func (s *Service) Register(ctx context.Context, reg blog.Registration) (blog.User, error) {
 	if err := s.CheckRegistration(reg.Invite); err != nil {
 		logging.Security(ctx, s.Log, "register.refused", slog.String("reason", blog.ErrorMessage(err)))
@@ -77,6 +77,19 @@ func (s *Service) Register(ctx context.Context, reg blog.Registration) (blog.Use
 	}
 	if err := reg.Clean(auth.IsCommonPassword); err != nil {
 		return blog.User{}, err
+	}
+	if reg.Invite != "" {
+		// A read before the hash: otherwise anyone could make the server
+		// spend an argon2id hash (tens of milliseconds and MiBs) per
+		// made-up invite, and crowd out real sign-ins. Redeeming still
+		// decides, since the invite may be used in between.
+		err := s.Store.InviteUsable(ctx, blog.InviteTokenHash(reg.Invite), s.now())
+		if blog.ErrorCode(err) == blog.EFORBIDDEN {
+			logging.Security(ctx, s.Log, "register.refused", slog.String("reason", blog.ErrorMessage(err)))
+		}
+		if err != nil {
+			return blog.User{}, err
+		}
 	}
 	hash, err := s.Hasher.Hash(ctx, reg.Password)
 	if err != nil {

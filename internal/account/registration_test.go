@@ -52,7 +52,7 @@ func TestRegistrationPolicy(t *testing.T) {
 		if n := f.users(t); n != 0 {
 			t.Fatalf("%d accounts stored", n)
 		}
-		if v, d := f.hasher.hashes(); v+d != 0 {
+		if v, d := f.hasher.hashes(); v+d+f.hasher.made() != 0 {
 			t.Error("a refused registration hashed a password")
 		}
 	})
@@ -64,8 +64,14 @@ func TestRegistrationPolicy(t *testing.T) {
 		if err != nil || u.Role != blog.RoleAdmin {
 			t.Fatalf("register = %+v, %v", u, err)
 		}
+		if n := f.hasher.made(); n != 1 {
+			t.Errorf("an honest registration made %d password hashes, want 1", n)
+		}
 		if _, err := f.svc.Register(t.Context(), reg("bob", token)); !errors.Is(err, blog.ErrInviteInvalid) {
 			t.Fatalf("second use: err = %v", err)
+		}
+		if n := f.hasher.made(); n != 0 {
+			t.Errorf("a spent invite cost %d password hashes, want none", n)
 		}
 		if n := f.users(t); n != 1 {
 			t.Fatalf("%d accounts stored, want 1", n)
@@ -84,6 +90,8 @@ func TestRegistrationPolicy(t *testing.T) {
 			t.Fatalf("the invite was used up by a refused name: %v", err)
 		}
 	})
+	// Every refused invite is refused before any password is hashed, so
+	// made-up invites cannot make the server spend argon2id for them.
 	t.Run("RefusedInvites", func(t *testing.T) {
 		f := newFixture(t, 1000)
 		f.svc.Registration = account.PolicyInvite
@@ -91,11 +99,17 @@ func TestRegistrationPolicy(t *testing.T) {
 		if err := f.store.RevokeInvite(t.Context(), id); err != nil {
 			t.Fatal(err)
 		}
+		used, _ := f.invite(t, blog.RoleAuthor, time.Hour)
+		if _, err := f.svc.Register(t.Context(), reg("first", used)); err != nil {
+			t.Fatal(err)
+		}
+		f.hasher.made()
 		expiring, _ := f.invite(t, blog.RoleAuthor, time.Hour)
 		f.svc.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
 		unknown, _ := blog.NewInviteToken()
 		for name, token := range map[string]string{
 			"Revoked":   revoked,
+			"Used":      used,
 			"Expired":   expiring,
 			"Unknown":   unknown,
 			"Malformed": "not-an-invite",
@@ -105,7 +119,33 @@ func TestRegistrationPolicy(t *testing.T) {
 				if _, err := f.svc.Register(t.Context(), reg("alice", token)); !errors.Is(err, blog.ErrInviteInvalid) {
 					t.Fatalf("err = %v", err)
 				}
+				if n := f.hasher.made(); n != 0 {
+					t.Errorf("the refused invite cost %d password hashes, want none", n)
+				}
 			})
+		}
+		if n := f.users(t); n != 1 {
+			t.Fatalf("%d accounts stored, want only the first", n)
+		}
+		// The honest request beside them: a good invite costs one hash.
+		f.svc.Now = nil
+		good, _ := f.invite(t, blog.RoleAuthor, time.Hour)
+		if _, err := f.svc.Register(t.Context(), reg("alice", good)); err != nil {
+			t.Fatalf("a good invite: %v", err)
+		}
+		if n := f.hasher.made(); n != 1 {
+			t.Errorf("a good invite made %d password hashes, want 1", n)
+		}
+	})
+	t.Run("OpenRefusesAMadeUpInviteBeforeHashing", func(t *testing.T) {
+		f := newFixture(t, 1000)
+		f.svc.Registration = account.PolicyOpen
+		unknown, _ := blog.NewInviteToken()
+		if _, err := f.svc.Register(t.Context(), reg("alice", unknown)); !errors.Is(err, blog.ErrInviteInvalid) {
+			t.Fatalf("err = %v", err)
+		}
+		if n := f.hasher.made(); n != 0 {
+			t.Errorf("a made-up invite cost %d password hashes, want none", n)
 		}
 		if n := f.users(t); n != 0 {
 			t.Fatalf("%d accounts stored", n)

@@ -65,6 +65,39 @@ func testDrafts(t *testing.T, st apptest.Store) {
 			})
 		}
 	})
+	// A draft's refusal is the very answer a missing post gets, headers
+	// included, to each client that may not read it; the public post and
+	// the author's draft beside them keep their own caching.
+	t.Run("RefusalIsAMissingPostsAnswer", func(t *testing.T) {
+		for _, c := range []struct{ name, token string }{{"Anonymous", ""}, {"ForgedToken", "not-a-token"}, {"OtherAuthor", bob}} {
+			t.Run(c.name, func(t *testing.T) {
+				missing := ts.Get(t, "/posts/"+blog.NewID(), c.token)
+				wantStatus(t, missing, http.StatusNotFound)
+				ts.Get(t, "/posts/"+draft.ID, c.token).WantSameAnswer(t, missing)
+				ts.Get(t, "/posts/not-an-id", c.token).WantSameAnswer(t, missing)
+			})
+		}
+		t.Run("OtherAuthorChanges", func(t *testing.T) {
+			for _, req := range []request{
+				{Method: http.MethodPatch, Token: bob, Body: map[string]string{"title": "Mine now"}},
+				{Method: http.MethodDelete, Token: bob},
+			} {
+				ask := func(id string) *response {
+					req.Path = "/posts/" + id
+					return ts.Do(t, req)
+				}
+				missing := ask(blog.NewID())
+				wantStatus(t, missing, http.StatusNotFound)
+				ask(draft.ID).WantSameAnswer(t, missing)
+			}
+		})
+		if cc := ts.Get(t, "/posts/"+pub.ID, "").Want(t, http.StatusOK).Header.Get("Cache-Control"); cc != "" {
+			t.Errorf("a public post is Cache-Control %q, want none (cacheable)", cc)
+		}
+		if cc := ts.Get(t, "/posts/"+draft.ID, alice).Want(t, http.StatusOK).Header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("the author's draft is Cache-Control %q, want no-store", cc)
+		}
+	})
 	t.Run("OtherAuthorCannotChange", func(t *testing.T) {
 		r := ts.Do(t, request{Method: http.MethodPatch, Path: "/posts/" + draft.ID, Token: bob, Body: map[string]string{"status": "published"}})
 		wantStatus(t, r, http.StatusNotFound)

@@ -136,35 +136,46 @@ func (d *Deps) nextURL(path string, keep url.Values, limit int, next *blog.Curso
 
 func (d *Deps) handleGetPost() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := d.Store.PostByID(r.Context(), r.PathValue("id"))
+		p, err := d.readablePost(r)
 		if err != nil {
+			// Every refusal is no-store, whatever its cause: if a draft's
+			// 404 carried a header that a missing post's lacked, it would
+			// tell that the draft exists.
+			w.Header().Set("Cache-Control", "no-store")
 			d.writeError(w, r, err)
 			return
 		}
 		if p.IsDraft() {
-			// Only a draft needs to know who asks: its author or an admin
-			// may read it, anyone else (no token, a bad one, another
-			// author) gets the 404 of a post that does not exist.
-			w.Header().Set("Cache-Control", "no-store")
-			who, reason, err := d.verify(r.Context(), r.Header.Get("Authorization"))
-			if err != nil {
-				d.writeError(w, r, err)
-				return
-			}
-			var viewer *blog.User
-			if reason == "" {
-				viewer = &who.user
-				logging.SetUser(r.Context(), who.user.ID)
-			}
-			if err := blog.CheckCanRead(viewer, p); err != nil {
-				d.writeError(w, r, err)
-				return
-			}
+			w.Header().Set("Cache-Control", "no-store") // one reader's, never a shared cache's
 		}
 		if err := d.encoded.writePost(w, p); err != nil {
 			d.writeError(w, r, fmt.Errorf("encode post: %w", err))
 		}
 	})
+}
+
+// readablePost is the post at the request's path if the client may read
+// it. Only a draft needs to know who asks: its author or an admin may
+// read it, anyone else (no token, a bad one, another author) gets the
+// ErrPostNotFound of a post that does not exist.
+func (d *Deps) readablePost(r *http.Request) (blog.Post, error) {
+	p, err := d.Store.PostByID(r.Context(), r.PathValue("id"))
+	if err != nil || !p.IsDraft() {
+		return p, err
+	}
+	who, reason, err := d.verify(r.Context(), r.Header.Get("Authorization"))
+	if err != nil {
+		return blog.Post{}, err
+	}
+	var viewer *blog.User
+	if reason == "" {
+		viewer = &who.user
+		logging.SetUser(r.Context(), who.user.ID)
+	}
+	if err := blog.CheckCanRead(viewer, p); err != nil {
+		return blog.Post{}, err
+	}
+	return p, nil
 }
 
 func (d *Deps) handleCreatePost() authedHandler {

@@ -112,3 +112,55 @@ func testRegistrationPolicy(t *testing.T, st apptest.Store) {
 		noAccount(t, ts, "invited")
 	})
 }
+
+// TestRefusedInviteCostsNoHash: a made-up, spent or revoked invite is
+// refused before any password is hashed, so a stranger cannot make the
+// server spend argon2id (its memory and a core for tens of milliseconds)
+// on every guess and crowd out real sign-ins. The honest invite beside
+// them costs its one hash.
+func TestRefusedInviteCostsNoHash(t *testing.T) {
+	apptest.ForEachStore(t, testRefusedInviteCostsNoHash)
+}
+
+func testRefusedInviteCostsNoHash(t *testing.T, st apptest.Store) {
+	h := apptest.NewCountingHasher()
+	ts := wrap(t, st.StartWithHasher(t, map[string]string{"PALISADE_REGISTRATION": "invite"}, h))
+	invite := func() (token, id string) {
+		t.Helper()
+		token, hash := blog.NewInviteToken()
+		inv, err := ts.Store.CreateInvite(t.Context(), blog.NewInvite{TokenHash: hash, Role: blog.RoleAuthor, ExpiresAt: time.Now().Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return token, inv.ID
+	}
+	register := func(name, invite string) *response {
+		return ts.Post(t, "/auth/register", "", map[string]string{"username": name, "password": testPassword, "invite": invite})
+	}
+
+	spent, _ := invite()
+	register("invited", spent).Want(t, http.StatusCreated)
+	if n := h.Runs(); n != 1 {
+		t.Fatalf("an honest registration ran argon2id %d times, want 1", n)
+	}
+	revoked, id := invite()
+	if err := ts.Store.RevokeInvite(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+	madeUp, _ := blog.NewInviteToken()
+	for _, c := range []struct{ name, token string }{{"MadeUp", madeUp}, {"Spent", spent}, {"Revoked", revoked}} {
+		t.Run(c.name, func(t *testing.T) {
+			r := register("stranger", c.token)
+			r.Want(t, http.StatusForbidden)
+			if !strings.Contains(r.Text(), "Invite link is invalid") {
+				t.Errorf("body = %s", r.Body)
+			}
+			if n := h.Runs(); n != 0 {
+				t.Errorf("a refused invite ran argon2id %d times, want none", n)
+			}
+		})
+	}
+	if _, err := ts.Store.UserByUsername(t.Context(), "stranger"); blog.ErrorCode(err) != blog.ENOTFOUND {
+		t.Errorf("a refused invite made an account (err %v)", err)
+	}
+}

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/palisade-blog/palisade/internal/account"
-	"github.com/palisade-blog/palisade/internal/auth"
 	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/config"
 	"github.com/palisade-blog/palisade/internal/redis"
@@ -24,8 +23,10 @@ import (
 // Options are what the configuration does not say.
 type Options struct {
 	Log *slog.Logger
-	// Hasher may be nil for auth.DefaultParams (tests pass cheaper ones).
-	Hasher *auth.Hasher
+	// Hasher may be nil for an *auth.Hasher with auth.DefaultParams
+	// (tests pass cheaper ones, or one that counts its hashes). Leave it
+	// unset rather than setting a nil *auth.Hasher, which is not nil here.
+	Hasher account.Hasher
 	// Setup is the instance's setup link, which Build makes while no
 	// admin exists; nil leaves the setup page not found.
 	Setup *account.Setup

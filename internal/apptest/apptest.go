@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/palisade-blog/palisade/internal/account"
 	"github.com/palisade-blog/palisade/internal/app"
 	"github.com/palisade-blog/palisade/internal/auth"
 	"github.com/palisade-blog/palisade/internal/blog"
@@ -51,6 +52,41 @@ const Password = "correct horse battery staple"
 // seconds.
 var CheapHash = auth.HashParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
+// CountingHasher is a Hasher at CheapHash that counts the argon2id runs
+// (hashes made and verifications, dummy or not) it does, so a test can
+// see what a request cost without timing it.
+type CountingHasher struct {
+	*auth.Hasher
+	runs atomic.Int64
+}
+
+// NewCountingHasher returns a CountingHasher that has run nothing.
+func NewCountingHasher() *CountingHasher {
+	return &CountingHasher{Hasher: auth.NewHasher(CheapHash, 0, 0)}
+}
+
+// Hash counts one run.
+func (h *CountingHasher) Hash(ctx context.Context, password string) (string, error) {
+	h.runs.Add(1)
+	return h.Hasher.Hash(ctx, password)
+}
+
+// Verify counts one run.
+func (h *CountingHasher) Verify(ctx context.Context, password, encoded string) (bool, error) {
+	h.runs.Add(1)
+	return h.Hasher.Verify(ctx, password, encoded)
+}
+
+// VerifyDummy counts one run.
+func (h *CountingHasher) VerifyDummy(ctx context.Context, password string) error {
+	h.runs.Add(1)
+	return h.Hasher.VerifyDummy(ctx, password)
+}
+
+// Runs returns the runs counted since the last call, and starts again
+// from zero.
+func (h *CountingHasher) Runs() int64 { return h.runs.Swap(0) }
+
 // Server is the application under test.
 type Server struct {
 	*httptest.Server
@@ -62,7 +98,7 @@ type Server struct {
 	// when the store had an admin at start-up.
 	SetupURL string
 
-	hasher *auth.Hasher
+	hasher account.Hasher
 	sw     *switchHandler
 }
 
@@ -74,9 +110,9 @@ func Start(t testing.TB, env map[string]string) *Server {
 	return StartWithHasher(t, env, auth.NewHasher(CheapHash, 0, 0))
 }
 
-// StartWithHasher is Start with a given hasher; nil means production
-// argon2id parameters.
-func StartWithHasher(t testing.TB, env map[string]string, hasher *auth.Hasher) *Server {
+// StartWithHasher is Start with a given hasher (a *CountingHasher, say);
+// nil means production argon2id parameters.
+func StartWithHasher(t testing.TB, env map[string]string, hasher account.Hasher) *Server {
 	t.Helper()
 	vars := map[string]string{
 		"PALISADE_DATA_DIR":     t.TempDir(),

@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -110,6 +111,68 @@ func (r *Response) Want(t testing.TB, status int) *Response {
 		t.Fatalf("%s %s: status = %d, want %d; body %s", r.method, r.path, r.Status, status, r.Body)
 	}
 	return r
+}
+
+// perRequestHeaders differ between any two answers, however alike: the
+// time, the request's ID and the client's remaining rate limit.
+var perRequestHeaders = []string{"Date", "X-Request-Id", "Ratelimit"}
+
+// cookieExpires is a cookie's Expires attribute: the time of the request
+// plus Max-Age, which Set-Cookie also carries.
+var cookieExpires = regexp.MustCompile(`(?i); *Expires=[^;]*`)
+
+// WantSameAnswer fails the test unless r is the same answer as want:
+// the same status, headers and body, but for what differs between any two
+// requests (the Date, X-Request-Id and RateLimit headers, a cookie's
+// Expires, the request ID in the body, masked CSRF tokens). It is how a
+// test shows that a refusal tells nothing, a draft's 404 being a missing
+// post's, say.
+func (r *Response) WantSameAnswer(t testing.TB, want *Response) {
+	t.Helper()
+	if r.Status != want.Status {
+		t.Errorf("%s %s: status %d, but %s %s: %d", r.method, r.path, r.Status, want.method, want.path, want.Status)
+	}
+	gotH, wantH := r.Header.Clone(), want.Header.Clone()
+	for _, k := range perRequestHeaders {
+		gotH.Del(k)
+		wantH.Del(k)
+	}
+	for _, k := range sortedKeys(gotH, wantH) {
+		g, w := strings.Join(gotH.Values(k), "\n"), strings.Join(wantH.Values(k), "\n")
+		if k == "Set-Cookie" {
+			g, w = cookieExpires.ReplaceAllString(g, ""), cookieExpires.ReplaceAllString(w, "")
+		}
+		if g != w {
+			t.Errorf("%s %s: %s: %q, but %s %s: %q", r.method, r.path, k, g, want.method, want.path, w)
+		}
+	}
+	if g, w := r.comparableBody(), want.comparableBody(); g != w {
+		t.Errorf("%s %s: body\n%s\nbut %s %s:\n%s", r.method, r.path, g, want.method, want.path, w)
+	}
+}
+
+// comparableBody is the body with its request ID and CSRF tokens
+// replaced by placeholders.
+func (r *Response) comparableBody() string {
+	b := string(r.Body)
+	if id := r.Header.Get("X-Request-Id"); id != "" {
+		b = strings.ReplaceAll(b, id, "REQUEST-ID")
+	}
+	return csrfField.ReplaceAllString(b, `name="_csrf" value="CSRF"`)
+}
+
+// sortedKeys is the union of the headers' names, sorted.
+func sortedKeys(hs ...http.Header) []string {
+	var keys []string
+	for _, h := range hs {
+		for k := range h {
+			if !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // NewRequest builds req on the client's origin; Send sends it. Do does

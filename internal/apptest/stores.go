@@ -10,7 +10,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/palisade-blog/palisade/internal/auth"
+	"github.com/palisade-blog/palisade/internal/account"
 	"github.com/palisade-blog/palisade/internal/mongo/mongotest"
 	"github.com/palisade-blog/palisade/internal/postgres/pgtest"
 )
@@ -69,7 +69,7 @@ func (st Store) Start(t testing.TB, env map[string]string) *Server {
 }
 
 // StartWithHasher is apptest.StartWithHasher on this setup.
-func (st Store) StartWithHasher(t testing.TB, env map[string]string, hasher *auth.Hasher) *Server {
+func (st Store) StartWithHasher(t testing.TB, env map[string]string, hasher account.Hasher) *Server {
 	t.Helper()
 	return StartWithHasher(t, st.Env(t, env), hasher)
 }

@@ -151,6 +151,14 @@ type InviteStore interface {
 	// (ENOTFOUND) if there is no invite with that ID. Revoking twice, or
 	// revoking a used invite, is not an error and changes nothing.
 	RevokeInvite(ctx context.Context, id string) error
+	// InviteUsable reads, and changes nothing, whether an invite with
+	// this token hash could be redeemed at now: nil if so, else
+	// ErrInviteInvalid (EFORBIDDEN) for the same reasons, and with the
+	// same one answer, as RedeemInvite. It is the cheap check that lets a
+	// registration refuse a guessed or spent invite before it pays for a
+	// password hash; RedeemInvite still decides, since another redeem
+	// may use the invite in between.
+	InviteUsable(ctx context.Context, tokenHash string, now time.Time) error
 	// RedeemInvite creates the account u with the invite's role (u.Role
 	// is ignored) and marks the invite used by it, in one atomic step:
 	// of two concurrent redeems of one invite, exactly one creates an

@@ -114,6 +114,28 @@ func (s *Store) RevokeInvite(ctx context.Context, id string) error {
 	return nil
 }
 
+// usableInvite matches the invite with tokenHash if it can still be
+// redeemed at now.
+func usableInvite(tokenHash string, now time.Time) bson.M {
+	return bson.M{"tokenHash": tokenHash, "usedAt": nil, "revokedAt": nil, "expiresAt": bson.M{"$gt": micros(now)}}
+}
+
+// InviteUsable implements blog.InviteStore: one indexed count that takes
+// no lock.
+func (s *Store) InviteUsable(ctx context.Context, tokenHash string, now time.Time) error {
+	if !blog.ValidInviteTokenHash(tokenHash) {
+		return blog.ErrInviteInvalid
+	}
+	n, err := s.invites.CountDocuments(ctx, usableInvite(tokenHash, now), options.Count().SetLimit(1))
+	if err != nil {
+		return fmt.Errorf("invite usable: %w", unavailable(err))
+	}
+	if n == 0 {
+		return blog.ErrInviteInvalid
+	}
+	return nil
+}
+
 // RedeemInvite implements blog.InviteStore. Without multi-document
 // transactions it works under the invite's lease lock (see lock), in
 // single-document steps: read the invite, mark it used, create the
@@ -133,7 +155,7 @@ func (s *Store) RedeemInvite(ctx context.Context, tokenHash string, nu blog.NewU
 }
 
 func (s *Store) redeem(ctx context.Context, tokenHash string, nu blog.NewUser, now time.Time) (blog.User, error) {
-	usable := bson.M{"tokenHash": tokenHash, "usedAt": nil, "revokedAt": nil, "expiresAt": bson.M{"$gt": micros(now)}}
+	usable := usableInvite(tokenHash, now)
 	var d inviteDoc
 	// A first look outside the lock, so that unknown and spent tokens
 	// (every guess) cost no lock.

@@ -102,6 +102,24 @@ func (s *Store) RevokeInvite(ctx context.Context, id string) error {
 	return nil
 }
 
+// InviteUsable implements blog.InviteStore: one read that takes no lock.
+func (s *Store) InviteUsable(ctx context.Context, tokenHash string, now time.Time) error {
+	if !blog.ValidInviteTokenHash(tokenHash) {
+		return blog.ErrInviteInvalid
+	}
+	var ok bool
+	err := s.pool.QueryRow(ctx,
+		`SELECT EXISTS (SELECT 1 FROM invites WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2)`,
+		tokenHash, now).Scan(&ok)
+	if err != nil {
+		return fmt.Errorf("invite usable: %w", unavailable(err))
+	}
+	if !ok {
+		return blog.ErrInviteInvalid
+	}
+	return nil
+}
+
 // RedeemInvite implements blog.InviteStore. SELECT … FOR UPDATE locks the
 // invite: a second redeem waits for the first to commit, then reads the
 // invite again (READ COMMITTED re-checks the row) and finds it used.

@@ -97,6 +97,25 @@ func (s *Store) RevokeInvite(ctx context.Context, id string) error {
 	return nil
 }
 
+// InviteUsable implements blog.InviteStore, on the read pool: it never
+// waits for the writer.
+func (s *Store) InviteUsable(ctx context.Context, tokenHash string, now time.Time) error {
+	if !blog.ValidInviteTokenHash(tokenHash) {
+		return blog.ErrInviteInvalid
+	}
+	var ok bool
+	err := reads{s}.QueryRowContext(ctx,
+		`SELECT EXISTS (SELECT 1 FROM invites WHERE token_hash = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?)`,
+		tokenHash, now.UnixMicro()).Scan(&ok)
+	if err != nil {
+		return fmt.Errorf("invite usable: %w", err)
+	}
+	if !ok {
+		return blog.ErrInviteInvalid
+	}
+	return nil
+}
+
 // RedeemInvite implements blog.InviteStore. The check, the new account and
 // the mark share one BEGIN IMMEDIATE transaction: a second redeem waits
 // for the first and then finds the invite used.

@@ -431,6 +431,54 @@ func testInvites(t *testing.T, open Opener) {
 			t.Fatalf("revoked invite = %+v", got)
 		}
 	})
+	// InviteUsable answers as RedeemInvite would, and only reads: asking
+	// neither uses nor spoils the invite.
+	t.Run("Usable", func(t *testing.T) {
+		inv, hash := newInvite(t, s, blog.RoleAuthor, "", time.Hour)
+		for range 2 {
+			if err := s.InviteUsable(ctx, hash, blog.Now()); err != nil {
+				t.Fatalf("a pending invite: %v", err)
+			}
+		}
+		if err := s.InviteUsable(ctx, hash, inv.ExpiresAt.Add(-time.Microsecond)); err != nil {
+			t.Fatalf("just before its expiry: %v", err)
+		}
+		if got := findInvite(t, s, inv.ID); got.Status(blog.Now()) != blog.InvitePending || got.UsedAt != nil || got.RevokedAt != nil {
+			t.Fatalf("InviteUsable changed the invite: %+v", got)
+		}
+		if _, err := s.RedeemInvite(ctx, hash, blog.NewUser{Username: "checked_first", PasswordHash: "h"}, blog.Now()); err != nil {
+			t.Fatalf("redeem after InviteUsable: %v", err)
+		}
+
+		revoked, revokedHash := newInvite(t, s, blog.RoleAuthor, "", time.Hour)
+		if err := s.RevokeInvite(ctx, revoked.ID); err != nil {
+			t.Fatal(err)
+		}
+		expiring, expiringHash := newInvite(t, s, blog.RoleAuthor, "", time.Hour)
+		_, unknown := blog.NewInviteToken()
+		for _, tt := range []struct {
+			name string
+			hash string
+			now  time.Time
+		}{
+			{"used", hash, blog.Now()},
+			{"revoked", revokedHash, blog.Now()},
+			{"expired", expiringHash, expiring.ExpiresAt.Add(time.Second)},
+			{"at its expiry", expiringHash, expiring.ExpiresAt},
+			{"unknown", unknown, blog.Now()},
+			{"malformed", "' OR 1=1 --", blog.Now()},
+			{"empty", "", blog.Now()},
+			{"upper-case hash", strings.ToUpper(expiringHash), blog.Now()},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				wantErr(t, s.InviteUsable(ctx, tt.hash, tt.now), blog.ErrInviteInvalid)
+			})
+		}
+		// The expired one was expired only at a later now.
+		if err := s.InviteUsable(ctx, expiringHash, blog.Now()); err != nil {
+			t.Fatalf("the expiring invite now: %v", err)
+		}
+	})
 	t.Run("UsernameClashKeepsTheInvite", func(t *testing.T) {
 		inv, hash := newInvite(t, s, blog.RoleAuthor, "", time.Hour)
 		_, err := s.RedeemInvite(ctx, hash, blog.NewUser{Username: "ADMIN", PasswordHash: "h"}, blog.Now())

@@ -89,6 +89,32 @@ func testDrafts(t *testing.T, st apptest.Store) {
 		// Someone else's published post is still a 403 beside it.
 		wantStatus(t, bob.Page(t, "/post/"+pubID+"/edit"), http.StatusForbidden)
 	})
+	// The same answer, headers included, as for a post that does not
+	// exist: on the post page to a visitor and to another author, and on
+	// the edit and delete pages and forms to another author.
+	t.Run("RefusalIsAMissingPostsAnswer", func(t *testing.T) {
+		edit := url.Values{"title": {"Pwned"}, "content": {"Bob was here, long enough."}, "status": {"published"}}
+		for _, c := range []struct {
+			name string
+			ask  func(id string) *page
+		}{
+			{"AnonymousPost", func(id string) *page { return anon.Page(t, "/post/"+id) }},
+			{"OtherAuthorPost", func(id string) *page { return bob.Page(t, "/post/"+id) }},
+			{"EditForm", func(id string) *page { return bob.Page(t, "/post/"+id+"/edit") }},
+			{"Edit", func(id string) *page { return bob.Submit(t, "/write", "/post/"+id+"/edit", edit) }},
+			{"DeleteForm", func(id string) *page { return bob.Page(t, "/post/"+id+"/delete") }},
+			{"Delete", func(id string) *page { return bob.Submit(t, "/write", "/post/"+id+"/delete", url.Values{}) }},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				missing := c.ask(blog.NewID())
+				wantStatus(t, missing, http.StatusNotFound)
+				c.ask(draftID).WantSameAnswer(t, missing)
+			})
+		}
+		if after, err := srv.Store.PostByID(t.Context(), draftID); err != nil || after != before {
+			t.Fatalf("draft after refused changes = %+v, %v", after, err)
+		}
+	})
 	t.Run("AuthorAndAdminSeeIt", func(t *testing.T) {
 		for name, c := range map[string]*apptest.Client{"Author": alice, "Admin": boss} {
 			t.Run(name, func(t *testing.T) {

@@ -148,3 +148,54 @@ func TestRegisterLinkOnlyWhenOpen(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusedInviteCostsNoHashOnTheWebsite: the registration form with a
+// made-up, spent or revoked invite is refused before any password is
+// hashed, as on the API; the honest invite beside them costs its one hash.
+func TestRefusedInviteCostsNoHashOnTheWebsite(t *testing.T) {
+	apptest.ForEachStore(t, testRefusedInviteCostsNoHashOnTheWebsite)
+}
+
+func testRefusedInviteCostsNoHashOnTheWebsite(t *testing.T, st apptest.Store) {
+	h := apptest.NewCountingHasher()
+	srv := st.StartWithHasher(t, map[string]string{"PALISADE_REGISTRATION": "invite"}, h)
+	invite := func() (token, id string) {
+		t.Helper()
+		token, hash := blog.NewInviteToken()
+		inv, err := srv.Store.CreateInvite(t.Context(), blog.NewInvite{TokenHash: hash, Role: blog.RoleAuthor, ExpiresAt: time.Now().Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return token, inv.ID
+	}
+	register := func(name, invite string) *page {
+		form := url.Values{"username": {name}, "password": {apptest.Password}, "invite": {invite}}
+		return newClient(t, srv).Submit(t, "/register?invite="+invite, "/register", form)
+	}
+
+	spent, _ := invite()
+	wantRedirect(t, register("invited", spent), "/")
+	if n := h.Runs(); n != 1 {
+		t.Fatalf("an honest registration ran argon2id %d times, want 1", n)
+	}
+	revoked, id := invite()
+	if err := srv.Store.RevokeInvite(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+	madeUp, _ := blog.NewInviteToken()
+	for _, c := range []struct{ name, token string }{{"MadeUp", madeUp}, {"Spent", spent}, {"Revoked", revoked}} {
+		t.Run(c.name, func(t *testing.T) {
+			p := register("stranger", c.token)
+			wantStatus(t, p, http.StatusForbidden)
+			if !strings.Contains(p.Text(), "Invite link is invalid") {
+				t.Errorf("the page does not say the invite is invalid:\n%s", p.Text())
+			}
+			if n := h.Runs(); n != 0 {
+				t.Errorf("a refused invite ran argon2id %d times, want none", n)
+			}
+		})
+	}
+	if _, err := srv.Store.UserByUsername(t.Context(), "stranger"); blog.ErrorCode(err) != blog.ENOTFOUND {
+		t.Errorf("a refused invite made an account (err %v)", err)
+	}
+}

@@ -1,16 +1,10 @@
 package web
 
 import (
-	"errors"
-	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 
-	"github.com/palisade-blog/palisade/httpsec"
 	"github.com/palisade-blog/palisade/internal/blog"
-	"github.com/palisade-blog/palisade/internal/httperr"
-	"github.com/palisade-blog/palisade/internal/logging"
 )
 
 type homeData struct {
@@ -96,117 +90,6 @@ type formData struct {
 	// returnPath ("" for none).
 	Next   string
 	Errors []string
-}
-
-func (d *Deps) handleRegisterForm() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if currentUser(r) != nil {
-			http.Redirect(w, r, "/", http.StatusSeeOther)
-			return
-		}
-		q, err := url.ParseQuery(r.URL.RawQuery) // strict, unlike r.URL.Query()
-		if err != nil {
-			d.WriteError(w, r, http.StatusBadRequest, "That address is malformed.")
-			return
-		}
-		// An invite link (/register?invite=…) carries its token into the
-		// form as a hidden field. Without one, the policy may refuse at
-		// once rather than after the form is filled in.
-		invite := q.Get("invite")
-		if err := d.Accounts.CheckRegistration(invite); err != nil {
-			d.registrationRefused(w, r, err)
-			return
-		}
-		d.render(w, r, http.StatusOK, "register", formData{Invite: invite})
-	})
-}
-
-func (d *Deps) handleRegister() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		reg := blog.Registration{Username: r.PostFormValue("username"), Password: r.PostFormValue("password"), Invite: r.PostFormValue("invite")}
-		u, err := d.Accounts.Register(r.Context(), reg)
-		if blog.ErrorCode(err) == blog.EFORBIDDEN {
-			d.registrationRefused(w, r, err)
-			return
-		}
-		if err != nil {
-			d.formError(w, r, "register", formData{Username: reg.Username, Invite: reg.Invite}, err)
-			return
-		}
-		if err := d.startSession(r, u); err != nil {
-			d.internalError(w, r, err)
-			return
-		}
-		http.Redirect(w, r, "/", http.StatusSeeOther)
-	})
-}
-
-// registrationRefused answers a registration the policy does not allow (or
-// a bad invite) with a 403 page that says why, the account service's own
-// words. Nothing was stored.
-func (d *Deps) registrationRefused(w http.ResponseWriter, r *http.Request, err error) {
-	if blog.ErrorCode(err) != blog.EFORBIDDEN {
-		d.storeError(w, r, err)
-		return
-	}
-	d.WriteError(w, r, http.StatusForbidden, blog.ErrorMessage(err)+".")
-}
-
-func (d *Deps) handleLoginForm() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next := r.URL.Query().Get("next") // a malformed one just falls back to "/"
-		if currentUser(r) != nil {
-			http.Redirect(w, r, returnPath(next), http.StatusSeeOther)
-			return
-		}
-		d.render(w, r, http.StatusOK, "login", formData{Next: formNext(next)})
-	})
-}
-
-func (d *Deps) handleLogin() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cr := blog.Credentials{Username: r.PostFormValue("username"), Password: r.PostFormValue("password")}
-		next := r.PostFormValue("next")
-		u, err := d.Accounts.SignIn(r.Context(), httpsec.RateKey(d.ClientIP.Addr(r)), cr)
-		if err != nil {
-			d.formError(w, r, "login", formData{Username: cr.Username, Next: formNext(next)}, err)
-			return
-		}
-		if err := d.startSession(r, u); err != nil {
-			d.internalError(w, r, err)
-			return
-		}
-		// The field came from the client: checked again, never trusted
-		// because the form page checked it.
-		http.Redirect(w, r, returnPath(next), http.StatusSeeOther)
-	})
-}
-
-// startSession signs u in: a new session ID (so an ID planted before
-// sign-in is worthless: no fixation), the user and their token version,
-// and a new CSRF secret.
-func (d *Deps) startSession(r *http.Request, u blog.User) error {
-	ctx := r.Context()
-	if err := d.sessions.RenewToken(ctx); err != nil {
-		return fmt.Errorf("renew session: %w", err)
-	}
-	d.sessions.Put(ctx, keyUserID, u.ID)
-	d.sessions.Put(ctx, keyVersion, u.TokenVersion)
-	d.sessions.Put(ctx, keyCSRF, httpsec.NewCSRFSecret())
-	return nil
-}
-
-func (d *Deps) handleLogout() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Destroy deletes the session on the server and expires the
-		// cookie: the old session ID is worthless even if it was copied.
-		if err := d.sessions.Destroy(r.Context()); err != nil {
-			d.internalError(w, r, err)
-			return
-		}
-		logging.Audit(r.Context(), d.Log, "logout") // the user's own doing: INFO
-		http.Redirect(w, r, "/", http.StatusSeeOther)
-	})
 }
 
 func (d *Deps) handleWriteForm() http.Handler {
@@ -316,83 +199,4 @@ func (d *Deps) handleDelete() http.Handler {
 		}
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 	})
-}
-
-// formError shows the form again with what went wrong: 400 for invalid
-// fields, 401 for a failed sign-in, 409 for a taken username, 429 when
-// sign-in is throttled, 503 when the server is busy. Anything else gets
-// the error page.
-func (d *Deps) formError(w http.ResponseWriter, r *http.Request, page string, form formData, err error) {
-	var verr *blog.ValidationError
-	a := httperr.From(err)
-	switch {
-	case errors.As(err, &verr):
-		for _, f := range verr.Fields {
-			form.Errors = append(form.Errors, f.Msg)
-		}
-	case a.Status == http.StatusTooManyRequests:
-		minutes := (a.RetryAfter + 59) / 60
-		form.Errors = []string{fmt.Sprintf("Too many sign-in attempts. Please try again in %d minute(s).", minutes)}
-	case a.Status == http.StatusServiceUnavailable:
-		form.Errors = []string{"The server is busy. Please try again in a moment."}
-	case a.Status == http.StatusUnauthorized || a.Status == http.StatusConflict:
-		form.Errors = []string{a.Message}
-	default:
-		d.storeError(w, r, err)
-		return
-	}
-	a.SetRetryAfter(w.Header())
-	d.render(w, r, a.Status, page, form)
-}
-
-// storeError shows the error page for err with the status and Retry-After
-// httperr gives it, in the site's own words where it has them (a 404, 403,
-// 503 or 507) and in the error's safe message otherwise. An internal error
-// is logged and shown only as its request ID.
-func (d *Deps) storeError(w http.ResponseWriter, r *http.Request, err error) {
-	a := httperr.From(err)
-	switch a.Status {
-	case http.StatusInternalServerError:
-		d.internalError(w, r, err)
-		return
-	case http.StatusForbidden:
-		d.forbidden(w, r)
-		return
-	case http.StatusInsufficientStorage:
-		// The operator hears of it once a minute, not once per request.
-		logging.NoSpace(r.Context(), d.Log, httpsec.RequestIDFrom(r.Context()), err)
-	}
-	if blog.ErrorCode(err) == blog.EUNAVAILABLE {
-		// A dependency is down: the operator needs the cause. (A busy
-		// hasher, also a 503, is this instance's own load, not news.)
-		d.Log.WarnContext(r.Context(), "dependency unavailable", "requestId", httpsec.RequestIDFrom(r.Context()), "error", err)
-	}
-	a.SetRetryAfter(w.Header())
-	d.WriteError(w, r, a.Status, pageMessage(a))
-}
-
-// pageMessage is what the error page says for a: the site's own words for
-// the errors a visitor meets, the error's safe message for the rest.
-func pageMessage(a httperr.Answer) string {
-	switch a.Status {
-	case http.StatusNotFound:
-		return "There is no such post. It may have been deleted."
-	case http.StatusServiceUnavailable:
-		return "The site is briefly unavailable. Please try again in a moment."
-	case http.StatusInsufficientStorage:
-		return "The site cannot save anything right now: its storage is full. Nothing was changed. Please try again later."
-	}
-	return a.Message
-}
-
-// noSpace answers 507 when a write failed because the disk is full
-// (nothing was saved, and the visitor should come back later), as
-// storeError does for any error with that code.
-func (d *Deps) noSpace(w http.ResponseWriter, r *http.Request, err error) {
-	d.storeError(w, r, err)
-}
-
-func (d *Deps) forbidden(w http.ResponseWriter, r *http.Request) {
-	logging.Security(r.Context(), d.Log, "forbidden", slog.String("method", r.Method), slog.String("path", r.URL.Path))
-	d.WriteError(w, r, http.StatusForbidden, "You may only change your own posts.")
 }

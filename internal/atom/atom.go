@@ -23,6 +23,11 @@
 //	}
 //	if err := atom.Serve(w, r, f); err != nil { … a 500, nothing was written … }
 //
+// Serve builds the document on every request. A server whose feeds anyone
+// may fetch should build with Marshal once per period and serve the bytes
+// (the website does, in internal/web's document cache), so that a flood of
+// readers costs one build.
+//
 // It is written with encoding/xml: the format is a dozen elements, and
 // encoding/xml already escapes text and replaces the characters XML cannot
 // carry (control characters, invalid UTF-8), which is the part that

@@ -464,7 +464,7 @@ func (c *Config) checkTwoFactorKeys() error {
 	const env = "PALISADE_2FA_KEYS"
 	if len(c.TwoFactorKeys) == 0 {
 		if c.Production() {
-			c.Warnings = append(c.Warnings, env+": not set, so no one can turn on two-factor sign-in; "+secretHint)
+			c.Warnings = append(c.Warnings, env+": not set; two-factor sign-in (not offered yet) will need it; "+secretHint)
 		}
 		return nil
 	}

@@ -40,7 +40,7 @@ func (d *Deps) handleAuthor() http.Handler {
 		page.AuthorID = author.ID
 		posts, next, err := d.Store.ListPosts(r.Context(), page)
 		if err != nil {
-			d.internalError(w, r, err)
+			d.storeError(w, r, err)
 			return
 		}
 		data := authorData{Username: author.Username, Posts: posts, Next: nextPageLink(authorPath(author.Username), next)}
@@ -50,7 +50,7 @@ func (d *Deps) handleAuthor() http.Handler {
 			data.Own = true
 			drafts, more, err := d.Store.ListPosts(r.Context(), blog.Page{Limit: blog.MaxPageLimit, AuthorID: author.ID, Status: blog.StatusDraft})
 			if err != nil {
-				d.internalError(w, r, err)
+				d.storeError(w, r, err)
 				return
 			}
 			data.Drafts, data.MoreDrafts = drafts, more != nil
@@ -62,12 +62,18 @@ func (d *Deps) handleAuthor() http.Handler {
 // handleAuthorFeed serves /u/{username}/feed.xml: the author's newest
 // published posts as an Atom feed, with an ETag and Last-Modified so that
 // polling readers mostly get 304. Each author's feed is built at most once
-// per feedTTL, keyed by the name as the path spells it (the lookup is part
-// of the build, so a reader's poll costs no store read at all).
+// per feedTTL, keyed by the name as usernames compare (case-insensitively:
+// "/u/Alice" and "/u/aLICE" are one entry, so spellings can't multiply the
+// cache or its builds); the lookup is part of the build, so a reader's
+// poll costs no store read at all.
 func (d *Deps) handleAuthorFeed() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("username")
-		v, err := d.authorFeeds.get(name, func() ([]byte, time.Time, error) { return d.buildAuthorFeed(context.WithoutCancel(r.Context()), name) })
+		if !blog.ValidUsername(name) {
+			d.WriteError(w, r, http.StatusNotFound, "There is no author with this name.")
+			return
+		}
+		v, err := d.authorFeeds.get(blog.UsernameKey(name), func() ([]byte, time.Time, error) { return d.buildAuthorFeed(context.WithoutCancel(r.Context()), name) })
 		if blog.ErrorCode(err) == blog.ENOTFOUND {
 			d.WriteError(w, r, http.StatusNotFound, "There is no author with this name.")
 			return

@@ -44,7 +44,7 @@ func (s *hugePosts) ListPosts(_ context.Context, page blog.Page) ([]blog.Post, *
 
 func (s *hugePosts) UserByUsername(_ context.Context, name string) (blog.User, error) {
 	s.lookups.Add(1)
-	if name != "alice" {
+	if !strings.EqualFold(name, "alice") { // usernames compare case-insensitively
 		return blog.User{}, blog.ErrUserNotFound
 	}
 	return blog.User{ID: "a1", Username: "alice", CreatedAt: time.Unix(1_700_000_000, 0)}, nil
@@ -150,5 +150,32 @@ func TestAuthorFeedCacheBounded(t *testing.T) {
 	}
 	if _, ok := c.entries["9"]; !ok {
 		t.Error("the newest document was evicted")
+	}
+}
+
+// TestAuthorFeedOneEntryPerAuthor: spellings of one username share one
+// cached feed and one build, so an anonymous client can't fill the cache
+// (or force builds) by varying the case of a name.
+func TestAuthorFeedOneEntryPerAuthor(t *testing.T) {
+	d := newPageDeps(t)
+	store := &hugePosts{}
+	d.Store = store
+	mux := http.NewServeMux()
+	mux.Handle("GET /u/{username}/feed.xml", d.handleAuthorFeed())
+	for _, name := range []string{"alice", "Alice", "aLICE", "ALICE", "alicE"} {
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/u/"+name+"/feed.xml", nil))
+		if w.Code != http.StatusOK {
+			t.Fatalf("%s: status %d, want 200", name, w.Code)
+		}
+	}
+	if n, l := len(d.authorFeeds.entries), store.lists.Load(); n != 1 || l != 1 {
+		t.Errorf("%d cache entries and %d post reads for five spellings of one name, want 1 and 1", n, l)
+	}
+	// A name no account can have is refused before the cache or the store.
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/u/"+strings.Repeat("x", 200)+"/feed.xml", nil))
+	if w.Code != http.StatusNotFound || store.lookups.Load() != 1 {
+		t.Errorf("an impossible name: status %d after %d look-ups, want 404 after 1", w.Code, store.lookups.Load())
 	}
 }

@@ -12,7 +12,6 @@ func (d *Deps) routes(mux *http.ServeMux) {
 	mux.Handle("GET /{$}", d.site(d.handleHome()))
 	mux.Handle("GET /post/{id}", d.site(d.handlePost()))
 	mux.Handle("GET /u/{username}", d.site(d.handleAuthor()))
-	mux.Handle("GET /u/{username}/feed.xml", d.site(d.handleAuthorFeed()))
 
 	mux.Handle("GET /register", d.site(d.handleRegisterForm()))
 	mux.Handle("POST /register", d.site(d.handleRegister()))
@@ -41,6 +40,7 @@ func (d *Deps) routes(mux *http.ServeMux) {
 	// What feed readers and crawlers fetch: the same for every visitor,
 	// so without d.site (no session, no cookie, cacheable).
 	mux.Handle("GET /feed.xml", d.handleFeed())
+	mux.Handle("GET /u/{username}/feed.xml", d.handleAuthorFeed())
 	mux.Handle("GET /sitemap.xml", d.handleSitemap())
 	mux.Handle("GET /robots.txt", d.handleRobots())
 }

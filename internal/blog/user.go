@@ -30,8 +30,15 @@ type User struct {
 	Role         Role      `json:"role"`
 	Disabled     bool      `json:"-"`
 	TokenVersion int       `json:"-"` // bumped to revoke every token of the user
+	// TOTP is whether the account signs in with an authenticator app
+	// code after its password (enabled, not merely being set up).
+	TOTP      bool      `json:"-"`
 	CreatedAt    time.Time `json:"createdAt"`
 }
+
+// HasSecondFactor reports whether signing in as u takes more than the
+// password.
+func (u User) HasSecondFactor() bool { return u.TOTP }
 
 // CanEdit reports whether u may change or delete p: its author, or an
 // admin, unless the account is disabled. A user without an ID (never

@@ -25,15 +25,15 @@ func (r Role) Valid() bool { return r == RoleAuthor || r == RoleAdmin }
 // User is an account. The password hash is deliberately not a field: it
 // never leaves the store except through UserStore.Credentials.
 type User struct {
-	ID           string    `json:"id"`
-	Username     string    `json:"username"`
-	Role         Role      `json:"role"`
-	Disabled     bool      `json:"-"`
-	TokenVersion int       `json:"-"` // bumped to revoke every token of the user
+	ID           string `json:"id"`
+	Username     string `json:"username"`
+	Role         Role   `json:"role"`
+	Disabled     bool   `json:"-"`
+	TokenVersion int    `json:"-"` // bumped to revoke every token of the user
 	// TOTP is whether the account signs in with an authenticator app
 	// code after its password (enabled, not merely being set up).
 	TOTP      bool      `json:"-"`
-	CreatedAt    time.Time `json:"createdAt"`
+	CreatedAt time.Time `json:"createdAt"`
 }
 
 // HasSecondFactor reports whether signing in as u takes more than the

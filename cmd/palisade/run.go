@@ -126,8 +126,16 @@ func commandUsage(name string) func(io.Writer) {
 	return func(w io.Writer) { config.PrintUsage(name, w) }
 }
 
-// version is the module version stamped by the go command, or "devel".
+// stampedVersion is set by the release build (scripts/release) with
+// -ldflags "-X main.stampedVersion=v1.2.3".
+var stampedVersion string
+
+// version is the release's stamped version, else the module version the
+// go command stamps (go install …@v1.2.3), else "devel".
 func version() string {
+	if stampedVersion != "" {
+		return stampedVersion
+	}
 	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
 		return info.Main.Version
 	}

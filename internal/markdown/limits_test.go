@@ -180,3 +180,45 @@ func TestRenderConcurrent(t *testing.T) {
 		t.Fatalf("%d of the inputs were refused, want the 2 bombs", refused)
 	}
 }
+
+// TestHTMLSizeCap reaches the last bound, on the size of the sanitised
+// HTML, with a cap lowered below what honest content renders to: the
+// bounds before it keep every known input under the real cap, so only a
+// lower one shows that the check is made and refuses, both before
+// sanitising (far over) and after (just over).
+func TestHTMLSizeCap(t *testing.T) {
+	src := "A paragraph of *ordinary* prose with a [link](https://example.com/).\n\n- one\n- two\n"
+	r := New()
+	out, err := r.Render(src)
+	if err != nil {
+		t.Fatalf("Render = %v", err)
+	}
+	for _, tt := range []struct {
+		name  string
+		limit int
+		ok    bool
+	}{
+		{"AtTheSize", len(out), true},
+		{"JustUnder", len(out) - 1, false},  // passes the pre-sanitise check, refused after
+		{"FarUnder", len(out)/2 - 1, false}, // refused before sanitising
+		{"Tiny", 1, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := New()
+			r.maxHTML = func(int) int { return tt.limit }
+			got, err := r.Render(src)
+			if tt.ok {
+				if err != nil || got != out {
+					t.Fatalf("Render = %q, %v; want the same HTML as without a cap", got, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), msgTooLarge) {
+				t.Fatalf("Render = %d bytes, %v; want refused as too much HTML", len(got), err)
+			}
+			if _, ok := errors.AsType[*blog.ValidationError](err); !ok {
+				t.Fatalf("error %T, want a field error on content", err)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package blog
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 	"unicode"
@@ -136,6 +137,7 @@ func FuzzUsernameSkeleton(f *testing.F) {
 		{"Mary", "rnary"}, {"william", "wiIIiam"},
 	} {
 		f.Add(pair[0], pair[1])
+		seedPairs[pair] = true
 	}
 	f.Fuzz(func(t *testing.T, name, other string) {
 		s := UsernameSkeleton(name)
@@ -151,5 +153,20 @@ func FuzzUsernameSkeleton(f *testing.F) {
 		if name == other && s != UsernameSkeleton(other) {
 			t.Fatalf("one name, two skeletons: %q", name)
 		}
+		// The look-alikes an attacker tries first, made from any name:
+		// each must keep the skeleton, or the unique index lets it in.
+		if disguised := lookAlike.Replace(name); UsernameSkeleton(disguised) != s {
+			t.Fatalf("%q and its look-alike %q have different skeletons", name, disguised)
+		}
+		if seedPairs[[2]string{name, other}] && s != UsernameSkeleton(other) {
+			t.Fatalf("seeded look-alikes %q and %q have different skeletons", name, other)
+		}
 	})
 }
+
+// lookAlike swaps letters and digits for the ASCII characters they are
+// mistaken for.
+var lookAlike = strings.NewReplacer("l", "I", "o", "0", "m", "rn")
+
+// seedPairs are look-alikes that must share a skeleton.
+var seedPairs = map[[2]string]bool{}

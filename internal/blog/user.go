@@ -32,13 +32,16 @@ type User struct {
 	TokenVersion int    `json:"-"` // bumped to revoke every token of the user
 	// TOTP is whether the account signs in with an authenticator app
 	// code after its password (enabled, not merely being set up).
-	TOTP      bool      `json:"-"`
+	TOTP bool `json:"-"`
+	// Passkeys is how many passkeys the account has (each can sign in
+	// alone, or be the second factor after the password).
+	Passkeys  int       `json:"-"`
 	CreatedAt time.Time `json:"createdAt"`
 }
 
 // HasSecondFactor reports whether signing in as u takes more than the
 // password.
-func (u User) HasSecondFactor() bool { return u.TOTP }
+func (u User) HasSecondFactor() bool { return u.TOTP || u.Passkeys > 0 }
 
 // CanEdit reports whether u may change or delete p: its author, or an
 // admin, unless the account is disabled. A user without an ID (never

@@ -547,3 +547,62 @@ func TestNginxRecipe(t *testing.T) {
 	p.waitReady(t, proc)
 	checkRecipe(t, p)
 }
+
+// caddyEnv points Caddy's data and configuration directories (where it
+// would keep certificates and autosave its configuration) into dir.
+func caddyEnv(dir string) []string {
+	return []string{"HOME=" + dir, "XDG_DATA_HOME=" + filepath.Join(dir, "data"), "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"), "PATH=/usr/bin:/bin"}
+}
+
+// TestCaddyfileValidates checks the Caddyfile as shipped with Caddy's own
+// validator, which loads and provisions every module it names, and its
+// formatter, whose complaint Caddy would otherwise log at every start.
+func TestCaddyfileValidates(t *testing.T) {
+	bin := requireTool(t, "caddy")
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "validate", "--config", "caddy/Caddyfile", "--adapter", "caddyfile")
+	cmd.Env = caddyEnv(dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("caddy validate: %v\n%s", err, out)
+	}
+	shipped, err := os.ReadFile("caddy/Caddyfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd = exec.Command(bin, "fmt", "caddy/Caddyfile")
+	cmd.Env = caddyEnv(dir)
+	formatted, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("caddy fmt: %v", err)
+	}
+	if string(formatted) != string(shipped) {
+		t.Errorf("caddy fmt would change caddy/Caddyfile (run caddy fmt --overwrite); it wants:\n%s", formatted)
+	}
+}
+
+func TestCaddyRecipe(t *testing.T) {
+	bin := requireTool(t, "caddy")
+	dir := runDir(t)
+	p, certFile, keyFile := newFrontProxy(t, dir)
+	upstream := strings.TrimPrefix(p.palisade.URL, "http://")
+	// Only the global options gain lines: the test's ports, no admin
+	// endpoint, nothing installed into the system's trust store, and the
+	// loopback address only.
+	testOptions := strings.Join([]string{
+		"admin off", "http_port " + p.httpPort, "skip_install_trust", "default_bind 127.0.0.1",
+	}, "\n\t")
+	site := recipe(t, "caddy/Caddyfile",
+		"\n{\n\tservers {", "\n{\n\t"+testOptions+"\n\tservers {",
+		"\nblog.example.com {", "\nlocalhost:"+p.httpsPort+" {\n\ttls "+certFile+" "+keyFile,
+		"reverse_proxy 127.0.0.1:3000 {", "reverse_proxy "+upstream+" {",
+	)
+	conf := filepath.Join(dir, "Caddyfile")
+	writeFile(t, conf, []byte(site))
+	p.logs = []string{filepath.Join(dir, "caddy.out")}
+
+	cmd := exec.Command(bin, "run", "--config", conf, "--adapter", "caddyfile")
+	cmd.Env = caddyEnv(dir)
+	proc := startProxy(t, cmd, p.logs[0])
+	p.waitReady(t, proc)
+	checkRecipe(t, p)
+}

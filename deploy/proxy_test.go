@@ -342,6 +342,13 @@ func checkRecipe(t *testing.T, p *frontProxy) {
 					t.Errorf("GET %s: %s sent %d times (%q), want once", path, name, len(got), got)
 				}
 			}
+			// Nor is any other header doubled, whether Palisade adds it
+			// later or the proxy does.
+			for name, values := range r.Header {
+				if len(values) > 1 && name != "Set-Cookie" {
+					t.Errorf("GET %s: %s sent %d times (%q)", path, name, len(values), values)
+				}
+			}
 		}
 	})
 
@@ -366,6 +373,18 @@ func checkRecipe(t *testing.T, p *frontProxy) {
 					t.Errorf("Palisade logged client %q, want %q", got, tc.want)
 				}
 			})
+		}
+	})
+
+	t.Run("OtherHostRefused", func(t *testing.T) {
+		// A DNS-rebinding page's requests carry its own name as Host; the
+		// proxy refuses them itself or hands them on for Palisade's 421.
+		r := alice.Do(t, apptest.Request{Path: "/posts", Header: map[string]string{"Host": "attacker.example:" + p.httpsPort}})
+		if r.Header.Get("X-Request-Id") != "" && r.Status != http.StatusMisdirectedRequest {
+			t.Errorf("Host attacker.example reached Palisade and got %d, want 421", r.Status)
+		}
+		if r.Status == http.StatusOK && len(r.Body) > 0 {
+			t.Errorf("Host attacker.example was served: %.200s", r.Body)
 		}
 	})
 
@@ -505,6 +524,7 @@ func newFrontProxy(t *testing.T, dir string) (p *frontProxy, certFile, keyFile s
 	return p, certFile, keyFile
 }
 
+// TestNginxRecipe runs nginx/palisade.conf in front of Palisade.
 func TestNginxRecipe(t *testing.T) {
 	bin := requireTool(t, "nginx")
 	dir := runDir(t)
@@ -530,6 +550,8 @@ func TestNginxRecipe(t *testing.T) {
 	// unprivileged process writes moved into dir.
 	errorLog := filepath.Join(dir, "error.log")
 	var main strings.Builder
+	// In the foreground and as one process (no workers), so that the
+	// test has one process to stop, which dies with the test binary.
 	main.WriteString("daemon off;\nmaster_process off;\n")
 	main.WriteString("pid " + filepath.Join(dir, "nginx.pid") + ";\n")
 	main.WriteString("error_log " + errorLog + " info;\n")
@@ -580,6 +602,7 @@ func TestCaddyfileValidates(t *testing.T) {
 	}
 }
 
+// TestCaddyRecipe runs caddy/Caddyfile in front of Palisade.
 func TestCaddyRecipe(t *testing.T) {
 	bin := requireTool(t, "caddy")
 	dir := runDir(t)

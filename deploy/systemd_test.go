@@ -1,6 +1,7 @@
-// Package deploy holds what runs Palisade on a server: the systemd unit
-// and an example environment file. Its tests check the unit with systemd's
-// own tools.
+// Package deploy holds what runs Palisade on a server: the systemd unit,
+// an example environment file and the reverse-proxy recipes. Its tests
+// check the unit with systemd's own tools and run each recipe's proxy in
+// front of a real Palisade.
 package deploy
 
 import (

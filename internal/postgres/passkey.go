@@ -45,10 +45,9 @@ func (s *Store) AddPasskey(ctx context.Context, p blog.Passkey) error {
 		if err != nil {
 			return err
 		}
-		// Counted in a statement of its own: under READ COMMITTED it reads
-		// a snapshot taken after the lock was granted, so it sees what the
-		// previous holder committed (a subquery of the locking statement
-		// would read that statement's older snapshot).
+		// Counted in a statement of its own, once the lock is granted:
+		// under READ COMMITTED each statement reads a new snapshot, so
+		// this one sees what the previous holder committed.
 		var n int
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM passkeys WHERE user_id = $1`, p.UserID).Scan(&n); err != nil {
 			return err

@@ -34,7 +34,9 @@ type Passkey struct {
 	// the credential be synced to other devices, and is it.
 	BackupEligible bool
 	BackupState    bool
-	CreatedAt      time.Time
+	// CreatedAt is when it was added; AddPasskey sets it (Now) when it is
+	// zero.
+	CreatedAt time.Time
 	// LastUsedAt is zero until the first sign-in with it.
 	LastUsedAt time.Time
 }

@@ -118,6 +118,7 @@ type Store interface {
 	InviteStore
 	SettingsStore
 	TwoFactorStore
+	PasskeyStore
 	// Ping checks that the database answers (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the database.

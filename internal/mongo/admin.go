@@ -127,6 +127,17 @@ func (s *Store) ListUsers(ctx context.Context) ([]blog.User, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
+	ids := make([]string, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	counts, err := s.passkeyCounts(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	for i := range users {
+		users[i].Passkeys = counts[users[i].ID]
+	}
 	return users, nil
 }
 

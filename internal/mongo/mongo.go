@@ -4,7 +4,7 @@
 //
 // # Documents
 //
-// Seven collections, in the database named by the URL's path ("palisade"
+// Eight collections, in the database named by the URL's path ("palisade"
 // if it names none):
 //
 //	users          {_id, username, usernameKey, passwordHash, role, disabled, tokenVersion, createdAt,
@@ -14,7 +14,10 @@
 //	sessions       {_id: key, data, expiry}
 //	invites        {_id, tokenHash, role, createdBy, createdAt, expiresAt, usedAt, usedBy, revokedAt}
 //	settings       {_id: "site", title, description}
-//	locks          {_id: "admins" | "invite:<id>" | "2fa:<user id>", holder, until}
+//	passkeys       {_id: credential ID, userId, name, publicKey, attestationType, aaguid, transports,
+//	                signCount, backupEligible, backupState, createdAt, lastUsedAt}
+//	locks          {_id: "admins" | "invite:<id>" | "2fa:<user id>" | "passkeys:<user id>" |
+//	                "passkey:<credential id>", holder, until}
 //
 // IDs are blog.NewID strings. A post's author is the author's user _id, a
 // reference as in a mongoose model; reads join the username in with one
@@ -45,7 +48,9 @@
 //
 // Every write touches one document, which MongoDB and FerretDB apply
 // atomically, so the store needs no multi-document transactions (FerretDB
-// 1.x has none). Where a check precedes a write, the write's filter repeats
+// 1.x has none); adding or removing a passkey, which writes the passkey and
+// the account's token version, orders its two writes so that an
+// interruption leaves the safe state (see passkey.go). Where a check precedes a write, the write's filter repeats
 // what the check relied on; see UpdatePost and CreatePost. Operations that
 // span documents (the last-admin guard, the first-admin claim, redeeming
 // an invite) take a lease lock, a document whose insert is atomic (see
@@ -96,6 +101,7 @@ const (
 	invitesColl     = "invites"
 	settingsColl    = "settings"
 	locksColl       = "locks"
+	passkeysColl    = "passkeys"
 )
 
 // Features says which optional server features the store could set up.
@@ -119,6 +125,7 @@ type Store struct {
 	invites     *mongo.Collection
 	settings    *mongo.Collection
 	locks       *mongo.Collection
+	passkeys    *mongo.Collection
 	features    Features
 }
 
@@ -177,6 +184,7 @@ func open(ctx context.Context, url string, cs *connstring.ConnString) (*Store, e
 	s.invites = s.db.Collection(invitesColl)
 	s.settings = s.db.Collection(settingsColl)
 	s.locks = s.db.Collection(locksColl)
+	s.passkeys = s.db.Collection(passkeysColl)
 	// Connect does not wait for the server; Ping does, for at most the
 	// server selection timeout.
 	if err := client.Ping(ctx, nil); err != nil {

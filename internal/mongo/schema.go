@@ -26,6 +26,8 @@ const (
 
 	indexInviteHash    = "tokenHash_unique"
 	indexInvitesNewest = "createdAt_-1__id_-1"
+
+	indexPasskeysUser = "userId_1_createdAt_1__id_1"
 )
 
 // validators are the $jsonSchema each collection's documents must match,
@@ -111,6 +113,25 @@ var validators = map[string]bson.M{
 			"until":  bson.M{"bsonType": "long"},
 		},
 	},
+	passkeysColl: {
+		"bsonType": "object",
+		"required": bson.A{"_id", "userId", "name", "publicKey", "attestationType", "signCount", "backupEligible", "backupState", "createdAt"},
+		"properties": bson.M{
+			"_id":             bson.M{"bsonType": "string"},
+			"userId":          bson.M{"bsonType": "string"},
+			"name":            bson.M{"bsonType": "string"},
+			"publicKey":       bson.M{"bsonType": "binData"},
+			"attestationType": bson.M{"bsonType": "string"},
+			"aaguid":          bson.M{"bsonType": "binData"},
+			// null: the authenticator gave none (not the same as []).
+			"transports":     bson.M{"bsonType": bson.A{"array", "null"}, "items": bson.M{"bsonType": "string"}},
+			"signCount":      bson.M{"bsonType": "long", "minimum": 0, "maximum": 4294967295},
+			"backupEligible": bson.M{"bsonType": "bool"},
+			"backupState":    bson.M{"bsonType": "bool"},
+			"createdAt":      bson.M{"bsonType": "long"},
+			"lastUsedAt":     bson.M{"bsonType": "long"},
+		},
+	},
 	sessionsColl: {
 		"bsonType": "object",
 		"required": bson.A{"_id", "data", "expiry"},
@@ -126,7 +147,7 @@ var validators = map[string]bson.M{
 // idempotent, and safe when several instances start together.
 func (s *Store) ensureSchema(ctx context.Context) error {
 	validated := true
-	for _, name := range []string{usersColl, postsColl, revocationsColl, sessionsColl, invitesColl, settingsColl, locksColl} {
+	for _, name := range []string{usersColl, postsColl, revocationsColl, sessionsColl, invitesColl, settingsColl, locksColl, passkeysColl} {
 		ok, err := s.ensureValidator(ctx, name, validators[name])
 		if err != nil {
 			return err
@@ -186,6 +207,13 @@ func (s *Store) ensureSchema(ctx context.Context) error {
 		{s.invites, mongo.IndexModel{
 			Keys:    bson.D{{Key: "createdAt", Value: -1}, {Key: "_id", Value: -1}},
 			Options: options.Index().SetName(indexInvitesNewest),
+		}},
+		// An account's passkeys, oldest first: listed, and counted on
+		// every read of the account and before each addition. (The
+		// credential ID's uniqueness is the _id's.)
+		{s.passkeys, mongo.IndexModel{
+			Keys:    bson.D{{Key: "userId", Value: 1}, {Key: "createdAt", Value: 1}, {Key: "_id", Value: 1}},
+			Options: options.Index().SetName(indexPasskeysUser),
 		}},
 		// A user's posts (moderation, account deletion later).
 		{s.posts, mongo.IndexModel{

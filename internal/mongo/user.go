@@ -77,7 +77,11 @@ func (s *Store) UserByID(ctx context.Context, id string) (blog.User, error) {
 	if err != nil {
 		return blog.User{}, fmt.Errorf("user by id: %w", err)
 	}
-	return d.user(), nil
+	u, err := s.withPasskeyCount(ctx, d.user())
+	if err != nil {
+		return blog.User{}, fmt.Errorf("user by id: %w", err)
+	}
+	return u, nil
 }
 
 // UserByUsername implements blog.UserStore.
@@ -86,7 +90,11 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (blog.User,
 	if err != nil {
 		return blog.User{}, fmt.Errorf("user by username: %w", err)
 	}
-	return d.user(), nil
+	u, err := s.withPasskeyCount(ctx, d.user())
+	if err != nil {
+		return blog.User{}, fmt.Errorf("user by username: %w", err)
+	}
+	return u, nil
 }
 
 // Credentials implements blog.UserStore.
@@ -95,7 +103,11 @@ func (s *Store) Credentials(ctx context.Context, username string) (blog.User, st
 	if err != nil {
 		return blog.User{}, "", fmt.Errorf("credentials: %w", err)
 	}
-	return d.user(), d.PasswordHash, nil
+	u, err := s.withPasskeyCount(ctx, d.user())
+	if err != nil {
+		return blog.User{}, "", fmt.Errorf("credentials: %w", err)
+	}
+	return u, d.PasswordHash, nil
 }
 
 func (s *Store) findUser(ctx context.Context, filter bson.M, withHash bool) (userDoc, error) {

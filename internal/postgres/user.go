@@ -11,7 +11,12 @@ import (
 	"github.com/palisade-blog/palisade/internal/blog"
 )
 
-const userColumns = `id, username, role, disabled, token_version, created_at, totp_enabled`
+// userColumns counts the account's passkeys on every read rather than
+// keeping a count column: the index on passkeys.user_id makes the count
+// cheap (at most MaxPasskeys rows), and a count that is never stored can't
+// drift from the rows it counts.
+const userColumns = `id, username, role, disabled, token_version, created_at, totp_enabled,
+	(SELECT count(*) FROM passkeys WHERE passkeys.user_id = users.id)`
 
 // CreateUser implements blog.UserStore.
 func (s *Store) CreateUser(ctx context.Context, nu blog.NewUser) (blog.User, error) {
@@ -95,7 +100,7 @@ func scanUser(row pgx.Row, withHash bool) (blog.User, string, error) {
 		role string
 		hash string
 	)
-	dest := []any{&u.ID, &u.Username, &role, &u.Disabled, &u.TokenVersion, &u.CreatedAt, &u.TOTP}
+	dest := []any{&u.ID, &u.Username, &role, &u.Disabled, &u.TokenVersion, &u.CreatedAt, &u.TOTP, &u.Passkeys}
 	if withHash {
 		dest = append(dest, &hash)
 	}

@@ -55,8 +55,12 @@ func TestRoleMigration(t *testing.T) {
 	}
 	defer func() { _ = s.Close() }()
 	for id, want := range map[string]blog.Role{authorID: blog.RoleAuthor, adminID: blog.RoleAdmin} {
-		if u, err := s.UserByID(ctx, id); err != nil || u.Role != want || u.TOTP {
-			t.Fatalf("user %s after the migration = %+v, %v; want role %s, no TOTP", id, u, err, want)
+		if u, err := s.UserByID(ctx, id); err != nil || u.Role != want || u.TOTP || u.Passkeys != 0 {
+			t.Fatalf("user %s after the migration = %+v, %v; want role %s, no TOTP, no passkey", id, u, err, want)
+		}
+		// 0007: existing accounts have no passkey.
+		if keys, err := s.Passkeys(ctx, id); err != nil || len(keys) != 0 {
+			t.Fatalf("passkeys of user %s after the migration = %+v, %v", id, keys, err)
 		}
 		// 0006: existing accounts have no second factor.
 		if f, err := s.TwoFactor(ctx, id); err != nil || f.TOTPSecret != "" || f.TOTPEnabled || len(f.RecoveryCodes) != 0 {

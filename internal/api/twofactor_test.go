@@ -299,6 +299,7 @@ func TestEnrolmentPolicy(t *testing.T) {
 		t.Fatalf("twoFactor = %+v", me.TwoFactor)
 	}
 	ts.Post(t, "/auth/reauth", token, map[string]string{"password": testPassword}).Want(t, http.StatusOK)
+	wantStatus(t, ts.Post(t, "/auth/logout", ts.Login(t, "alice"), nil), http.StatusNoContent)
 	e := ts.enrolTOTP(t, token)
 	ts.createPost(t, e.token, "Title", "Long enough content")
 	wantStatus(t, ts.Post(t, "/auth/logout", e.token, nil), http.StatusNoContent)

@@ -77,10 +77,15 @@ func (d *Deps) handleLogout() authedHandler {
 func (d *Deps) handleMe() authedHandler {
 	return func(w http.ResponseWriter, r *http.Request, who principal) {
 		u := who.user
-		left, err := d.Accounts.RecoveryCodesLeft(r.Context(), u)
-		if err != nil {
-			d.writeError(w, r, err)
-			return
+		left := 0
+		if u.TOTP {
+			// Only an account with TOTP on has codes: the others cost
+			// no second read.
+			var err error
+			if left, err = d.Accounts.RecoveryCodesLeft(r.Context(), u); err != nil {
+				d.writeError(w, r, err)
+				return
+			}
 		}
 		writeJSON(w, http.StatusOK, userBody{ID: u.ID, Username: u.Username, Role: u.Role, CreatedAt: u.CreatedAt,
 			TwoFactor: &twoFactorStatus{TOTP: u.TOTP, RecoveryCodesLeft: left, Required: d.Accounts.PolicyRequires2FA(u)}})

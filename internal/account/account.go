@@ -13,8 +13,10 @@ import (
 	"time"
 
 	"github.com/palisade-blog/palisade/httpsec"
+	"github.com/palisade-blog/palisade/internal/auth"
 	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/logging"
+	"github.com/palisade-blog/palisade/internal/sealed"
 )
 
 // Hasher is the password hashing Service needs; *auth.Hasher implements
@@ -39,9 +41,27 @@ type Service struct {
 	// Setup is this instance's setup link, or nil when it had an admin
 	// at start-up (then the setup page is not found).
 	Setup *Setup
-	// Now is the clock for invites and the setup link; nil means
-	// time.Now.
+	// Now is the clock for invites, the setup link and TOTP codes; nil
+	// means time.Now.
 	Now func() time.Time
+
+	// Factors keeps second factors (the store).
+	Factors blog.TwoFactorStore
+	// Keys seal TOTP secrets; nil or empty refuses enrolment with
+	// ErrNoTwoFactorKeys.
+	Keys *sealed.Keyring
+	// MFATokens issue the token between a sign-in's password and its
+	// second factor: audience "palisade-mfa", a few minutes' life.
+	MFATokens *auth.Tokens
+	// Revocations make each mfaToken single-use: the database's, or
+	// Redis's when instances share one.
+	Revocations blog.RevocationStore
+	// Require2FA is who must have a second factor; "" means
+	// Require2FAAdmins.
+	Require2FA Require2FA
+	// Issuer names the blog in authenticator apps (totp.Issuer of the
+	// site's title and host); nil means "Palisade".
+	Issuer func(ctx context.Context) string
 }
 
 // ErrBadCredentials is the one answer to every failed sign-in, whatever
@@ -61,8 +81,7 @@ func (s *Service) SignIn(ctx context.Context, client string, cr blog.Credentials
 	// attempt is counted up front (and given back on success) so that a
 	// burst of parallel guesses cannot all slip in before the first failure
 	// is recorded.
-	clientKey := "login:client:" + client
-	accountKey := "login:account:" + hashKey(blog.UsernameKey(cr.Username))
+	clientKey, accountKey := signInKeys(client, cr.Username)
 	if err := s.takeAttempt(ctx, clientKey, accountKey); err != nil {
 		return blog.User{}, err
 	}
@@ -85,16 +104,34 @@ func (s *Service) SignIn(ctx context.Context, client string, cr blog.Credentials
 		s.giveBack(ctx, accountKey)
 		return blog.User{}, err
 	}
-	// Success: the attempt is given back to the client and the account's
-	// failures are forgotten.
+	if u.HasSecondFactor() {
+		// Half a sign-in: the attempt is given back, but the account's
+		// failures are not forgotten until the second factor is right too.
+		// Otherwise whoever knows the password could wipe the count of
+		// wrong codes with each password sign-in and guess codes forever.
+		s.giveBack(ctx, clientKey)
+		s.giveBack(ctx, accountKey)
+		return u, nil
+	}
+	s.signedIn(ctx, clientKey, accountKey)
+	logging.SetUser(ctx, u.ID)
+	logging.Audit(ctx, s.Log, "login.success")
+	return u, nil
+}
+
+// signInKeys are the limiter keys of a sign-in by client as username.
+func signInKeys(client, username string) (clientKey, accountKey string) {
+	return "login:client:" + client, "login:account:" + hashKey(blog.UsernameKey(username))
+}
+
+// signedIn settles the limits after a whole sign-in: the attempt is given
+// back to the client and the account's failures are forgotten.
+func (s *Service) signedIn(ctx context.Context, clientKey, accountKey string) {
 	s.giveBack(ctx, clientKey)
 	if err := s.Limiter.Reset(ctx, accountKey); err != nil {
 		// The account's failures then run out with their window instead.
 		s.Log.WarnContext(ctx, "sign-in limiter reset failed", "error", err)
 	}
-	logging.SetUser(ctx, u.ID)
-	logging.Audit(ctx, s.Log, "login.success")
-	return u, nil
 }
 
 // takeAttempt counts one sign-in attempt for the client and the account.

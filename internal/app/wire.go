@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
+	"time"
 
 	"github.com/palisade-blog/palisade/httpsec"
 	"github.com/palisade-blog/palisade/internal/account"
@@ -16,8 +17,10 @@ import (
 	"github.com/palisade-blog/palisade/internal/markdown"
 	"github.com/palisade-blog/palisade/internal/metrics"
 	"github.com/palisade-blog/palisade/internal/redis"
+	"github.com/palisade-blog/palisade/internal/sealed"
 	"github.com/palisade-blog/palisade/internal/server"
 	"github.com/palisade-blog/palisade/internal/sitesettings"
+	"github.com/palisade-blog/palisade/internal/totp"
 	"github.com/palisade-blog/palisade/internal/web"
 )
 
@@ -41,6 +44,29 @@ func Wire(cfg *config.Config, store blog.Store, rdb *redis.Client, o Options) (h
 	})
 	if err != nil {
 		return nil, fmt.Errorf("PALISADE_JWT_SECRET: %w", err)
+	}
+	// The token between a sign-in's password and its second factor. Its
+	// own audience keeps it from working as an access token (and an
+	// access token from standing in for it); five minutes is time enough
+	// to open an authenticator app.
+	mfaTokens, err := auth.NewTokens(auth.TokenConfig{
+		Secret:   cfg.JWTSecret,
+		Issuer:   cfg.BaseURL.String(),
+		Audience: "palisade-mfa",
+		TTL:      5 * time.Minute,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("PALISADE_JWT_SECRET: %w", err)
+	}
+	keys, err := sealed.New(cfg.TwoFactorKeyBytes()...)
+	if err != nil {
+		return nil, fmt.Errorf("PALISADE_2FA_KEYS: %w", err)
+	}
+	var require2FA account.Require2FA // unset: the service's default, admins
+	if cfg.Require2FA != "" {
+		if require2FA, err = account.ParseRequire2FA(cfg.Require2FA); err != nil {
+			return nil, fmt.Errorf("PALISADE_REQUIRE_2FA: %w", err)
+		}
 	}
 	hasher := o.Hasher
 	if hasher == nil {
@@ -72,14 +98,24 @@ func Wire(cfg *config.Config, store blog.Store, rdb *redis.Client, o Options) (h
 	clientIP := httpsec.NewClientIP(cfg.TrustedProxies)
 	// One sign-in service and one Markdown renderer for both front doors,
 	// so the API and the website throttle and sanitise identically.
+	// The site's title and description, cached for every page and feed.
+	settings := sitesettings.New(store, log)
 	accounts := &account.Service{
 		Store: store, Hasher: hasher, Limiter: loginLimiter, Log: log,
 		Registration: account.Policy(cfg.Registration),
 		Setup:        o.Setup,
+		Factors:      store,
+		Keys:         keys,
+		MFATokens:    mfaTokens,
+		// The API's revocations: an mfaToken used on one instance is
+		// refused on every other.
+		Revocations: revocations,
+		Require2FA:  require2FA,
+		Issuer: func(ctx context.Context) string {
+			return totp.Issuer(settings.Get(ctx).Title, cfg.BaseURL.Hostname())
+		},
 	}
 	md := markdown.New()
-	// The site's title and description, cached for every page and feed.
-	settings := sitesettings.New(store, log)
 
 	// The two front doors share one URL space with disjoint paths. The API
 	// routes first and hands what it does not serve to the website, which

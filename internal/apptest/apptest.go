@@ -104,7 +104,9 @@ type Server struct {
 
 // Start runs the app with env on top of test defaults (a generous rate
 // limit, so only the tests about it meet it; open registration, so suites
-// register their users without invites) and CheapHash.
+// register their users without invites; no second factor required, so
+// their admins need no authenticator app: tests of that policy set
+// PALISADE_REQUIRE_2FA) and CheapHash.
 func Start(t testing.TB, env map[string]string) *Server {
 	t.Helper()
 	return StartWithHasher(t, env, auth.NewHasher(CheapHash, 0, 0))
@@ -119,6 +121,7 @@ func StartWithHasher(t testing.TB, env map[string]string, hasher account.Hasher)
 		"PALISADE_JWT_SECRET":   Secret,
 		"PALISADE_RATE_LIMIT":   "10000/15m",
 		"PALISADE_REGISTRATION": "open",
+		"PALISADE_REQUIRE_2FA":  "none",
 	}
 	for k, v := range env {
 		vars[k] = v

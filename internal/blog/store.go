@@ -117,6 +117,7 @@ type Store interface {
 	SessionStore
 	InviteStore
 	SettingsStore
+	TwoFactorStore
 	// Ping checks that the database answers (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the database.

@@ -27,6 +27,16 @@ const (
 	Production  = "production"
 )
 
+// Second-factor policies (PALISADE_REQUIRE_2FA).
+const (
+	// Require2FAAdmins: every admin must set up a second factor.
+	Require2FAAdmins = "admins"
+	// Require2FAAll: every account must.
+	Require2FAAll = "all"
+	// Require2FANone: each user chooses.
+	Require2FANone = "none"
+)
+
 // Registration policies (PALISADE_REGISTRATION).
 const (
 	// RegistrationInvite: only with a single-use invite link from an admin.
@@ -83,6 +93,9 @@ type Config struct {
 	// Registration is who may create an account through the API and the
 	// website: RegistrationInvite, RegistrationOpen or RegistrationClosed.
 	Registration string
+	// Require2FA is who must sign in with a second factor:
+	// Require2FAAdmins, Require2FAAll or Require2FANone.
+	Require2FA string
 	// TwoFactorKeys encrypt second-factor secrets (TOTP) at rest, newest
 	// first: the first seals, any opens (see package sealed). Empty in a
 	// production deployment that has not set them: it still starts, but
@@ -120,6 +133,16 @@ func (c *Config) SQLitePath() string { return c.DataDir + string(os.PathSeparato
 // anything. Only serve does: migrate and user neither need nor read the
 // secrets, so they run in production without them.
 func usesSecrets(name string) bool { return name == "serve" }
+
+// RekeyCommand is the name under which "palisade user rekey-2fa" loads
+// its configuration: of the secrets, it reads PALISADE_2FA_KEYS only.
+const RekeyCommand = "user rekey-2fa"
+
+// readsSecret reports whether the command named name reads the secret
+// env.
+func readsSecret(name, env string) bool {
+	return usesSecrets(name) || name == RekeyCommand && env == "PALISADE_2FA_KEYS"
+}
 
 // setting is one configuration value: its variable, flag, default and how
 // to read it into Config.
@@ -259,6 +282,13 @@ var settings = []setting{
 		c.Registration = v
 		return nil
 	}},
+	{env: "PALISADE_REQUIRE_2FA", flag: "require-2fa", def: Require2FAAdmins, usage: "who must sign in with a second factor (an authenticator app): admins, all or none", set: func(c *Config, v string) error {
+		if v != Require2FAAdmins && v != Require2FAAll && v != Require2FANone {
+			return errors.New("must be admins (every admin needs a second factor), all (every account does) or none (each user chooses)")
+		}
+		c.Require2FA = v
+		return nil
+	}},
 	{env: "PALISADE_METRICS", flag: "metrics", def: "off", usage: "on to serve GET /metrics (Prometheus text format)", set: func(c *Config, v string) error {
 		switch v {
 		case "on", "true", "1":
@@ -305,7 +335,7 @@ func Load(name string, args []string, getenv func(string) string, dotenvPath str
 	}
 	signs := usesSecrets(name)
 	for _, s := range settings {
-		if s.secret && !signs {
+		if s.secret && !readsSecret(name, s.env) {
 			continue // not read, so not held in memory either
 		}
 		v, ok, from := s.def, false, ""
@@ -339,6 +369,11 @@ func Load(name string, args []string, getenv func(string) string, dotenvPath str
 	}
 	if err := c.check(signs); err != nil {
 		return nil, err
+	}
+	if name == RekeyCommand {
+		if err := c.checkTwoFactorKeys(); err != nil {
+			return nil, err
+		}
 	}
 	return c, nil
 }
@@ -464,7 +499,7 @@ func (c *Config) checkTwoFactorKeys() error {
 	const env = "PALISADE_2FA_KEYS"
 	if len(c.TwoFactorKeys) == 0 {
 		if c.Production() {
-			c.Warnings = append(c.Warnings, env+": not set; two-factor sign-in (not offered yet) will need it; "+secretHint)
+			c.Warnings = append(c.Warnings, c.missingKeysWarning())
 		}
 		return nil
 	}
@@ -494,6 +529,20 @@ func (c *Config) checkTwoFactorKeys() error {
 		}
 	}
 	return nil
+}
+
+// missingKeysWarning says what a production start without
+// PALISADE_2FA_KEYS means under the second-factor policy.
+func (c *Config) missingKeysWarning() string {
+	const env = "PALISADE_2FA_KEYS"
+	switch c.Require2FA {
+	case Require2FANone:
+		return env + ": not set; nobody can set up two-factor sign-in until it is; " + secretHint
+	case Require2FAAll:
+		return env + ": not set, but PALISADE_REQUIRE_2FA=all requires a second factor: no account can set one up, so none can do anything but sign out, until it is set; " + secretHint
+	default:
+		return env + ": not set, but PALISADE_REQUIRE_2FA=admins requires a second factor for admins: admins can't set one up, so can't use the site, until it is set; " + secretHint
+	}
 }
 
 // TwoFactorKeyBytes is TwoFactorKeys as the byte slices sealed.New takes,

@@ -513,3 +513,66 @@ func summaryValue(c *Config, key string) string {
 	}
 	return ""
 }
+
+func TestRequire2FA(t *testing.T) {
+	for _, tc := range []struct{ value, want string }{{"", Require2FAAdmins}, {"admins", "admins"}, {"all", "all"}, {"none", "none"}} {
+		t.Run("Accepts"+tc.want+tc.value, func(t *testing.T) {
+			c, err := Load("serve", nil, env(map[string]string{"PALISADE_REQUIRE_2FA": tc.value}), "", &bytes.Buffer{})
+			if err != nil || c.Require2FA != tc.want {
+				t.Fatalf("Require2FA = %q, %v; want %q", c.Require2FA, err, tc.want)
+			}
+			if got := summaryValue(c, "require2FA"); got != tc.want {
+				t.Errorf("summary says %q", got)
+			}
+		})
+	}
+	for _, v := range []string{"admin", "yes", "ALL", "off"} {
+		t.Run("Refuses"+v, func(t *testing.T) {
+			_, err := Load("serve", nil, env(map[string]string{"PALISADE_REQUIRE_2FA": v}), "", &bytes.Buffer{})
+			if err == nil || !strings.Contains(err.Error(), "PALISADE_REQUIRE_2FA") || !strings.Contains(err.Error(), "admins") {
+				t.Fatalf("err = %v, want one naming the variable and the choices", err)
+			}
+		})
+	}
+
+	// In production without keys, the warning says what the policy
+	// then means for the people it covers.
+	prod := func(policy string) map[string]string {
+		return map[string]string{"PALISADE_ENV": "production", "PALISADE_BASE_URL": "https://blog.example",
+			"PALISADE_JWT_SECRET": randomSecret(t, 48), "PALISADE_SESSION_SECRET": randomSecret(t, 48), "PALISADE_REQUIRE_2FA": policy}
+	}
+	for policy, want := range map[string]string{"admins": "admins can't set one up", "all": "no account can set one up", "none": "nobody can set up"} {
+		t.Run("WarningWithoutKeys"+policy, func(t *testing.T) {
+			c, err := Load("serve", nil, env(prod(policy)), "", &bytes.Buffer{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.ContainsFunc(c.Warnings, func(w string) bool {
+				return strings.Contains(w, "PALISADE_2FA_KEYS") && strings.Contains(w, want)
+			}) {
+				t.Fatalf("warnings %q, want one saying %q", c.Warnings, want)
+			}
+		})
+	}
+}
+
+// TestRekeyCommandReadsOnlyTheTwoFactorKeys: "user rekey-2fa" needs the
+// keys, and no other secret.
+func TestRekeyCommandReadsOnlyTheTwoFactorKeys(t *testing.T) {
+	k := randomSecret(t, 48)
+	vars := map[string]string{"PALISADE_2FA_KEYS": k, "PALISADE_JWT_SECRET": randomSecret(t, 48)}
+	c, err := Load(RekeyCommand, nil, env(vars), "", &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.TwoFactorKeys) != 1 || string(c.TwoFactorKeys[0]) != k || len(c.JWTSecret) != 0 {
+		t.Fatalf("keys %d, JWT secret %d bytes: want the key and no JWT secret", len(c.TwoFactorKeys), len(c.JWTSecret))
+	}
+	vars["PALISADE_2FA_KEYS"] = "too-short"
+	if _, err := Load(RekeyCommand, nil, env(vars), "", &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "PALISADE_2FA_KEYS") {
+		t.Fatalf("err = %v, want a short key refused", err)
+	}
+	if _, err := Load("user", nil, env(vars), "", &bytes.Buffer{}); err != nil {
+		t.Fatalf("other user commands read the keys: %v", err)
+	}
+}

@@ -124,6 +124,7 @@ func (c *Config) Summary() []slog.Attr {
 		slog.String("tls", tls),
 		slog.Bool("metrics", c.Metrics),
 		slog.String("registration", c.Registration),
+		slog.String("require2FA", c.Require2FA),
 		slog.String("dotenv", dotenv),
 		slog.String("jwtKeyFrom", orNone(c.jwtSecretFrom)),
 		slog.String("csrfKeyFrom", orNone(c.sessionSecretFrom)),

@@ -92,13 +92,23 @@ func (c *Config) EnsureDevSecrets() error {
 			return err
 		}
 	}
-	if len(c.TwoFactorKeys) == 0 {
-		var k Secret
-		if k, c.twoFactorKeysFrom, err = devSecret(filepath.Join(c.DataDir, "2fa.key")); err != nil {
-			return err
-		}
-		c.TwoFactorKeys = []Secret{k}
+	return c.EnsureDevTwoFactorKeys()
+}
+
+// EnsureDevTwoFactorKeys is EnsureDevSecrets for PALISADE_2FA_KEYS alone,
+// for the command that re-seals with them ("palisade user rekey-2fa").
+func (c *Config) EnsureDevTwoFactorKeys() error {
+	if c.Production() || len(c.TwoFactorKeys) > 0 {
+		return nil
 	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	k, from, err := devSecret(filepath.Join(c.DataDir, "2fa.key"))
+	if err != nil {
+		return err
+	}
+	c.TwoFactorKeys, c.twoFactorKeysFrom = []Secret{k}, from
 	return nil
 }
 

@@ -13,7 +13,7 @@ import (
 	"github.com/palisade-blog/palisade/internal/blog"
 )
 
-const userColumns = `id, username, role, disabled, token_version, created_at`
+const userColumns = `id, username, role, disabled, token_version, created_at, totp_enabled`
 
 // CreateUser implements blog.UserStore.
 func (s *Store) CreateUser(ctx context.Context, nu blog.NewUser) (blog.User, error) {
@@ -105,9 +105,10 @@ func scanUser(row scanner, withHash bool) (blog.User, string, error) {
 		role     string
 		disabled int
 		created  int64
+		totp     int
 		hash     string
 	)
-	dest := []any{&u.ID, &u.Username, &role, &disabled, &u.TokenVersion, &created}
+	dest := []any{&u.ID, &u.Username, &role, &disabled, &u.TokenVersion, &created, &totp}
 	if withHash {
 		dest = append(dest, &hash)
 	}
@@ -118,6 +119,7 @@ func scanUser(row scanner, withHash bool) (blog.User, string, error) {
 	}
 	u.Role = blog.Role(role)
 	u.Disabled = disabled != 0
+	u.TOTP = totp != 0
 	u.CreatedAt = time.UnixMicro(created).UTC()
 	return u, hash, nil
 }

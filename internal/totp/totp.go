@@ -10,6 +10,7 @@ package totp
 
 import (
 	"crypto/subtle"
+	"encoding/base32"
 	"errors"
 	"fmt"
 	"strings"
@@ -73,6 +74,31 @@ func Generate(issuer, account string) (Key, error) {
 	})
 	if err != nil {
 		return Key{}, fmt.Errorf("totp: generate: %w", err)
+	}
+	return Key{Secret: k.Secret(), URL: k.URL()}, nil
+}
+
+// KeyFor rebuilds the Key of an existing base32 secret, to show a pending
+// enrolment again (its QR code is fetched after the page that made it).
+func KeyFor(issuer, account, secret string) (Key, error) {
+	if issuer == "" || account == "" {
+		return Key{}, errors.New("totp: issuer and account must not be empty")
+	}
+	raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ToUpper(secret))
+	if err != nil || len(raw) == 0 {
+		return Key{}, errors.New("totp: secret is not base32")
+	}
+	k, err := totp.Generate(totp.GenerateOpts{
+		Issuer:      issuer,
+		AccountName: account,
+		Period:      uint(Period / time.Second),
+		Secret:      raw,
+		Digits:      otp.DigitsSix,
+		Algorithm:   otp.AlgorithmSHA1,
+	})
+	clear(raw)
+	if err != nil {
+		return Key{}, fmt.Errorf("totp: key: %w", err)
 	}
 	return Key{Secret: k.Secret(), URL: k.URL()}, nil
 }

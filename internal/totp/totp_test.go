@@ -167,3 +167,22 @@ func TestIssuer(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyForRebuildsTheSameKey: a pending enrolment's QR code, drawn from
+// the stored secret, is the URL first shown.
+func TestKeyForRebuildsTheSameKey(t *testing.T) {
+	k, err := Generate("My Blog (blog.example.com)", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := KeyFor("My Blog (blog.example.com)", "alice", k.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again != k {
+		t.Fatalf("KeyFor = %+v, want %+v", again, k)
+	}
+	if _, err := KeyFor("My Blog", "alice", "not base32!"); err == nil {
+		t.Fatal("KeyFor took a secret that is not base32")
+	}
+}

@@ -616,3 +616,39 @@ func testEnrolmentPolicy(t *testing.T, st apptest.Store) {
 		wantStatus(t, admin.Page(t, "/admin"), http.StatusOK)
 	})
 }
+
+func TestSecondStepExpired(t *testing.T) { apptest.ForEachStore(t, testSecondStepExpired) }
+
+// testSecondStepExpired: a pending sign-in that the account service no
+// longer accepts (here the account's second factor changed after the
+// password step) goes back to the sign-in page, saying why, and its code
+// signs nobody in.
+func testSecondStepExpired(t *testing.T, st apptest.Store) {
+	srv := st.Start(t, twoFactorEnv("none"))
+	c := newClient(t, srv)
+	register(t, c, "frank")
+	app, codes := enrol(t, c)
+	pending := passwordStep(t, srv, "frank", "/write")
+	// New recovery codes, made elsewhere: a factor change.
+	if err := srv.Store.ReplaceRecoveryCodes(t.Context(), userID(t, srv, "frank"), []string{}); err != nil {
+		t.Fatal(err)
+	}
+	wantRedirect(t, secondStep(t, pending, codes[0]), "/login")
+	p := pending.Page(t, "/login")
+	wantStatus(t, p, http.StatusOK)
+	wantText(t, p, "This sign-in has expired or was already used: sign in again.")
+	if who := signedInAs(t, pending); who != "" {
+		t.Fatalf("signed in as %q", who)
+	}
+	// The pending sign-in is gone, and the message shown once.
+	wantRedirect(t, pending.Page(t, "/login/2fa"), "/login")
+	if strings.Contains(pending.Page(t, "/login").Text(), "has expired") {
+		t.Error("the message is shown again")
+	}
+	t.Run("NoImageWithoutSetup", func(t *testing.T) {
+		// The change signed c out too: sign in again.
+		again := passwordStep(t, srv, "frank", "")
+		wantRedirect(t, secondStep(t, again, app.code(t)), "/")
+		wantStatus(t, again.Page(t, "/account/2fa/totp/qr.png"), http.StatusNotFound)
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/palisade-blog/palisade/internal/auth"
 	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/logging"
+	"github.com/palisade-blog/palisade/internal/sealed"
 	"github.com/palisade-blog/palisade/internal/sqlite"
 )
 
@@ -58,7 +60,31 @@ type fixture struct {
 	store  blog.Store
 	hasher *countingHasher
 	logs   *apptest.LogBuffer
+	clock  *clock
 }
+
+// clock is the fixture's time, moved by the tests: TOTP codes and tokens
+// follow it.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Add moves the clock on by d.
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// fixtureJWTSecret signs the fixture's tokens.
+var fixtureJWTSecret = []byte(apptest.NewSecret())
 
 // newFixture builds the service over a real SQLite store and the real
 // in-memory limiter, allowing limit failed sign-ins per client and per
@@ -72,18 +98,37 @@ func newFixture(t *testing.T, limit int) *fixture {
 	t.Cleanup(func() { _ = store.Close() })
 	h := &countingHasher{Hasher: auth.NewHasher(auth.HashParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0, 0)}
 	logs := &apptest.LogBuffer{}
+	// Stopped at the start of a TOTP step, so that tests name steps, and
+	// near the real time, which invites are made with.
+	clk := &clock{t: time.Now().Truncate(30 * time.Second)}
+	mfa, err := auth.NewTokens(auth.TokenConfig{Secret: fixtureJWTSecret, Issuer: "https://blog.example", Audience: "palisade-mfa", TTL: 5 * time.Minute, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := sealed.New([]byte(apptest.NewSecret()))
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &fixture{
 		svc: &account.Service{
 			Store:   store,
 			Hasher:  h,
-			Limiter: httpsec.NewMemoryLimiter(httpsec.Rate{Limit: limit, Window: 15 * time.Minute}, httpsec.MemoryOptions{}),
+			Limiter: httpsec.NewMemoryLimiter(httpsec.Rate{Limit: limit, Window: 15 * time.Minute}, httpsec.MemoryOptions{Now: clk.Now}),
 			Log:     logging.New(logs, slog.LevelDebug, "json"),
 			// These tests are about sign-in: anyone may register.
 			Registration: account.PolicyOpen,
+			Now:          clk.Now,
+			Factors:      store,
+			Keys:         keys,
+			MFATokens:    mfa,
+			Revocations:  store,
+			Require2FA:   account.Require2FANone,
+			Issuer:       func(context.Context) string { return "Test Blog (blog.example)" },
 		},
 		store:  store,
 		hasher: h,
 		logs:   logs,
+		clock:  clk,
 	}
 }
 

@@ -53,9 +53,9 @@ func TestUserAdminCommands(t *testing.T) {
 	refused("User not found", "user", "enable", "nobody")
 
 	list := mustRun("USERNAME", "user", "list")
-	rows := regexp.MustCompile(`(?m)^(\S+)\s+(\S+)\s+(\S+)\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`).FindAllStringSubmatch(list, -1)
-	if len(rows) != 2 || rows[0][1:4][0] != "bob" || strings.Join(rows[0][1:4], " ") != "bob admin no" ||
-		strings.Join(rows[1][1:4], " ") != "root_admin author yes" {
+	rows := regexp.MustCompile(`(?m)^(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`).FindAllStringSubmatch(list, -1)
+	if len(rows) != 2 || rows[0][1:5][0] != "bob" || strings.Join(rows[0][1:5], " ") != "bob admin no no" ||
+		strings.Join(rows[1][1:5], " ") != "root_admin author yes no" {
 		t.Fatalf("user list:\n%s", list)
 	}
 	mustRun("enabled root_admin", "user", "enable", "root_admin")
@@ -153,6 +153,7 @@ func TestOwnerCommandUsage(t *testing.T) {
 		{"invite", "create", "--expires", "31d"}, {"invite", "create", "--expires", "soon"}, {"invite", "revoke"},
 		{"invite", "list", "stray"}, {"site"}, {"site", "set", "colour", "red"}, {"site", "set", "title"},
 		{"site", "paint"}, {"user", "list", "stray"}, {"user", "demote"}, {"user", "enable", "--data-dir"},
+		{"user", "reset-2fa"}, {"user", "rekey-2fa", "stray"},
 	} {
 		wantUsageMistake(t, args)
 	}

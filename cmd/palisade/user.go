@@ -13,8 +13,11 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/palisade-blog/palisade/internal/account"
 	"github.com/palisade-blog/palisade/internal/auth"
 	"github.com/palisade-blog/palisade/internal/blog"
+	"github.com/palisade-blog/palisade/internal/config"
+	"github.com/palisade-blog/palisade/internal/sealed"
 )
 
 const userUsage = `Usage:
@@ -24,7 +27,11 @@ const userUsage = `Usage:
   palisade user demote NAME [flags]             make NAME an author again
   palisade user disable NAME [flags]            disable NAME and revoke its tokens and sessions
   palisade user enable NAME [flags]             let NAME sign in again (old sessions stay ended)
-  palisade user list [flags]                    list the accounts: username, role, disabled, created
+  palisade user list [flags]                    list the accounts: username, role, disabled, two-factor, created
+  palisade user reset-2fa NAME [flags]          turn off NAME's two-factor sign-in (a lost phone) and
+                                                end its sessions: NAME signs in with the password alone
+  palisade user rekey-2fa [flags]               re-seal every authenticator secret under the first
+                                                PALISADE_2FA_KEYS key, so older keys can then be removed
 
 The last enabled admin can be neither demoted nor disabled: promote another first.
 Flags are those of "palisade serve" that locate the database (--data-dir, --database-url).
@@ -32,7 +39,8 @@ Flags are those of "palisade serve" that locate the database (--data-dir, --data
 
 // userActions are the actions of "palisade user", and whether each takes
 // a NAME.
-var userActions = map[string]bool{"create": true, "promote": true, "demote": true, "disable": true, "enable": true, "list": false}
+var userActions = map[string]bool{"create": true, "promote": true, "demote": true, "disable": true, "enable": true, "list": false,
+	"reset-2fa": true, "rekey-2fa": false}
 
 // userCmd manages accounts from the command line: the way to make the
 // first admin without the website's setup link, and to manage accounts
@@ -69,11 +77,17 @@ func userCmd(ctx context.Context, args []string, env environment, stdin io.Reade
 			}
 		}
 	}
-	store, _, closeStore, err := openCommandStore(ctx, "user", rest, env, stdout, stderr, userUsage)
+	cmdName := "user"
+	if action == "rekey-2fa" {
+		// The one user command that reads a secret: the keys it re-seals with.
+		cmdName = config.RekeyCommand
+	}
+	c, err := openCommand(ctx, cmdName, rest, env, stdout, stderr, userUsage)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
+	defer c.close()
+	store := c.store
 
 	switch action {
 	case "create":
@@ -101,6 +115,10 @@ func userCmd(ctx context.Context, args []string, env environment, stdin io.Reade
 		return nil
 	case "list":
 		return listUsers(ctx, store, stdout)
+	case "reset-2fa":
+		return resetTwoFactor(ctx, c, name, stdout)
+	case "rekey-2fa":
+		return rekeyTwoFactor(ctx, c, stdout)
 	default: // promote, demote, disable, enable
 		u, err := store.UserByUsername(ctx, name)
 		if err != nil {
@@ -131,11 +149,76 @@ func listUsers(ctx context.Context, store blog.Store, stdout io.Writer) error {
 		return commandFailure("list users", err)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "USERNAME\tROLE\tDISABLED\tCREATED (UTC)")
+	fmt.Fprintln(tw, "USERNAME\tROLE\tDISABLED\t2FA\tCREATED (UTC)")
 	for _, u := range users {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Username, u.Role, yesNo(u.Disabled), u.CreatedAt.Format(time.DateTime))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Username, u.Role, yesNo(u.Disabled), yesNo(u.TOTP), u.CreatedAt.Format(time.DateTime))
 	}
 	return tw.Flush()
+}
+
+// twoFactorService is the account service as far as the two-factor
+// commands need it: the store and the log, and for rekey the keys.
+func twoFactorService(c command) (*account.Service, error) {
+	svc := &account.Service{Store: c.store, Factors: c.store, Log: c.log}
+	if len(c.cfg.TwoFactorKeys) > 0 {
+		keys, err := sealed.New(c.cfg.TwoFactorKeyBytes()...)
+		if err != nil {
+			return nil, fmt.Errorf("PALISADE_2FA_KEYS: %w", err)
+		}
+		svc.Keys = keys
+	}
+	return svc, nil
+}
+
+// resetTwoFactor turns off the second factor of the account named name,
+// for its owner who lost it. The reset is logged as a security event.
+func resetTwoFactor(ctx context.Context, c command, name string, stdout io.Writer) error {
+	u, err := c.store.UserByUsername(ctx, name)
+	if err != nil {
+		return fmt.Errorf("reset-2fa %s: %s", name, blog.ErrorMessage(err))
+	}
+	svc, err := twoFactorService(c)
+	if err != nil {
+		return err
+	}
+	if err := svc.ResetTwoFactor(ctx, u.ID); err != nil {
+		if errors.Is(err, blog.ErrTOTPOff) {
+			return fmt.Errorf("reset-2fa %s: the account has no second factor", u.Username)
+		}
+		return commandFailure("reset-2fa "+name, err)
+	}
+	fmt.Fprintf(stdout, "reset two-factor sign-in of %s: it signs in with its password alone, and its sessions are ended\n", u.Username)
+	return nil
+}
+
+// rekeyTwoFactor re-seals every stored TOTP secret under the newest key.
+func rekeyTwoFactor(ctx context.Context, c command, stdout io.Writer) error {
+	// In development the key is the one serve generated in the data
+	// directory.
+	if err := c.cfg.EnsureDevTwoFactorKeys(); err != nil {
+		return err
+	}
+	if len(c.cfg.TwoFactorKeys) == 0 {
+		return errors.New("rekey-2fa: PALISADE_2FA_KEYS is not set: set it, newest key first, to the keys serve uses")
+	}
+	svc, err := twoFactorService(c)
+	if err != nil {
+		return err
+	}
+	n, err := svc.RekeyTwoFactor(ctx)
+	fmt.Fprintf(stdout, "re-sealed %d authenticator secret%s under the first key\n", n, plural(n))
+	if err != nil {
+		return fmt.Errorf("rekey-2fa: some secrets open with none of the configured keys (was a key removed too early?): %w", err)
+	}
+	c.log.Info("two-factor secrets re-sealed", "count", n)
+	return nil
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
 func yesNo(b bool) string {

@@ -76,6 +76,9 @@ func (e *ThrottledError) Error() string { return "sign-in throttled" }
 // SignIn checks the credentials of a client (its rate-limit key, from
 // httpsec.RateKey). Returns the user, or ErrBadCredentials, a
 // *ThrottledError, EUNAVAILABLE when the limiter is down, or auth.ErrBusy.
+// For a user with a second factor (u.HasSecondFactor()) the password is
+// only the first step: the caller signs nobody in yet, but continues with
+// StartSecondFactor.
 func (s *Service) SignIn(ctx context.Context, client string, cr blog.Credentials) (blog.User, error) {
 	// Throttle before any work: a refused attempt costs no hash. The
 	// attempt is counted up front (and given back on success) so that a

@@ -71,39 +71,40 @@ func (s *Service) FinishSecondFactor(ctx context.Context, client, mfaToken, code
 
 // checkMFAToken returns the claims of a valid, unused mfaToken and its
 // account, or ErrSignInExpired.
-func (s *Service) checkMFAToken(ctx context.Context, mfaToken string) (claimsOf, blog.User, error) {
+func (s *Service) checkMFAToken(ctx context.Context, mfaToken string) (mfaClaims, blog.User, error) {
 	if s.MFATokens == nil {
-		return claimsOf{}, blog.User{}, errors.New("finish second factor: no MFATokens configured")
+		return mfaClaims{}, blog.User{}, errors.New("finish second factor: no MFATokens configured")
 	}
 	c, err := s.MFATokens.Verify(mfaToken)
 	if err != nil {
-		return claimsOf{}, blog.User{}, ErrSignInExpired
+		return mfaClaims{}, blog.User{}, ErrSignInExpired
 	}
 	revoked, err := s.Revocations.TokenRevoked(ctx, c.TokenID)
 	if err != nil {
-		return claimsOf{}, blog.User{}, fmt.Errorf("finish second factor: %w", err)
+		return mfaClaims{}, blog.User{}, fmt.Errorf("finish second factor: %w", err)
 	}
 	if revoked {
 		logging.Security(ctx, s.Log, "login.mfa_token_reused", slog.String("user", c.UserID))
-		return claimsOf{}, blog.User{}, ErrSignInExpired
+		return mfaClaims{}, blog.User{}, ErrSignInExpired
 	}
 	u, err := s.Store.UserByID(ctx, c.UserID)
 	if blog.ErrorCode(err) == blog.ENOTFOUND {
-		return claimsOf{}, blog.User{}, ErrSignInExpired
+		return mfaClaims{}, blog.User{}, ErrSignInExpired
 	}
 	if err != nil {
-		return claimsOf{}, blog.User{}, fmt.Errorf("finish second factor: %w", err)
+		return mfaClaims{}, blog.User{}, fmt.Errorf("finish second factor: %w", err)
 	}
 	// A password change, a disabled account or a factor change since the
 	// password step ends the sign-in.
 	if u.Disabled || u.TokenVersion != c.Version || !u.HasSecondFactor() {
-		return claimsOf{}, blog.User{}, ErrSignInExpired
+		return mfaClaims{}, blog.User{}, ErrSignInExpired
 	}
-	return claimsOf{TokenID: c.TokenID, ExpiresAt: c.ExpiresAt}, u, nil
+	return mfaClaims{TokenID: c.TokenID, ExpiresAt: c.ExpiresAt}, u, nil
 }
 
-// claimsOf is what FinishSecondFactor keeps of an mfaToken.
-type claimsOf struct {
+// mfaClaims is what FinishSecondFactor keeps of an mfaToken: enough to
+// revoke it.
+type mfaClaims struct {
 	TokenID   string
 	ExpiresAt time.Time
 }

@@ -68,7 +68,14 @@ func (s *Service) Reauthenticate(ctx context.Context, client string, u blog.User
 		s.giveBack(ctx, accountKey)
 		return err
 	}
-	s.signedIn(ctx, clientKey, accountKey)
+	if method == "password" && u.HasSecondFactor() {
+		// As at sign-in, the password alone does not forget the account's
+		// wrong codes: else it could wipe them between guesses.
+		s.giveBack(ctx, clientKey)
+		s.giveBack(ctx, accountKey)
+	} else {
+		s.signedIn(ctx, clientKey, accountKey)
+	}
 	logging.Audit(ctx, s.Log, "reauth.success", slog.String("method", method))
 	return nil
 }

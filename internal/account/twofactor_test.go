@@ -423,6 +423,26 @@ func TestReauthenticate(t *testing.T) {
 		t.Fatalf("recovery code: %v", err)
 	}
 
+	t.Run("PasswordKeepsWrongCodesCounted", func(t *testing.T) {
+		f := newFixture(t, 3)
+		e := f.enrol(t, "dave")
+		token := f.startSignIn(t, e)
+		for range 2 {
+			if _, err := f.finish(t, token, "000000"); !errors.Is(err, account.ErrBadCode) {
+				t.Fatal(err)
+			}
+		}
+		if err := f.svc.Reauthenticate(t.Context(), "other", e.user, password, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.finish(t, token, "000000"); !errors.Is(err, account.ErrBadCode) {
+			t.Fatal(err)
+		}
+		var throttled *account.ThrottledError
+		if _, err := f.finish(t, token, "000000"); !errors.As(err, &throttled) {
+			t.Fatalf("4th wrong code with a password re-authentication between: %v, want throttled", err)
+		}
+	})
 	t.Run("Throttled", func(t *testing.T) {
 		f := newFixture(t, 2)
 		u := f.register(t, "carol")

@@ -54,12 +54,23 @@ func New(d Deps) http.Handler {
 // the API's surface (and which routes need a token) reviewable at a glance.
 func (d *Deps) routes(mux *http.ServeMux) {
 	authed := d.authenticate
+	// What a user the second-factor policy requires to enrol may still
+	// do: see their account, sign out, re-authenticate, set one up.
+	enrolling := d.authenticateEnrolling
+	// Changing factors takes a token from the last ten minutes.
+	recent := d.recent
 
 	mux.Handle("POST /auth/register", d.handleRegister())
 	mux.Handle("POST /auth/login", d.handleLogin())
-	mux.Handle("POST /auth/logout", authed(d.handleLogout()))
-	mux.Handle("GET /users/me", authed(d.handleMe()))
+	mux.Handle("POST /auth/login/2fa", d.handleLoginSecondFactor())
+	mux.Handle("POST /auth/reauth", enrolling(d.handleReauth()))
+	mux.Handle("POST /auth/logout", enrolling(d.handleLogout()))
+	mux.Handle("GET /users/me", enrolling(d.handleMe()))
 	mux.Handle("GET /users/me/posts", authed(d.handleMyPosts()))
+	mux.Handle("POST /users/me/2fa/totp", enrolling(recent(d.handleBeginTOTP())))
+	mux.Handle("POST /users/me/2fa/totp/confirm", enrolling(recent(d.handleConfirmTOTP())))
+	mux.Handle("DELETE /users/me/2fa/totp", enrolling(recent(d.handleDisableTOTP())))
+	mux.Handle("POST /users/me/2fa/recovery-codes", enrolling(recent(d.handleNewRecoveryCodes())))
 
 	mux.Handle("GET /posts", d.handleListPosts())
 	mux.Handle("GET /posts/{id}", d.handleGetPost())

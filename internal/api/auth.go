@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/palisade-blog/palisade/httpsec"
+	"github.com/palisade-blog/palisade/internal/account"
 	"github.com/palisade-blog/palisade/internal/auth"
 	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/logging"
@@ -15,10 +16,11 @@ import (
 
 // userBody is the public view of an account.
 type userBody struct {
-	ID        string    `json:"id"`
-	Username  string    `json:"username"`
-	Role      blog.Role `json:"role,omitempty"`
-	CreatedAt time.Time `json:"createdAt"`
+	ID        string           `json:"id"`
+	Username  string           `json:"username"`
+	Role      blog.Role        `json:"role,omitempty"`
+	CreatedAt time.Time        `json:"createdAt"`
+	TwoFactor *twoFactorStatus `json:"twoFactor,omitempty"` // GET /users/me only
 }
 
 func (d *Deps) handleRegister() http.Handler {
@@ -51,12 +53,13 @@ func (d *Deps) handleLogin() http.Handler {
 			d.writeError(w, r, err)
 			return
 		}
-		token, claims, err := d.Tokens.Issue(u.ID, u.TokenVersion)
-		if err != nil {
-			d.writeError(w, r, err)
+		if u.HasSecondFactor() {
+			// Only now, after the right password: an unknown user or a
+			// wrong password got the one ErrBadCredentials above.
+			d.writeSecondFactorRequired(w, r, u)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"token": token, "expiresAt": claims.ExpiresAt.UTC()})
+		d.writeToken(w, r, u)
 	})
 }
 
@@ -74,7 +77,18 @@ func (d *Deps) handleLogout() authedHandler {
 func (d *Deps) handleMe() authedHandler {
 	return func(w http.ResponseWriter, r *http.Request, who principal) {
 		u := who.user
-		writeJSON(w, http.StatusOK, userBody{ID: u.ID, Username: u.Username, Role: u.Role, CreatedAt: u.CreatedAt})
+		left := 0
+		if u.TOTP {
+			// Only an account with TOTP on has codes: the others cost
+			// no second read.
+			var err error
+			if left, err = d.Accounts.RecoveryCodesLeft(r.Context(), u); err != nil {
+				d.writeError(w, r, err)
+				return
+			}
+		}
+		writeJSON(w, http.StatusOK, userBody{ID: u.ID, Username: u.Username, Role: u.Role, CreatedAt: u.CreatedAt,
+			TwoFactor: &twoFactorStatus{TOTP: u.TOTP, RecoveryCodesLeft: left, Required: d.Accounts.PolicyRequires2FA(u)}})
 	}
 }
 
@@ -94,8 +108,21 @@ var errAuthRequired = blog.Errorf(blog.EUNAUTHORIZED, "Authentication required")
 // token in a cookie or the query string is ignored, so no credential is
 // ever sent by a browser on its own (no CSRF) or written to access logs and
 // Referer headers (no leak). The token must verify, not be revoked, belong
-// to an enabled user and carry the user's current token version.
+// to an enabled user and carry the user's current token version. A user
+// the second-factor policy requires to enrol first is refused with
+// account.ErrEnrolRequired (see authenticateEnrolling).
 func (d *Deps) authenticate(next authedHandler) http.Handler {
+	return d.authenticateWith(true, next)
+}
+
+// authenticateEnrolling is authenticate for the routes a user who must
+// set up a second factor may still use: to see their account, sign out,
+// re-authenticate and set one up.
+func (d *Deps) authenticateEnrolling(next authedHandler) http.Handler {
+	return d.authenticateWith(false, next)
+}
+
+func (d *Deps) authenticateWith(gated bool, next authedHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Whatever the outcome, a response to a credentialed request must
 		// not be cached by a browser or proxy.
@@ -114,6 +141,10 @@ func (d *Deps) authenticate(next authedHandler) http.Handler {
 			return
 		}
 		logging.SetUser(ctx, who.user.ID)
+		if gated && d.Accounts.MustEnrol(who.user) {
+			d.writeError(w, r, account.ErrEnrolRequired)
+			return
+		}
 		next(w, r, who)
 	})
 }

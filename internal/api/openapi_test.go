@@ -266,6 +266,7 @@ func TestResponsesMatchOpenAPI(t *testing.T) { apptest.ForEachStore(t, testRespo
 func testResponsesMatchOpenAPI(t *testing.T, st apptest.Store) {
 	ts := newServerOn(t, st, nil)
 	v := oaNewValidator(t, ts)
+	outer := v
 
 	const (
 		valid   = true  // the document accepts the request
@@ -566,6 +567,100 @@ func testResponsesMatchOpenAPI(t *testing.T, st apptest.Store) {
 	})
 	t.Run("OpenAPIDocument", func(t *testing.T) {
 		v.exchange(t, get("/openapi.json", ""), valid, http.StatusOK)
+	})
+
+	// Two-factor sign-in, on an account of its own (turning it on ends
+	// the account's other tokens).
+	t.Run("TwoFactor", func(t *testing.T) {
+		// Its deliberate failures must not use up this client's sign-in
+		// budget before LoginThrottled, and wrong codes count against it.
+		v := oaNewValidator(t, newServerOn(t, st, map[string]string{"PALISADE_LOGIN_RATE_LIMIT": "100/15m"}))
+		ts := v.ts
+		token := ts.SignUp(t, "dave")
+		stale := ts.staleToken(t, "dave")
+		code := func(c string) map[string]string { return map[string]string{"code": c} }
+
+		v.exchange(t, post("/users/me/2fa/totp", "", nil), valid, http.StatusUnauthorized)
+		v.exchange(t, post("/users/me/2fa/totp", stale, nil), valid, http.StatusForbidden)
+		r := v.exchange(t, post("/users/me/2fa/totp", token, nil), valid, http.StatusOK)
+		var setup struct{ Secret string }
+		r.JSON(t, &setup)
+
+		v.exchange(t, post("/users/me/2fa/totp/confirm", "", code("123456")), valid, http.StatusUnauthorized)
+		v.exchange(t, post("/users/me/2fa/totp/confirm", stale, code("123456")), valid, http.StatusForbidden)
+		v.exchange(t, post("/users/me/2fa/totp/confirm", token, code(totpCode(t, setup.Secret, time.Now().Add(-5*time.Minute)))), valid, http.StatusBadRequest)
+		v.exchange(t, post("/users/me/2fa/totp/confirm", token, code(strings.Repeat("1", 33))), invalid, http.StatusBadRequest)
+		v.exchange(t, post("/users/me/2fa/totp/confirm", token, map[string]string{"code": huge}), invalid, http.StatusRequestEntityTooLarge)
+		v.exchange(t, withType(post("/users/me/2fa/totp/confirm", token, code("123456")), "text/plain"), invalid, http.StatusUnsupportedMediaType)
+		r = v.exchange(t, post("/users/me/2fa/totp/confirm", token, code(totpCode(t, setup.Secret, time.Now()))), valid, http.StatusOK)
+		var on struct {
+			RecoveryCodes []string
+			Token         string
+		}
+		r.JSON(t, &on)
+		v.exchange(t, post("/users/me/2fa/totp/confirm", on.Token, code("123456")), valid, http.StatusConflict)
+		v.exchange(t, post("/users/me/2fa/totp", on.Token, nil), valid, http.StatusConflict)
+		v.exchange(t, get("/users/me", on.Token), valid, http.StatusOK)
+
+		daveCreds := map[string]string{"username": "dave", "password": testPassword}
+		r = v.exchange(t, post("/auth/login", "", daveCreds), valid, http.StatusUnauthorized)
+		var step struct{ MFAToken string }
+		r.JSON(t, &step)
+		second := func(mfa, c string) map[string]string { return map[string]string{"mfaToken": mfa, "code": c} }
+		v.exchange(t, post("/auth/login/2fa", "", second(step.MFAToken, "000000")), valid, http.StatusUnauthorized)
+		v.exchange(t, post("/auth/login/2fa", "", second(step.MFAToken, strings.Repeat("1", 33))), invalid, http.StatusBadRequest)
+		v.exchange(t, post("/auth/login/2fa", "", second(strings.Repeat("a", 1025), "123456")), invalid, http.StatusBadRequest)
+		v.exchange(t, post("/auth/login/2fa", "", map[string]string{"mfaToken": step.MFAToken}), invalid, http.StatusBadRequest)
+		v.exchange(t, post("/auth/login/2fa", "", second(step.MFAToken, huge)), invalid, http.StatusRequestEntityTooLarge)
+		v.exchange(t, withType(post("/auth/login/2fa", "", second(step.MFAToken, "123456")), "text/plain"), invalid, http.StatusUnsupportedMediaType)
+		r = v.exchange(t, post("/auth/login/2fa", "", second(step.MFAToken, totpCode(t, setup.Secret, time.Now().Add(30*time.Second)))), valid, http.StatusOK)
+		var signedIn struct{ Token string }
+		r.JSON(t, &signedIn)
+		v.exchange(t, post("/auth/login/2fa", "", second(step.MFAToken, on.RecoveryCodes[0])), valid, http.StatusUnauthorized)
+
+		v.exchange(t, post("/auth/reauth", "", map[string]string{"password": testPassword}), valid, http.StatusUnauthorized)
+		v.exchange(t, post("/auth/reauth", signedIn.Token, map[string]string{"password": "not the password at all"}), valid, http.StatusUnauthorized)
+		v.exchange(t, post("/auth/reauth", signedIn.Token, map[string]string{"password": testPassword, "code": "123456"}), invalid, http.StatusBadRequest)
+		v.exchange(t, post("/auth/reauth", signedIn.Token, map[string]string{}), invalid, http.StatusBadRequest)
+		v.exchange(t, post("/auth/reauth", signedIn.Token, map[string]string{"password": huge}), invalid, http.StatusRequestEntityTooLarge)
+		v.exchange(t, withType(post("/auth/reauth", signedIn.Token, map[string]string{"password": testPassword}), "text/plain"), invalid, http.StatusUnsupportedMediaType)
+		v.exchange(t, post("/auth/reauth", signedIn.Token, map[string]string{"code": on.RecoveryCodes[1]}), valid, http.StatusOK)
+		r = v.exchange(t, post("/auth/reauth", signedIn.Token, map[string]string{"password": testPassword}), valid, http.StatusOK)
+		var fresh struct{ Token string }
+		r.JSON(t, &fresh)
+
+		stale = ts.staleToken(t, "dave")
+		v.exchange(t, post("/users/me/2fa/recovery-codes", "", nil), valid, http.StatusUnauthorized)
+		v.exchange(t, post("/users/me/2fa/recovery-codes", stale, nil), valid, http.StatusForbidden)
+		r = v.exchange(t, post("/users/me/2fa/recovery-codes", fresh.Token, nil), valid, http.StatusOK)
+		var renewed struct{ Token string }
+		r.JSON(t, &renewed)
+
+		stale = ts.staleToken(t, "dave")
+		v.exchange(t, del("/users/me/2fa/totp", ""), valid, http.StatusUnauthorized)
+		v.exchange(t, del("/users/me/2fa/totp", stale), valid, http.StatusForbidden)
+		r = v.exchange(t, del("/users/me/2fa/totp", renewed.Token), valid, http.StatusOK)
+		var off struct{ Token string }
+		r.JSON(t, &off)
+		v.exchange(t, del("/users/me/2fa/totp", off.Token), valid, http.StatusConflict)
+		v.exchange(t, post("/users/me/2fa/recovery-codes", off.Token, nil), valid, http.StatusConflict)
+
+		// A policy that requires a second factor of every account.
+		strict := oaNewValidator(t, newServerOn(t, st, map[string]string{"PALISADE_REQUIRE_2FA": "all"}))
+		erin := strict.ts.SignUp(t, "erin")
+		strict.exchange(t, post("/posts", erin, map[string]string{"title": "Title", "content": "Long enough content"}), valid, http.StatusForbidden)
+		strict.exchange(t, get("/users/me/posts", erin), valid, http.StatusForbidden)
+		strict.exchange(t, get("/users/me", erin), valid, http.StatusOK)
+		for _, w := range []*oaValidator{v, strict} {
+			for op, statuses := range w.seen {
+				if outer.seen[op] == nil {
+					outer.seen[op] = map[int]bool{}
+				}
+				for status := range statuses {
+					outer.seen[op][status] = true
+				}
+			}
+		}
 	})
 
 	// Signing out.

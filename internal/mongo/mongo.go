@@ -7,13 +7,14 @@
 // Seven collections, in the database named by the URL's path ("palisade"
 // if it names none):
 //
-//	users          {_id, username, usernameKey, passwordHash, role, disabled, tokenVersion, createdAt}
+//	users          {_id, username, usernameKey, passwordHash, role, disabled, tokenVersion, createdAt,
+//	                totpSecret, totpEnabled, totpLastStep, recoveryCodes} (the last four only with a second factor)
 //	posts          {_id, author, title, content, contentHtml, createdAt, updatedAt}
 //	revokedTokens  {_id: token ID, expiresAt}
 //	sessions       {_id: key, data, expiry}
 //	invites        {_id, tokenHash, role, createdBy, createdAt, expiresAt, usedAt, usedBy, revokedAt}
 //	settings       {_id: "site", title, description}
-//	locks          {_id: "admins", holder, until}
+//	locks          {_id: "admins" | "invite:<id>" | "2fa:<user id>", holder, until}
 //
 // IDs are blog.NewID strings. A post's author is the author's user _id, a
 // reference as in a mongoose model; reads join the username in with one

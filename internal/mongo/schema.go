@@ -46,6 +46,11 @@ var validators = map[string]bson.M{
 			"disabled":         bson.M{"bsonType": "bool"},
 			"tokenVersion":     bson.M{"bsonType": bson.A{"int", "long"}, "minimum": 0},
 			"createdAt":        bson.M{"bsonType": "long"},
+			// Not required: accounts without a second factor have none.
+			"totpSecret":    bson.M{"bsonType": "string"},
+			"totpEnabled":   bson.M{"bsonType": "bool"},
+			"totpLastStep":  bson.M{"bsonType": bson.A{"int", "long"}, "minimum": 0},
+			"recoveryCodes": bson.M{"bsonType": "array", "items": bson.M{"bsonType": "string"}},
 		},
 	},
 	postsColl: {

@@ -26,6 +26,13 @@ type userDoc struct {
 	Disabled         bool   `bson:"disabled"`
 	TokenVersion     int64  `bson:"tokenVersion"`
 	CreatedAt        int64  `bson:"createdAt"` // Unix microseconds
+
+	// Second factors (see twofactor.go). Absent on accounts that never
+	// had one, which reads as none.
+	TOTPSecret    string   `bson:"totpSecret,omitempty"` // sealed
+	TOTPEnabled   bool     `bson:"totpEnabled,omitempty"`
+	TOTPLastStep  int64    `bson:"totpLastStep,omitempty"`
+	RecoveryCodes []string `bson:"recoveryCodes,omitempty"` // hashes
 }
 
 func (d userDoc) user() blog.User {
@@ -35,13 +42,18 @@ func (d userDoc) user() blog.User {
 		Role:         blog.Role(d.Role),
 		Disabled:     d.Disabled,
 		TokenVersion: int(d.TokenVersion),
+		TOTP:         d.TOTPEnabled,
 		CreatedAt:    fromMicros(d.CreatedAt),
 	}
 }
 
 // withoutHash keeps the password hash on the server for every read but
-// Credentials.
-var withoutHash = bson.M{"passwordHash": 0}
+// Credentials, and the sealed TOTP secret and recovery code hashes for
+// every read but TwoFactor.
+var withoutHash = bson.M{"passwordHash": 0, "totpSecret": 0, "recoveryCodes": 0}
+
+// withoutFactors is Credentials' projection: the hash, not the factors.
+var withoutFactors = bson.M{"totpSecret": 0, "recoveryCodes": 0}
 
 // micros is how users and posts keep times: exact to the microsecond,
 // which blog.Now guarantees and a BSON date (milliseconds) would not.
@@ -87,9 +99,9 @@ func (s *Store) Credentials(ctx context.Context, username string) (blog.User, st
 }
 
 func (s *Store) findUser(ctx context.Context, filter bson.M, withHash bool) (userDoc, error) {
-	opts := options.FindOne()
-	if !withHash {
-		opts.SetProjection(withoutHash)
+	opts := options.FindOne().SetProjection(withoutHash)
+	if withHash {
+		opts.SetProjection(withoutFactors)
 	}
 	var d userDoc
 	err := s.users.FindOne(ctx, filter, opts).Decode(&d)

@@ -46,9 +46,9 @@ func TestRoleMigration(t *testing.T) {
 	exec(`INSERT INTO posts (id, author_id, title, content, content_html, created_at, updated_at) VALUES ($1, $2, 'title', 'content', '<p>content</p>', $3, $3)`,
 		blog.NewID(), authorID, now)
 
-	// 0004 and 0005 (drafts).
-	if n, err := postgres.Migrate(ctx, url); err != nil || n != 2 {
-		t.Fatalf("migrate applied %d, %v; want 2", n, err)
+	// 0004, 0005 (drafts) and 0006 (second factors).
+	if n, err := postgres.Migrate(ctx, url); err != nil || n != 3 {
+		t.Fatalf("migrate applied %d, %v; want 3", n, err)
 	}
 	s, err := postgres.Open(ctx, url)
 	if err != nil {
@@ -56,8 +56,12 @@ func TestRoleMigration(t *testing.T) {
 	}
 	defer func() { _ = s.Close() }()
 	for id, want := range map[string]blog.Role{authorID: blog.RoleAuthor, adminID: blog.RoleAdmin} {
-		if u, err := s.UserByID(ctx, id); err != nil || u.Role != want {
-			t.Fatalf("user %s after the migration = %+v, %v; want role %s", id, u, err, want)
+		if u, err := s.UserByID(ctx, id); err != nil || u.Role != want || u.TOTP {
+			t.Fatalf("user %s after the migration = %+v, %v; want role %s, no TOTP", id, u, err, want)
+		}
+		// 0006: existing accounts have no second factor.
+		if f, err := s.TwoFactor(ctx, id); err != nil || f.TOTPSecret != "" || f.TOTPEnabled || len(f.RecoveryCodes) != 0 {
+			t.Fatalf("second factor of user %s after the migration = %+v, %v", id, f, err)
 		}
 	}
 	posts, _, err := s.ListPosts(ctx, blog.Page{Limit: 10})

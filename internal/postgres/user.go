@@ -11,7 +11,7 @@ import (
 	"github.com/palisade-blog/palisade/internal/blog"
 )
 
-const userColumns = `id, username, role, disabled, token_version, created_at`
+const userColumns = `id, username, role, disabled, token_version, created_at, totp_enabled`
 
 // CreateUser implements blog.UserStore.
 func (s *Store) CreateUser(ctx context.Context, nu blog.NewUser) (blog.User, error) {
@@ -95,7 +95,7 @@ func scanUser(row pgx.Row, withHash bool) (blog.User, string, error) {
 		role string
 		hash string
 	)
-	dest := []any{&u.ID, &u.Username, &role, &u.Disabled, &u.TokenVersion, &u.CreatedAt}
+	dest := []any{&u.ID, &u.Username, &role, &u.Disabled, &u.TokenVersion, &u.CreatedAt, &u.TOTP}
 	if withHash {
 		dest = append(dest, &hash)
 	}

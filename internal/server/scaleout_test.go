@@ -47,6 +47,7 @@ func cluster(t *testing.T, db database, n int, env map[string]string) []*apptest
 		"PALISADE_REDIS_PREFIX": "palisade-test-" + randomHex(6) + ":",
 		// Every instance must share the secrets, as the README says.
 		"PALISADE_SESSION_SECRET": randomHex(32),
+		"PALISADE_2FA_KEYS":       randomHex(32),
 	}
 	for k, v := range env {
 		shared[k] = v

@@ -55,8 +55,12 @@ func TestRoleMigration(t *testing.T) {
 	}
 	defer func() { _ = s.Close() }()
 	for id, want := range map[string]blog.Role{authorID: blog.RoleAuthor, adminID: blog.RoleAdmin} {
-		if u, err := s.UserByID(ctx, id); err != nil || u.Role != want {
-			t.Fatalf("user %s after the migration = %+v, %v; want role %s", id, u, err, want)
+		if u, err := s.UserByID(ctx, id); err != nil || u.Role != want || u.TOTP {
+			t.Fatalf("user %s after the migration = %+v, %v; want role %s, no TOTP", id, u, err, want)
+		}
+		// 0006: existing accounts have no second factor.
+		if f, err := s.TwoFactor(ctx, id); err != nil || f.TOTPSecret != "" || f.TOTPEnabled || len(f.RecoveryCodes) != 0 {
+			t.Fatalf("second factor of user %s after the migration = %+v, %v", id, f, err)
 		}
 	}
 	posts, _, err := s.ListPosts(ctx, blog.Page{Limit: 10})

@@ -38,6 +38,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Invites", func(t *testing.T) { testInvites(t, open) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, open) })
 	t.Run("Drafts", func(t *testing.T) { testDrafts(t, open) })
+	t.Run("TwoFactor", func(t *testing.T) { testTwoFactor(t, open) })
 }
 
 func wantCode(t *testing.T, err error, code string) {

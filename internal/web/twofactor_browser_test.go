@@ -3,24 +3,31 @@ package web_test
 import (
 	"strings"
 	"testing"
+	"time"
 
+	cdpnetwork "github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/palisade-blog/palisade/internal/apptest"
+	"github.com/palisade-blog/palisade/internal/blog"
+	"github.com/palisade-blog/palisade/internal/web"
 )
 
-// TestBrowserTwoFactor sets up an authenticator app in Chromium as a
-// person does (the QR code loads from the site, under the page's CSP),
-// then signs in with the password and a code, and again with a recovery
-// code, at desktop and phone widths. The harness fails the test on any
-// console error, script or CSP violation; screenshots of the setup page,
-// the recovery codes, the second step and the account page are left in
-// $PALISADE_SCREENSHOT_DIR or a temporary directory.
+// TestBrowserTwoFactor walks an admin of a site that requires two-factor
+// sign-in of its admins through it in Chromium: held on the account page
+// at first, they set up an authenticator app as a person does (the QR
+// code loads from the site, under the page's CSP), confirm it's them
+// after their sign-in grew old, then sign in with the password and a
+// code, and again with a recovery code, at desktop and phone widths. The
+// harness fails the test on any console error, script or CSP violation;
+// screenshots of each page are left in $PALISADE_SCREENSHOT_DIR or a
+// temporary directory.
 func TestBrowserTwoFactor(t *testing.T) {
 	b := apptest.NewBrowser(t)
-	srv := apptest.Start(t, twoFactorEnv("none"))
+	srv := apptest.Start(t, twoFactorEnv("admins"))
 	dir := apptest.ScreenshotDir(t)
 	const user = "grace_hopper"
+	addUser(t, srv, user, blog.RoleAdmin)
 	var (
 		paths []string
 		app   *authenticator
@@ -49,12 +56,16 @@ func TestBrowserTwoFactor(t *testing.T) {
 		b.WantNoText(t, "Signed in as")
 	}
 
-	b.Register(t, srv, user)
-
-	apptest.Step(t, "account page", func(t *testing.T) {
-		b.ClickAndWait(t, `header.site a[href="/account"]`)
+	apptest.Step(t, "held on the account page", func(t *testing.T) {
+		b.Navigate(t, srv.URL+"/login")
+		b.Fill(t, "username", user)
+		b.Fill(t, "password", apptest.Password)
+		b.Submit(t)
 		b.WantLocation(t, srv.URL+"/account")
-		b.WantText(t, "Your account", "Two-factor sign-in", "Off.")
+		b.WantText(t, "Your account", "Two-factor sign-in is required for this account", "Off.")
+		shoot(t, "account-required-desktop.png")
+		b.ClickAndWait(t, `header.site a[href="/write"]`)
+		b.WantLocation(t, srv.URL+"/account")
 	})
 	apptest.Step(t, "setup page", func(t *testing.T) {
 		b.ClickAndWait(t, `a[href="/account/2fa/totp"]`)
@@ -91,6 +102,32 @@ func TestBrowserTwoFactor(t *testing.T) {
 		b.ClickAndWait(t, `main a.button[href="/account"]`)
 		b.WantText(t, "On.", "Recovery codes left: 10", "New recovery codes", "Turn off")
 		shoot(t, "account-totp-desktop.png")
+		// The site is open now.
+		b.ClickAndWait(t, `header.site a[href="/admin"]`)
+		b.WantLocation(t, srv.URL+"/admin")
+	})
+	apptest.Step(t, "confirm it's you", func(t *testing.T) {
+		res, err := chromedp.Call(b.Context(), cdpnetwork.GetCookies, cdpnetwork.GetCookiesParams{URLs: []string{srv.URL}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var session string
+		for _, c := range res.Cookies {
+			if c.Name == "palisade_session" {
+				session = c.Value
+			}
+		}
+		if err := web.AgeSignIn(t.Context(), srv.Store, session, 11*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		b.Navigate(t, srv.URL+"/account")
+		b.ClickAndWait(t, `a[href="/account/2fa/recovery"]`)
+		b.WantText(t, "Confirm it’s you", "Password", "Or a code")
+		shoot(t, "reauth-desktop.png")
+		b.Fill(t, "password", apptest.Password)
+		b.Submit(t)
+		b.WantLocation(t, srv.URL+"/account/2fa/recovery")
+		b.WantText(t, "Make new recovery codes?")
 	})
 	apptest.Step(t, "sign out", func(t *testing.T) {
 		b.ClickAndWait(t, `header.site button.link`)

@@ -652,3 +652,28 @@ func testSecondStepExpired(t *testing.T, st apptest.Store) {
 		wantStatus(t, again.Page(t, "/account/2fa/totp/qr.png"), http.StatusNotFound)
 	})
 }
+
+func TestSecondStepThrottled(t *testing.T) { apptest.ForEachStore(t, testSecondStepThrottled) }
+
+// testSecondStepThrottled: wrong codes count against the sign-in limit
+// (5 failures by default) like wrong passwords: then even the right code
+// is refused, with 429 and Retry-After, and signs nobody in.
+func testSecondStepThrottled(t *testing.T, st apptest.Store) {
+	srv := st.Start(t, map[string]string{"PALISADE_REQUIRE_2FA": "none"})
+	c := newClient(t, srv)
+	register(t, c, "gina")
+	app, _ := enrol(t, c)
+	pending := passwordStep(t, srv, "gina", "")
+	for range 5 {
+		wantStatus(t, secondStep(t, pending, app.wrongCode(t)), http.StatusUnauthorized)
+	}
+	p := secondStep(t, pending, app.code(t))
+	wantStatus(t, p, http.StatusTooManyRequests)
+	wantText(t, p, "Too many sign-in attempts")
+	if p.Header.Get("Retry-After") == "" {
+		t.Error("no Retry-After")
+	}
+	if who := signedInAs(t, pending); who != "" {
+		t.Fatalf("signed in as %q", who)
+	}
+}

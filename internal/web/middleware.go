@@ -20,8 +20,11 @@ import (
 //  4. CSRF: a state-changing request must come from our own origin
 //     (http.CrossOriginProtection: Sec-Fetch-Site, Origin) and carry the
 //     session's token, before any work is done for it.
+//  5. Enrolment: an account the policy requires to have a second factor,
+//     and that has none, may use only the pages that set one up (after
+//     the CSRF check, so a forged request is refused as forged).
 func (d *Deps) site(h http.Handler) http.Handler {
-	return noStore(d.sessions.LoadAndSave(d.loadUser(d.checkCSRF(h))))
+	return noStore(d.sessions.LoadAndSave(d.loadUser(d.checkCSRF(d.enrolFirst(h)))))
 }
 
 func (d *Deps) checkCSRF(next http.Handler) http.Handler {

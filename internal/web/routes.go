@@ -7,7 +7,8 @@ import (
 )
 
 // routes registers every page on mux. Each is wrapped by d.site: session,
-// CSRF check on state-changing requests, current user.
+// current user, CSRF check on state-changing requests, and the policy
+// that sends an account without a required second factor to set one up.
 func (d *Deps) routes(mux *http.ServeMux) {
 	mux.Handle("GET /{$}", d.site(d.handleHome()))
 	mux.Handle("GET /post/{id}", d.site(d.handlePost()))
@@ -18,6 +19,20 @@ func (d *Deps) routes(mux *http.ServeMux) {
 	mux.Handle("GET /login", d.site(d.handleLoginForm()))
 	mux.Handle("POST /login", d.site(d.handleLogin()))
 	mux.Handle("POST /logout", d.site(d.handleLogout()))
+	mux.Handle("GET /login/2fa", d.site(d.handleSecondFactorForm()))
+	mux.Handle("POST /login/2fa", d.site(d.handleSecondFactor()))
+
+	// The account page and how the account signs in. d.recent asks for a
+	// sign-in within account.ReauthWindow (else "Confirm it's you").
+	mux.Handle("GET /account", d.site(d.signedIn(d.handleAccount())))
+	mux.Handle("POST /account/reauth", d.site(d.signedIn(d.handleReauth())))
+	mux.Handle("GET /account/2fa/totp", d.site(d.signedIn(d.recent(d.handleTOTPSetup()))))
+	mux.Handle("GET /account/2fa/totp/qr.png", d.site(d.handleTOTPQR()))
+	mux.Handle("POST /account/2fa/totp/confirm", d.site(d.signedIn(d.recent(d.handleTOTPConfirm()))))
+	mux.Handle("GET /account/2fa/totp/disable", d.site(d.signedIn(d.recent(d.handleTOTPDisableForm()))))
+	mux.Handle("POST /account/2fa/totp/disable", d.site(d.signedIn(d.recent(d.handleTOTPDisable()))))
+	mux.Handle("GET /account/2fa/recovery", d.site(d.signedIn(d.recent(d.handleRecoveryForm()))))
+	mux.Handle("POST /account/2fa/recovery", d.site(d.signedIn(d.recent(d.handleRecovery()))))
 
 	mux.Handle("GET /setup", d.site(d.handleSetupForm()))
 	mux.Handle("POST /setup", d.site(d.handleSetup()))

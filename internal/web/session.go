@@ -32,6 +32,15 @@ const (
 	keyUserID  = "uid"
 	keyVersion = "ver" // the user's token version at sign-in
 	keyCSRF    = "csrf"
+	// keyAuthAt is when the visitor last proved who they are (password,
+	// second factor or re-authentication), in Unix seconds: the pages
+	// that change how the account signs in ask for it to be recent.
+	keyAuthAt = "authAt"
+	// keyMFA is the pending sign-in's token between the password and the
+	// second factor, and keyMFANext where that sign-in returns to. The
+	// token lives only in the server-side session, never in a page.
+	keyMFA     = "mfa"
+	keyMFANext = "mfaNext"
 )
 
 // newSessions returns the session manager over store. secure is true in

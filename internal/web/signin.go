@@ -73,7 +73,12 @@ func (d *Deps) handleLoginForm() http.Handler {
 			http.Redirect(w, r, returnPath(next), http.StatusSeeOther)
 			return
 		}
-		d.render(w, r, http.StatusOK, "login", formData{Next: formNext(next)})
+		form := formData{Next: formNext(next)}
+		// A second step that expired comes back here with a word on why.
+		if notice := d.sessions.PopString(r.Context(), keyNotice); notice != "" {
+			form.Errors = []string{notice}
+		}
+		d.render(w, r, http.StatusOK, "login", form)
 	})
 }
 
@@ -84,6 +89,10 @@ func (d *Deps) handleLogin() http.Handler {
 		u, err := d.Accounts.SignIn(r.Context(), httpsec.RateKey(d.ClientIP.Addr(r)), cr)
 		if err != nil {
 			d.formError(w, r, "login", formData{Username: cr.Username, Next: formNext(next)}, err)
+			return
+		}
+		if u.HasSecondFactor() {
+			d.startSecondStep(w, r, u, cr.Username, next)
 			return
 		}
 		if err := d.startSession(r, u); err != nil {
@@ -98,15 +107,19 @@ func (d *Deps) handleLogin() http.Handler {
 
 // startSession signs u in: a new session ID (so an ID planted before
 // sign-in is worthless: no fixation), the user and their token version,
-// and a new CSRF secret.
+// a new CSRF secret, and the time they proved who they are. A pending
+// second step, if any, is over.
 func (d *Deps) startSession(r *http.Request, u blog.User) error {
 	ctx := r.Context()
 	if err := d.sessions.RenewToken(ctx); err != nil {
 		return fmt.Errorf("renew session: %w", err)
 	}
+	d.sessions.Remove(ctx, keyMFA)
+	d.sessions.Remove(ctx, keyMFANext)
 	d.sessions.Put(ctx, keyUserID, u.ID)
 	d.sessions.Put(ctx, keyVersion, u.TokenVersion)
 	d.sessions.Put(ctx, keyCSRF, httpsec.NewCSRFSecret())
+	d.sessions.Put(ctx, keyAuthAt, d.now().Unix())
 	return nil
 }
 

@@ -481,3 +481,25 @@ func TestPasskeyLimits(t *testing.T) {
 		}
 	})
 }
+
+// TestResetRemovesPasskeys: an operator's reset of a lost second factor
+// removes the passkeys too, and then nothing is left to reset.
+func TestResetRemovesPasskeys(t *testing.T) {
+	f := newFixture(t, 1000)
+	f.register(t, "alice")
+	a := apptest.NewAuthenticator(fixtureOrigin)
+	u := f.addPasskey(t, "alice", a)
+	if err := f.svc.ResetTwoFactor(t.Context(), u.ID); err != nil {
+		t.Fatal(err)
+	}
+	after := f.mustUser(t, "alice")
+	if after.Passkeys != 0 || after.HasSecondFactor() || after.TokenVersion == u.TokenVersion {
+		t.Fatalf("after reset: %d passkeys, version %d → %d", after.Passkeys, u.TokenVersion, after.TokenVersion)
+	}
+	if _, err := f.passkeySignIn(t, a); !errors.Is(err, account.ErrPasskeyRefused) {
+		t.Fatalf("a reset passkey signed in: %v", err)
+	}
+	if err := f.svc.ResetTwoFactor(t.Context(), u.ID); !errors.Is(err, blog.ErrTOTPOff) {
+		t.Fatalf("second reset: %v", err)
+	}
+}

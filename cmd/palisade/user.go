@@ -151,7 +151,7 @@ func listUsers(ctx context.Context, store blog.Store, stdout io.Writer) error {
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "USERNAME\tROLE\tDISABLED\t2FA\tCREATED (UTC)")
 	for _, u := range users {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Username, u.Role, yesNo(u.Disabled), yesNo(u.TOTP), u.CreatedAt.Format(time.DateTime))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Username, u.Role, yesNo(u.Disabled), yesNo(u.HasSecondFactor()), u.CreatedAt.Format(time.DateTime))
 	}
 	return tw.Flush()
 }

@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
+
 	"github.com/palisade-blog/palisade/httpsec"
 	"github.com/palisade-blog/palisade/internal/auth"
 	"github.com/palisade-blog/palisade/internal/blog"
@@ -62,6 +64,14 @@ type Service struct {
 	// Issuer names the blog in authenticator apps (totp.Issuer of the
 	// site's title and host); nil means "Palisade".
 	Issuer func(ctx context.Context) string
+
+	// WebAuthn is the relying party passkeys are registered with and
+	// verified by (NewWebAuthn, from PALISADE_BASE_URL).
+	WebAuthn *webauthn.WebAuthn
+	// Ceremonies keep a begun passkey ceremony until it finishes: the
+	// session store (the database's, or Redis's when instances share
+	// one), so that one begun on one instance finishes on another.
+	Ceremonies blog.SessionStore
 }
 
 // ErrBadCredentials is the one answer to every failed sign-in, whatever

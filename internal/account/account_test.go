@@ -83,6 +83,9 @@ func (c *clock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
+// fixtureOrigin is the blog's origin, which its passkeys are bound to.
+const fixtureOrigin = "https://blog.example"
+
 // fixtureJWTSecret signs the fixture's tokens.
 var fixtureJWTSecret = []byte(apptest.NewSecret())
 
@@ -109,6 +112,10 @@ func newFixture(t *testing.T, limit int) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rp, err := account.NewWebAuthn(fixtureOrigin, "blog.example", "Test Blog")
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &fixture{
 		svc: &account.Service{
 			Store:   store,
@@ -124,6 +131,8 @@ func newFixture(t *testing.T, limit int) *fixture {
 			Revocations:  store,
 			Require2FA:   account.Require2FANone,
 			Issuer:       func(context.Context) string { return "Test Blog (blog.example)" },
+			WebAuthn:     rp,
+			Ceremonies:   store,
 		},
 		store:  store,
 		hasher: h,

@@ -202,20 +202,34 @@ func (s *Service) RecoveryCodesLeft(ctx context.Context, u blog.User) (int, erro
 	return len(tf.RecoveryCodes), nil
 }
 
-// ResetTwoFactor removes every second factor of the account (for an
-// operator, when its owner lost them): ErrTOTPOff when it has none.
+// ResetTwoFactor removes every second factor of the account, its
+// authenticator app and its passkeys (for an operator, when its owner lost
+// them): ErrTOTPOff when it has none.
 func (s *Service) ResetTwoFactor(ctx context.Context, userID string) error {
 	tf, err := s.Factors.TwoFactor(ctx, userID)
 	if err != nil {
 		return fmt.Errorf("reset two-factor: %w", err)
 	}
-	if tf.TOTPSecret == "" && len(tf.RecoveryCodes) == 0 {
-		return blog.ErrTOTPOff
-	}
-	if err := s.Factors.DisableTOTP(ctx, userID); err != nil {
+	pks, err := s.Store.Passkeys(ctx, userID)
+	if err != nil {
 		return fmt.Errorf("reset two-factor: %w", err)
 	}
-	logging.Security(ctx, s.Log, "2fa.reset", slog.String("user", userID))
+	hasTOTP := tf.TOTPSecret != "" || len(tf.RecoveryCodes) > 0
+	if !hasTOTP && len(pks) == 0 {
+		return blog.ErrTOTPOff
+	}
+	if hasTOTP {
+		if err := s.Factors.DisableTOTP(ctx, userID); err != nil {
+			return fmt.Errorf("reset two-factor: %w", err)
+		}
+	}
+	for _, p := range pks {
+		err := s.Store.DeletePasskey(ctx, userID, p.ID)
+		if err != nil && !errors.Is(err, blog.ErrPasskeyNotFound) { // removed meanwhile: as good
+			return fmt.Errorf("reset two-factor: %w", err)
+		}
+	}
+	logging.Security(ctx, s.Log, "2fa.reset", slog.String("user", userID), slog.Int("passkeys", len(pks)))
 	return nil
 }
 

@@ -55,7 +55,8 @@ func New(d Deps) http.Handler {
 func (d *Deps) routes(mux *http.ServeMux) {
 	authed := d.authenticate
 	// What a user the second-factor policy requires to enrol may still
-	// do: see their account, sign out, re-authenticate, set one up.
+	// do: see their account, sign out, re-authenticate, set one up (an
+	// authenticator app or a passkey).
 	enrolling := d.authenticateEnrolling
 	// Changing factors takes a token from the last ten minutes.
 	recent := d.recent
@@ -63,7 +64,10 @@ func (d *Deps) routes(mux *http.ServeMux) {
 	mux.Handle("POST /auth/register", d.handleRegister())
 	mux.Handle("POST /auth/login", d.handleLogin())
 	mux.Handle("POST /auth/login/2fa", d.handleLoginSecondFactor())
+	mux.Handle("POST /auth/passkey/begin", d.handleBeginPasskeySignIn())
+	mux.Handle("POST /auth/passkey/finish", d.handleFinishPasskeySignIn())
 	mux.Handle("POST /auth/reauth", enrolling(d.handleReauth()))
+	mux.Handle("POST /auth/reauth/passkey/begin", enrolling(d.handleBeginPasskeyReauth()))
 	mux.Handle("POST /auth/logout", enrolling(d.handleLogout()))
 	mux.Handle("GET /users/me", enrolling(d.handleMe()))
 	mux.Handle("GET /users/me/posts", authed(d.handleMyPosts()))
@@ -71,6 +75,12 @@ func (d *Deps) routes(mux *http.ServeMux) {
 	mux.Handle("POST /users/me/2fa/totp/confirm", enrolling(recent(d.handleConfirmTOTP())))
 	mux.Handle("DELETE /users/me/2fa/totp", enrolling(recent(d.handleDisableTOTP())))
 	mux.Handle("POST /users/me/2fa/recovery-codes", enrolling(recent(d.handleNewRecoveryCodes())))
+	// A passkey satisfies the policy too, so enrolling may add one.
+	mux.Handle("GET /users/me/passkeys", enrolling(d.handleListPasskeys()))
+	mux.Handle("POST /users/me/passkeys/begin", enrolling(recent(d.handleBeginPasskeyRegistration())))
+	mux.Handle("POST /users/me/passkeys/finish", enrolling(recent(d.handleFinishPasskeyRegistration())))
+	mux.Handle("PATCH /users/me/passkeys/{id}", enrolling(d.handleRenamePasskey()))
+	mux.Handle("DELETE /users/me/passkeys/{id}", enrolling(recent(d.handleRemovePasskey())))
 
 	mux.Handle("GET /posts", d.handleListPosts())
 	mux.Handle("GET /posts/{id}", d.handleGetPost())

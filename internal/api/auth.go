@@ -88,7 +88,7 @@ func (d *Deps) handleMe() authedHandler {
 			}
 		}
 		writeJSON(w, http.StatusOK, userBody{ID: u.ID, Username: u.Username, Role: u.Role, CreatedAt: u.CreatedAt,
-			TwoFactor: &twoFactorStatus{TOTP: u.TOTP, RecoveryCodesLeft: left, Required: d.Accounts.PolicyRequires2FA(u)}})
+			TwoFactor: &twoFactorStatus{TOTP: u.TOTP, RecoveryCodesLeft: left, Passkeys: u.Passkeys, Required: d.Accounts.PolicyRequires2FA(u)}})
 	}
 }
 

@@ -663,6 +663,133 @@ func testResponsesMatchOpenAPI(t *testing.T, st apptest.Store) {
 		}
 	})
 
+	// Passkeys, on a server at a domain name (browsers allow passkeys only
+	// there) and an account of their own.
+	t.Run("Passkeys", func(t *testing.T) {
+		v := oaNewValidator(t, newPasskeyServer(t, st, map[string]string{"PALISADE_LOGIN_RATE_LIMIT": "100/15m"}))
+		ts := v.ts
+		a := apptest.NewAuthenticator(passkeyOrigin)
+		token := ts.SignUp(t, "frank")
+		stale := ts.staleToken(t, "frank")
+		var c ceremony
+		begin := func(r *response) ceremony {
+			t.Helper()
+			var c ceremony
+			r.JSON(t, &c)
+			return c
+		}
+		raw := func(b []byte, err error) json.RawMessage {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
+		finishBody := func(c ceremony, name string, cred json.RawMessage) map[string]any {
+			return map[string]any{"ceremonyToken": c.CeremonyToken, "name": name, "credential": cred}
+		}
+
+		v.exchange(t, post("/users/me/passkeys/begin", "", nil), valid, http.StatusUnauthorized)
+		v.exchange(t, post("/users/me/passkeys/begin", stale, nil), valid, http.StatusForbidden)
+		v.exchange(t, post("/auth/reauth/passkey/begin", "", nil), valid, http.StatusUnauthorized)
+		v.exchange(t, post("/auth/reauth/passkey/begin", token, nil), valid, http.StatusConflict)
+		c = begin(v.exchange(t, post("/users/me/passkeys/begin", token, nil), valid, http.StatusOK))
+		cred := raw(a.Create(c.options()))
+		v.exchange(t, post("/users/me/passkeys/finish", "", finishBody(c, "Phone", cred)), valid, http.StatusUnauthorized)
+		v.exchange(t, post("/users/me/passkeys/finish", stale, finishBody(c, "Phone", cred)), valid, http.StatusForbidden)
+		v.exchange(t, post("/users/me/passkeys/finish", token, finishBody(c, strings.Repeat("x", 65), cred)), invalid, http.StatusBadRequest)
+		v.exchange(t, post("/users/me/passkeys/finish", token, finishBody(c, "Phone", json.RawMessage(`"not an object"`))), invalid, http.StatusBadRequest)
+		v.exchange(t, post("/users/me/passkeys/finish", token, map[string]any{"ceremonyToken": c.CeremonyToken, "name": "Phone"}), invalid, http.StatusBadRequest)
+		v.exchange(t, post("/users/me/passkeys/finish", token, map[string]any{"ceremonyToken": c.CeremonyToken, "name": huge, "credential": cred}), invalid, http.StatusRequestEntityTooLarge)
+		v.exchange(t, withType(post("/users/me/passkeys/finish", token, finishBody(c, "Phone", cred)), "text/plain"), invalid, http.StatusUnsupportedMediaType)
+		r := v.exchange(t, post("/users/me/passkeys/finish", token, finishBody(c, "Phone", cred)), valid, http.StatusCreated)
+		var added struct {
+			Passkey struct{ ID string }
+			Token   string
+		}
+		r.JSON(t, &added)
+		token = added.Token
+		// The ceremony is used up: its token is now a field to correct.
+		v.exchange(t, post("/users/me/passkeys/finish", token, finishBody(c, "Phone", cred)), valid, http.StatusBadRequest)
+
+		v.exchange(t, get("/users/me/passkeys", ""), valid, http.StatusUnauthorized)
+		v.exchange(t, get("/users/me/passkeys", token), valid, http.StatusOK)
+		v.exchange(t, get("/users/me", token), valid, http.StatusOK)
+		one := "/users/me/passkeys/" + added.Passkey.ID
+		v.exchange(t, patch(one, "", map[string]string{"name": "Laptop"}), valid, http.StatusUnauthorized)
+		v.exchange(t, patch(one, token, map[string]string{"name": ""}), invalid, http.StatusBadRequest)
+		v.exchange(t, patch(one, token, map[string]string{"name": huge}), invalid, http.StatusRequestEntityTooLarge)
+		v.exchange(t, withType(patch(one, token, map[string]string{"name": "Laptop"}), "text/plain"), invalid, http.StatusUnsupportedMediaType)
+		v.exchange(t, patch("/users/me/passkeys/nobodys", token, map[string]string{"name": "Laptop"}), valid, http.StatusNotFound)
+		v.exchange(t, patch(one, token, map[string]string{"name": "Laptop"}), valid, http.StatusOK)
+
+		// Signing in with it, alone and as the second step.
+		v.exchange(t, post("/auth/passkey/begin", "", map[string]any{"extra": "x"}), invalid, http.StatusBadRequest)
+		v.exchange(t, post("/auth/passkey/begin", "", map[string]string{"mfaToken": huge}), invalid, http.StatusRequestEntityTooLarge)
+		v.exchange(t, withType(post("/auth/passkey/begin", "", map[string]any{}), "text/plain"), invalid, http.StatusUnsupportedMediaType)
+		v.exchange(t, post("/auth/passkey/begin", "", map[string]string{"mfaToken": "expired.or.forged"}), valid, http.StatusUnauthorized)
+		c = begin(v.exchange(t, post("/auth/passkey/begin", "", map[string]any{}), valid, http.StatusOK))
+		cred = raw(a.Get(c.options()))
+		signIn := map[string]any{"ceremonyToken": c.CeremonyToken, "credential": cred}
+		v.exchange(t, post("/auth/passkey/finish", "", map[string]any{"ceremonyToken": "short", "credential": cred}), invalid, http.StatusBadRequest)
+		v.exchange(t, post("/auth/passkey/finish", "", map[string]any{"ceremonyToken": c.CeremonyToken, "credential": map[string]string{"x": huge}}), valid, http.StatusRequestEntityTooLarge)
+		v.exchange(t, withType(post("/auth/passkey/finish", "", signIn), "text/plain"), invalid, http.StatusUnsupportedMediaType)
+		v.exchange(t, post("/auth/passkey/finish", "", signIn), valid, http.StatusOK)
+		v.exchange(t, post("/auth/passkey/finish", "", signIn), valid, http.StatusUnauthorized)
+		r = v.exchange(t, post("/auth/login", "", map[string]string{"username": "frank", "password": testPassword}), valid, http.StatusUnauthorized)
+		var step struct{ MFAToken string }
+		r.JSON(t, &step)
+		c = begin(v.exchange(t, post("/auth/passkey/begin", "", map[string]string{"mfaToken": step.MFAToken}), valid, http.StatusOK))
+		cred = raw(a.Get(c.options()))
+		v.exchange(t, post("/auth/passkey/finish", "", map[string]any{"ceremonyToken": c.CeremonyToken, "credential": cred, "mfaToken": step.MFAToken}), valid, http.StatusOK)
+
+		// Re-authenticating with it.
+		c = begin(v.exchange(t, post("/auth/reauth/passkey/begin", token, nil), valid, http.StatusOK))
+		cred = raw(a.Get(c.options()))
+		v.exchange(t, post("/auth/reauth", token, map[string]any{"ceremonyToken": c.CeremonyToken, "credential": cred, "code": "123456"}), invalid, http.StatusBadRequest)
+		r = v.exchange(t, post("/auth/reauth", token, map[string]any{"ceremonyToken": c.CeremonyToken, "credential": cred}), valid, http.StatusOK)
+		var fresh struct{ Token string }
+		r.JSON(t, &fresh)
+		v.exchange(t, post("/auth/reauth", token, map[string]any{"ceremonyToken": c.CeremonyToken, "credential": cred}), valid, http.StatusUnauthorized)
+
+		// The 21st passkey, and two ceremonies racing for the 20th.
+		token = fresh.Token
+		for range blog.MaxPasskeys - 2 {
+			_, token = ts.addPasskey(t, token, a, "Key")
+		}
+		c1 := begin(v.exchange(t, post("/users/me/passkeys/begin", token, nil), valid, http.StatusOK))
+		c2 := begin(v.exchange(t, post("/users/me/passkeys/begin", token, nil), valid, http.StatusOK))
+		r = v.exchange(t, post("/users/me/passkeys/finish", token, finishBody(c1, "Key", raw(a.Create(c1.options())))), valid, http.StatusCreated)
+		r.JSON(t, &added)
+		token = added.Token
+		v.exchange(t, post("/users/me/passkeys/finish", token, finishBody(c2, "Key", raw(a.Create(c2.options())))), valid, http.StatusConflict)
+		v.exchange(t, post("/users/me/passkeys/begin", token, nil), valid, http.StatusConflict)
+
+		stale = ts.staleToken(t, "frank")
+		one = "/users/me/passkeys/" + added.Passkey.ID
+		v.exchange(t, del(one, ""), valid, http.StatusUnauthorized)
+		v.exchange(t, del(one, stale), valid, http.StatusForbidden)
+		r = v.exchange(t, del(one, token), valid, http.StatusOK)
+		v.exchange(t, del(one, token), valid, http.StatusUnauthorized) // that token was replaced
+		var removed struct{ Token string }
+		r.JSON(t, &removed)
+		v.exchange(t, del(one, removed.Token), valid, http.StatusNotFound)
+
+		// A blog at an IP address can't offer passkeys.
+		ip := oaNewValidator(t, newServerOn(t, st, nil))
+		ip.exchange(t, post("/auth/passkey/begin", "", map[string]any{}), valid, http.StatusConflict)
+		for _, w := range []*oaValidator{v, ip} {
+			for op, statuses := range w.seen {
+				if outer.seen[op] == nil {
+					outer.seen[op] = map[int]bool{}
+				}
+				for status := range statuses {
+					outer.seen[op][status] = true
+				}
+			}
+		}
+	})
+
 	// Signing out.
 	t.Run("Logout", func(t *testing.T) {
 		v.exchange(t, post("/auth/logout", bob, nil), valid, http.StatusNoContent)

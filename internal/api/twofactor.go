@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -13,9 +14,6 @@ import (
 
 // maxMFATokenLen bounds an mfaToken as sent: ours are about 300 bytes.
 const maxMFATokenLen = 1024
-
-// secondFactorMethods are the kinds of code POST /auth/login/2fa takes.
-var secondFactorMethods = []string{"totp", "recovery"}
 
 // secondFactorBody is the 401 that asks for the second step of a sign-in.
 type secondFactorBody struct {
@@ -39,7 +37,7 @@ func (d *Deps) writeSecondFactorRequired(w http.ResponseWriter, r *http.Request,
 		Error:     blog.ErrorMessage(account.ErrSecondFactorRequired),
 		MFAToken:  token,
 		ExpiresAt: exp.UTC(),
-		Methods:   secondFactorMethods,
+		Methods:   account.SecondFactorMethods(u),
 	})
 }
 
@@ -103,10 +101,13 @@ type tokenBody struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
-// reauthBody is the body of POST /auth/reauth: one of the two.
+// reauthBody is the body of POST /auth/reauth: a password, a code, or a
+// passkey's ceremony token and credential.
 type reauthBody struct {
-	Password string `json:"password"`
-	Code     string `json:"code"`
+	Password      string          `json:"password"`
+	Code          string          `json:"code"`
+	CeremonyToken string          `json:"ceremonyToken"`
+	Credential    json.RawMessage `json:"credential"`
 }
 
 func (d *Deps) handleReauth() authedHandler {
@@ -116,8 +117,13 @@ func (d *Deps) handleReauth() authedHandler {
 			d.writeError(w, r, err)
 			return
 		}
-		if (in.Password == "") == (in.Code == "") {
-			d.writeError(w, r, fieldError("body", "password", "Send either password or code"))
+		passkey := in.CeremonyToken != "" || len(in.Credential) > 0
+		if n := btoi(in.Password != "") + btoi(in.Code != "") + btoi(passkey); n != 1 {
+			d.writeError(w, r, fieldError("body", "password", "Send a password, a code, or a passkey's ceremonyToken and credential"))
+			return
+		}
+		if passkey {
+			d.reauthWithPasskey(w, r, who, in)
 			return
 		}
 		if len(in.Code) > account.MaxCodeLen {
@@ -136,6 +142,27 @@ func (d *Deps) handleReauth() authedHandler {
 		}
 		d.writeToken(w, r, who.user)
 	}
+}
+
+// reauthWithPasskey is POST /auth/reauth with a passkey.
+func (d *Deps) reauthWithPasskey(w http.ResponseWriter, r *http.Request, who principal, in reauthBody) {
+	if err := checkCeremony(in.CeremonyToken, in.Credential); err != nil {
+		d.writeError(w, r, err)
+		return
+	}
+	err := d.Accounts.FinishPasskeyReauth(r.Context(), httpsec.RateKey(d.ClientIP.Addr(r)), who.user, in.CeremonyToken, in.Credential)
+	if err != nil {
+		d.writeError(w, r, err)
+		return
+	}
+	d.writeToken(w, r, who.user)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // recent lets through only a caller whose token was issued within
@@ -262,6 +289,8 @@ func (d *Deps) reissue(r *http.Request, who principal) (string, time.Time, error
 type twoFactorStatus struct {
 	TOTP              bool `json:"totp"`
 	RecoveryCodesLeft int  `json:"recoveryCodesLeft"`
+	// Passkeys is how many passkeys the account has.
+	Passkeys int `json:"passkeys"`
 	// Required: the server's policy wants this account to have a second
 	// factor (until it has one, only these routes answer).
 	Required bool `json:"required"`

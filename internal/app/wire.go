@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime"
 	"time"
 
@@ -95,6 +96,14 @@ func Wire(cfg *config.Config, store blog.Store, rdb *redis.Client, o Options) (h
 		loginLimiter = httpsec.NewMemoryLimiter(cfg.LoginRateLimit, httpsec.MemoryOptions{})
 	}
 
+	// The passkeys' relying party is the blog's own origin: its ID is
+	// the base URL's host name, and only pages at that origin may use them.
+	origin := (&url.URL{Scheme: cfg.BaseURL.Scheme, Host: cfg.BaseURL.Host}).String()
+	relyingParty, err := account.NewWebAuthn(origin, cfg.BaseURL.Hostname(), "Palisade")
+	if err != nil {
+		return nil, fmt.Errorf("PALISADE_BASE_URL: %w", err)
+	}
+
 	clientIP := httpsec.NewClientIP(cfg.TrustedProxies)
 	// One sign-in service and one Markdown renderer for both front doors,
 	// so the API and the website throttle and sanitise identically.
@@ -114,6 +123,9 @@ func Wire(cfg *config.Config, store blog.Store, rdb *redis.Client, o Options) (h
 		Issuer: func(ctx context.Context) string {
 			return totp.Issuer(settings.Get(ctx).Title, cfg.BaseURL.Hostname())
 		},
+		WebAuthn: relyingParty,
+		// A ceremony begun on one instance finishes on another.
+		Ceremonies: sessions,
 	}
 	md := markdown.New()
 

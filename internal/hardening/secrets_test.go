@@ -3,7 +3,9 @@ package hardening_test
 import (
 	"bufio"
 	"bytes"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"go/ast"
@@ -20,6 +22,7 @@ import (
 	"time"
 
 	"github.com/palisade-blog/palisade/internal/apptest"
+	"github.com/palisade-blog/palisade/internal/testcert"
 )
 
 // allowListPath lists the accepted exceptions to the rules below, one per
@@ -83,6 +86,7 @@ func TestNoCommittedSecrets(t *testing.T) {
 		}
 		// The binary's rule: a random key is found, words and text are not.
 		key := "tG3k9Qz7Lw2Xv8Rb5Np1Ys6Hd4Jf0MaCe_Uo-Ti"
+		certPEM, _ := testcert.Pair(t, 1)
 		for _, c := range []struct {
 			data string
 			want int
@@ -90,7 +94,9 @@ func TestNoCommittedSecrets(t *testing.T) {
 			{"\x00" + key + "\x00", 1},
 			{"\x00timeoutraw-controlhttp-serverhttp2serverhttp2clientEND_HEADERS\x00", 0},
 			{"\x00h1:" + "xa05mVpwTBm1iLeTMNFfAWpKUm4fXAW7CeAViqBVS90=\x00", 0},
-			{"\x00MTcwNDA2NzIwMDEyMzQ1Ni43eHl5cXNsM2Z6MnVqdmI2Z21ranFwenNiYQ\x00", 0}, // base64 of a cursor
+			{"\x00MTcwNDA2NzIwMDEyMzQ1Ni43eHl5cXNsM2Z6MnVqdmI2Z21ranFwenNiYQ\x00", 0},          // base64 of a cursor
+			{"\x00" + string(certPEM) + "\x00", 0},                                             // a certificate is public
+			{"\x00-----BEGIN CERTIFICATE-----\n" + key + "\n-----END CERTIFICATE-----\x00", 1}, // a key under a false label is not
 		} {
 			if got := secretShaped([]byte(c.data)); len(got) != c.want {
 				t.Errorf("secretShaped(%q) = %q, want %d", c.data, got, c.want)
@@ -452,10 +458,14 @@ func base64Runs(data []byte, min int) [][2]int {
 func secretShaped(data []byte) []string {
 	seen := map[string]bool{}
 	var out []string
+	certs := certificateSpans(data)
 	for _, loc := range base64Runs(data, 32) {
 		s := string(data[loc[0]:loc[1]])
 		if seen[s] || len(s) > 128 {
 			continue
+		}
+		if within(loc, certs) {
+			continue // a public certificate (a library's trust anchor), which is no secret
 		}
 		seen[s] = true
 		if loc[0] >= 3 && string(data[loc[0]-3:loc[0]]) == "h1:" {
@@ -473,6 +483,43 @@ func secretShaped(data []byte) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// certificateSpans returns where data holds PEM blocks that parse as X.509
+// certificates: public by nature (go-webauthn compiles in the roots that
+// attestation statements chain to). A block labelled CERTIFICATE that is
+// not one (a key under a false label) is not exempt.
+func certificateSpans(data []byte) [][2]int {
+	const begin, end = "-----BEGIN CERTIFICATE-----", "-----END CERTIFICATE-----"
+	var spans [][2]int
+	for off := 0; ; {
+		i := bytes.Index(data[off:], []byte(begin))
+		if i < 0 {
+			return spans
+		}
+		start := off + i
+		j := bytes.Index(data[start:], []byte(end))
+		if j < 0 {
+			return spans
+		}
+		stop := start + j + len(end)
+		if block, _ := pem.Decode(data[start:stop]); block != nil {
+			if _, err := x509.ParseCertificate(block.Bytes); err == nil {
+				spans = append(spans, [2]int{start, stop})
+			}
+		}
+		off = start + len(begin)
+	}
+}
+
+// within reports whether loc lies inside one of spans.
+func within(loc [2]int, spans [][2]int) bool {
+	for _, sp := range spans {
+		if loc[0] >= sp[0] && loc[1] <= sp[1] {
+			return true
+		}
+	}
+	return false
 }
 
 // encodedText reports whether s is the base64 (either alphabet, padded or

@@ -43,10 +43,14 @@ func TestServePrintsSetupLinkOnce(t *testing.T) {
 	if p.Status != http.StatusSeeOther {
 		t.Fatalf("claim: status %d\n%s", p.Status, p.Body)
 	}
-	if home := web.Page(t, "/").Want(t, http.StatusOK); !strings.Contains(home.Text(), "owner") {
-		t.Fatalf("the owner is not signed in:\n%s", home.Body)
+	// Signed in, and (PALISADE_REQUIRE_2FA=admins by default) held on the
+	// account page until a second factor is set up.
+	web.Page(t, "/").Want(t, http.StatusSeeOther)
+	if acct := web.Page(t, "/account").Want(t, http.StatusOK); !strings.Contains(acct.Text(), "owner") || !strings.Contains(acct.Text(), "Two-factor sign-in is required") {
+		t.Fatalf("the owner is not signed in and asked for a second factor:\n%s", acct.Body)
 	}
-	web.Page(t, u.RequestURI()).Want(t, http.StatusNotFound)
+	// The link is spent, for anyone.
+	apptest.NewClient(t, base).Page(t, u.RequestURI()).Want(t, http.StatusNotFound)
 	stopServe(t, stop)
 
 	if n := strings.Count(logs.String(), token); n != 1 {
@@ -130,8 +134,11 @@ func TestBrowserSetupFlow(t *testing.T) {
 		b.Fill(t, "password", apptest.Password)
 		b.Submit(t)
 		b.WantText(t, "Signed in as owner", "Sign out")
+		// Admins must set up a second factor first (the default policy).
+		b.WantText(t, "Two-factor sign-in is required for this account")
 	})
 	apptest.Step(t, "the link is spent", func(t *testing.T) {
+		b.ClickAndWait(t, `form[action="/logout"] button`)
 		// The answer is a 404 page, which Chromium logs as a failed load.
 		b.AllowLogError(func(e *cdplog.Entry) bool {
 			return e.Source == cdplog.EntrySourceNetwork && strings.Contains(e.Text, "status of 404") && e.URL == link

@@ -231,13 +231,15 @@ type route struct {
 }
 
 var (
-	titleContent = []field{{name: "title", value: "Corpus title"}, {name: "content", value: "Corpus content, long enough."}}
-	emptyTitle   = []field{{name: "title", value: ""}, {name: "content", value: "Corpus content, long enough."}}
-	newAccount   = []field{{name: "username", value: "{user}"}, {name: "password", value: apptest.Password}}
-	badAccount   = []field{{name: "username", value: "x"}, {name: "password", value: "short"}}
-	ownerLogin   = []field{{name: "username", value: "corpus_owner"}, {name: "password", value: apptest.Password}}
-	corpusRoutes = append(apiRoutes, webRoutes...)
-	apiRoutes    = []route{
+	titleContent  = []field{{name: "title", value: "Corpus title"}, {name: "content", value: "Corpus content, long enough."}}
+	emptyTitle    = []field{{name: "title", value: ""}, {name: "content", value: "Corpus content, long enough."}}
+	newAccount    = []field{{name: "username", value: "{user}"}, {name: "password", value: apptest.Password}}
+	badAccount    = []field{{name: "username", value: "x"}, {name: "password", value: "short"}}
+	ownerLogin    = []field{{name: "username", value: "corpus_owner"}, {name: "password", value: apptest.Password}}
+	ownerPassword = []field{{name: "password", value: apptest.Password}}
+	secondStep    = []field{{name: "mfaToken", value: "not-a-token"}, {name: "code", value: "123456"}}
+	corpusRoutes  = append(apiRoutes, webRoutes...)
+	apiRoutes     = []route{
 		{method: "POST", path: "/auth/register", fields: newAccount, inert: badAccount, readsBody: true, good: 201},
 		{method: "POST", path: "/auth/login", fields: ownerLogin, readsBody: true, good: 200},
 		{method: "POST", path: "/auth/logout", who: fresh, good: 204},
@@ -247,6 +249,10 @@ var (
 		{method: "GET", path: "/posts/{id}", good: 200},
 		{method: "PATCH", path: "/posts/{id}", who: owner, fields: titleContent, inert: emptyTitle, readsBody: true, good: 200},
 		{method: "DELETE", path: "/posts/{id}", who: other, good: 403},
+		{method: "POST", path: "/auth/reauth", who: fresh, fields: ownerPassword, readsBody: true, good: 200},
+		// No sign-in is waiting for a second factor: the honest-looking
+		// request is refused, and bad input must not change that.
+		{method: "POST", path: "/auth/login/2fa", fields: secondStep, readsBody: true, good: 401},
 	}
 	webRoutes = []route{
 		{method: "GET", path: "/", web: true, query: []string{"cursor"}, good: 200},
@@ -265,6 +271,11 @@ var (
 		{method: "GET", path: "/feed.xml", web: true, good: 200},
 		{method: "GET", path: "/sitemap.xml", web: true, good: 200},
 		{method: "GET", path: "/robots.txt", web: true, good: 200},
+		{method: "GET", path: "/account", web: true, who: owner, good: 200},
+		{method: "GET", path: "/login/2fa", web: true, who: fresh, good: 303},
+		// No sign-in waits for a code: sent back to /login, whatever the body.
+		{method: "POST", path: "/login/2fa", web: true, who: fresh, good: 303},
+		{method: "POST", path: "/account/reauth", web: true, who: owner, fields: ownerPassword, readsBody: true, good: 303},
 		// The corpus has no setup token (only serve's console does): the
 		// honest request is refused too, and bad input must not change that.
 		{method: "GET", path: "/setup", web: true, query: []string{"token"}, good: 403},

@@ -355,7 +355,9 @@ func (d *Deps) handlePasskeyRegisterFinish() http.Handler {
 			return
 		}
 		d.sessions.Put(ctx, keyNotice, "Passkey “"+p.Name+"” added: it signs you in on its own, and can be the second step after your password. Your other sessions were signed out.")
-		writePasskeyJSON(w, http.StatusOK, passkeyAnswer{Redirect: "/account#passkeys"})
+		// Not "/account#passkeys": from /account that would only scroll, and
+		// the page must load again to list the new passkey.
+		writePasskeyJSON(w, http.StatusOK, passkeyAnswer{Redirect: "/account"})
 	})
 }
 

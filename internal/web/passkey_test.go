@@ -144,7 +144,7 @@ func testPasskeyJourney(t *testing.T, st apptest.Store) {
 			t.Fatalf("no passkey form on the account page:\n%s", p.Text())
 		}
 		done := ceremony(t, alice, key, "/account", "/account/passkeys", map[string]any{"name": "  Laptop  "})
-		wantAnswer(t, done, http.StatusOK, "/account#passkeys")
+		wantAnswer(t, done, http.StatusOK, "/account")
 		p = alice.Page(t, "/account")
 		for _, want := range []string{"added: it signs you in", `value="Laptop"`, "Never", "No, this device only", "Signing in with your password also takes one of your passkeys"} {
 			if !strings.Contains(p.Text(), want) {
@@ -309,7 +309,7 @@ func testPasskeyEndpointsCSRF(t *testing.T, st apptest.Store) {
 		t.Fatal("a passkey was added")
 	}
 	// The honest requests.
-	wantAnswer(t, ceremony(t, bob, key, "/account", "/account/passkeys", map[string]any{"name": "Phone"}), http.StatusOK, "/account#passkeys")
+	wantAnswer(t, ceremony(t, bob, key, "/account", "/account/passkeys", map[string]any{"name": "Phone"}), http.StatusOK, "/account")
 	wantAnswer(t, ceremony(t, anon, key, "/login", "/login/passkey", nil), http.StatusOK, "/")
 	if who := signedInAs(t, anon); who != "bob" {
 		t.Fatalf("signed in as %q", who)

@@ -99,6 +99,10 @@ func TestBrowserPasskeys(t *testing.T) {
 			t.Fatalf("the authenticator holds %+v", creds)
 		}
 		shoot(t, "account-passkey-desktop.png")
+		b.Do(t, "set a phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulatePortrait))
+		b.Navigate(t, base+"/account")
+		shoot(t, "account-passkey-phone.png")
+		b.Do(t, "set a desktop viewport", chromedp.EmulateViewport(1280, 800))
 		signOut(t)
 	})
 	apptest.Step(t, "sign in with the passkey alone", func(t *testing.T) {

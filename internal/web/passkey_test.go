@@ -396,3 +396,34 @@ func TestNoPasskeysOnIPAddress(t *testing.T) {
 		t.Errorf("answer %s", res.Text())
 	}
 }
+
+func TestPasskeySatisfiesPolicy(t *testing.T) { apptest.ForEachStore(t, testPasskeySatisfiesPolicy) }
+
+// testPasskeySatisfiesPolicy: an account the policy holds on /account
+// until it has a second factor may add a passkey there, and then the
+// rest of the site opens; its removal page warns that the account would
+// be held again.
+func testPasskeySatisfiesPolicy(t *testing.T, st apptest.Store) {
+	t.Helper()
+	env := twoFactorEnv("all")
+	env["PALISADE_BASE_URL"] = "http://localhost:" + apptest.Port
+	srv := st.Start(t, env)
+	erin := apptest.NewClient(t, strings.TrimSuffix(srv.Config.BaseURL.String(), "/"))
+	register(t, erin, "erin")
+	wantRedirect(t, erin.Page(t, "/write"), "/account")
+	p := erin.Page(t, "/account")
+	if !strings.Contains(p.Text(), "an authenticator app or a passkey") {
+		t.Errorf("the policy's note does not mention passkeys:\n%s", p.Text())
+	}
+	key := apptest.NewAuthenticator(erin.Origin())
+	wantAnswer(t, ceremony(t, erin, key, "/account", "/account/passkeys", map[string]any{"name": "Phone"}), http.StatusOK, "/account")
+	wantStatus(t, erin.Page(t, "/write"), http.StatusOK)
+	ids := passkeyIDs(t, erin)
+	if len(ids) != 1 {
+		t.Fatalf("%d passkeys", len(ids))
+	}
+	p = erin.Page(t, "/account/passkeys/"+ids[0]+"/remove")
+	if !strings.Contains(p.Text(), "this is your last second factor") {
+		t.Errorf("no warning before removing the last second factor:\n%s", p.Text())
+	}
+}

@@ -427,3 +427,32 @@ func testPasskeySatisfiesPolicy(t *testing.T, st apptest.Store) {
 		t.Errorf("no warning before removing the last second factor:\n%s", p.Text())
 	}
 }
+
+// TestPasskeyBadInput sends the endpoints what no browser would: a body
+// that is not JSON, one too large, and a credential that is garbage or
+// a different kind of JSON. Each is a 4xx in words, never a 5xx, and a
+// refused credential uses its ceremony up.
+func TestPasskeyBadInput(t *testing.T) {
+	_, client := passkeyServer(t, apptest.Stores()[0])
+	c := client(t)
+	send := func(t *testing.T, path string, body any) *page {
+		t.Helper()
+		return passkeyCall(t, c, "/login", path, body, nil)
+	}
+	wantStatus(t, send(t, "/login/passkey/finish", "{not json"), http.StatusBadRequest)
+	huge := map[string]any{"credential": json.RawMessage(`"` + strings.Repeat("A", 40<<10) + `"`)}
+	wantStatus(t, send(t, "/login/passkey/finish", huge), http.StatusRequestEntityTooLarge)
+	for _, cred := range []string{`"garbage"`, `{"id": 1}`, `{}`, `null`, `[1, 2]`} {
+		wantStatus(t, send(t, "/login/passkey/begin", nil), http.StatusOK)
+		p := send(t, "/login/passkey/finish", map[string]any{"credential": json.RawMessage(cred)})
+		wantStatus(t, p, http.StatusUnauthorized)
+		if got := decodeAnswer(t, p).Error; got != "The passkey could not be verified." {
+			t.Errorf("credential %s: error %q", cred, got)
+		}
+		// Used up: the same ceremony can't be tried again.
+		p = send(t, "/login/passkey/finish", map[string]any{"credential": json.RawMessage(cred)})
+		if got := decodeAnswer(t, p).Error; !strings.Contains(got, "expired or was already used") {
+			t.Errorf("second try with %s: %q", cred, got)
+		}
+	}
+}

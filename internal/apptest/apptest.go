@@ -17,8 +17,10 @@ import (
 	"encoding/base64"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -102,6 +104,11 @@ type Server struct {
 	sw     *switchHandler
 }
 
+// Port, in the PALISADE_BASE_URL given to Start, stands for the port the
+// test server listens on: "http://localhost:" + Port is the server's own
+// origin under a domain name, where browsers allow passkeys.
+const Port = "{port}"
+
 // Start runs the app with env on top of test defaults (a generous rate
 // limit, so only the tests about it meet it; open registration, so suites
 // register their users without invites; no second factor required, so
@@ -126,6 +133,19 @@ func StartWithHasher(t testing.TB, env map[string]string, hasher account.Hasher)
 	for k, v := range env {
 		vars[k] = v
 	}
+	// The listener comes first when the base URL names its port: a
+	// browser test of passkeys needs the server at http://localhost:PORT,
+	// a domain name (browsers refuse WebAuthn for an IP address) with the
+	// port it really listens on.
+	var ln net.Listener
+	if base := vars["PALISADE_BASE_URL"]; strings.Contains(base, Port) {
+		var err error
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		vars["PALISADE_BASE_URL"] = strings.ReplaceAll(base, Port, port)
+	}
 	cfg, err := config.Load("serve", nil, func(k string) string { return vars[k] }, "", io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -142,6 +162,10 @@ func StartWithHasher(t testing.TB, env map[string]string, hasher account.Hasher)
 	s.Store, s.Redis, s.SetupURL = a.Store, a.Redis, a.SetupURL
 	s.sw.h.Store(&a.Handler)
 	s.Server = httptest.NewUnstartedServer(s.sw)
+	if ln != nil {
+		_ = s.Listener.Close() // never used: the one made above replaces it
+		s.Listener = ln
+	}
 	if cfg.Production() {
 		// Production answers only for PALISADE_BASE_URL's host, and the
 		// test server listens on 127.0.0.1: requests addressed to the

@@ -28,6 +28,14 @@ type accountData struct {
 	Required          bool
 	RecoveryCodesLeft int
 	Notice            string
+	// PasskeysOn: this site can offer passkeys (its address is a domain
+	// name). Passkeys lists the account's, oldest first.
+	PasskeysOn bool
+	Passkeys   []passkeyRow
+	// CanAdd: the account has room for another passkey; Recent: its
+	// sign-in is recent enough to add one here (else a link confirms it's
+	// them first).
+	CanAdd, Recent bool
 }
 
 func (d *Deps) handleAccount() http.Handler {
@@ -45,6 +53,17 @@ func (d *Deps) handleAccount() http.Handler {
 				return
 			}
 			data.RecoveryCodesLeft = left
+		}
+		data.PasskeysOn = d.passkeysOn()
+		data.CanAdd = u.Passkeys < blog.MaxPasskeys
+		data.Recent = d.recentlyAuthenticated(r)
+		if u.Passkeys > 0 {
+			pks, err := d.Accounts.Passkeys(r.Context(), *u)
+			if err != nil {
+				d.storeError(w, r, err)
+				return
+			}
+			data.Passkeys = passkeyRows(pks)
 		}
 		d.render(w, r, http.StatusOK, "account", data)
 	})

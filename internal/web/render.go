@@ -81,7 +81,7 @@ func newRenderer() (*renderer, error) {
 		return nil, fmt.Errorf("parse base template: %w", err)
 	}
 	for _, name := range []string{"home", "post", "write", "delete", "login", "register", "error", "admin", "admin-invite", "setup", "author",
-		"login-2fa", "account", "reauth", "totp-setup", "totp-disable", "recovery-new", "recovery-codes"} {
+		"login-2fa", "account", "reauth", "totp-setup", "totp-disable", "recovery-new", "recovery-codes", "passkey-remove"} {
 		t, err := template.Must(base.Clone()).ParseFS(templateFiles, "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parse template %s: %w", name, err)
@@ -100,7 +100,11 @@ func (rd *renderer) render(w http.ResponseWriter, status int, page string, v *vi
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", PageCSP)
+	csp := PageCSP
+	if v.Passkey {
+		csp = PasskeyPageCSP
+	}
+	h.Set("Content-Security-Policy", csp)
 	w.WriteHeader(status)
 	if _, err := buf.WriteTo(w); err != nil {
 		return fmt.Errorf("%w: %w", errWrite, err)
@@ -117,6 +121,13 @@ var errWrite = errors.New("send page")
 // off), nothing loads from another origin, and a stored-XSS payload that
 // slipped past the sanitiser could not execute.
 const PageCSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+
+// PasskeyPageCSP is the policy of the pages that offer a passkey action
+// (see passkeyPage): PageCSP, plus the site's own passkey.js and its
+// requests to the site. Trusted Types with no policy at all means no
+// string can reach a DOM sink that runs or parses code (innerHTML, eval,
+// a script's src), even from that script.
+const PasskeyPageCSP = PageCSP + "; script-src 'self'; connect-src 'self'; require-trusted-types-for 'script'; trusted-types 'none'"
 
 // serveAsset serves a hashed static file with a year-long immutable cache.
 func (rd *renderer) serveAsset(w http.ResponseWriter, r *http.Request) {

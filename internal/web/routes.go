@@ -21,6 +21,12 @@ func (d *Deps) routes(mux *http.ServeMux) {
 	mux.Handle("POST /logout", d.site(d.handleLogout()))
 	mux.Handle("GET /login/2fa", d.site(d.handleSecondFactorForm()))
 	mux.Handle("POST /login/2fa", d.site(d.handleSecondFactor()))
+	// Passkeys: JSON for passkey.js, behind the same CSRF and origin
+	// checks as every form (see passkey.go).
+	mux.Handle("POST /login/passkey/begin", d.site(d.passkeysAvailable(d.handlePasskeySignInBegin())))
+	mux.Handle("POST /login/passkey/finish", d.site(d.passkeysAvailable(d.handlePasskeySignInFinish())))
+	mux.Handle("POST /login/2fa/passkey/begin", d.site(d.passkeysAvailable(d.handleSecondFactorPasskeyBegin())))
+	mux.Handle("POST /login/2fa/passkey/finish", d.site(d.passkeysAvailable(d.handleSecondFactorPasskeyFinish())))
 
 	// The account page and how the account signs in. d.recent asks for a
 	// sign-in within account.ReauthWindow (else "Confirm it's you").
@@ -33,6 +39,14 @@ func (d *Deps) routes(mux *http.ServeMux) {
 	mux.Handle("POST /account/2fa/totp/disable", d.site(d.signedIn(d.recent(d.handleTOTPDisable()))))
 	mux.Handle("GET /account/2fa/recovery", d.site(d.signedIn(d.recent(d.handleRecoveryForm()))))
 	mux.Handle("POST /account/2fa/recovery", d.site(d.signedIn(d.recent(d.handleRecovery()))))
+	mux.Handle("POST /account/passkeys/begin", d.site(d.passkeyGuard(true, d.handlePasskeyRegisterBegin())))
+	mux.Handle("POST /account/passkeys/finish", d.site(d.passkeyGuard(true, d.handlePasskeyRegisterFinish())))
+	mux.Handle("GET /account/passkeys/add", d.site(d.signedIn(d.recent(d.handlePasskeyAdd()))))
+	mux.Handle("POST /account/passkeys/{id}/rename", d.site(d.signedIn(d.handlePasskeyRename())))
+	mux.Handle("GET /account/passkeys/{id}/remove", d.site(d.signedIn(d.recent(d.handlePasskeyRemoveForm()))))
+	mux.Handle("POST /account/passkeys/{id}/remove", d.site(d.signedIn(d.recent(d.handlePasskeyRemove()))))
+	mux.Handle("POST /account/reauth/passkey/begin", d.site(d.passkeyGuard(false, d.handlePasskeyReauthBegin())))
+	mux.Handle("POST /account/reauth/passkey/finish", d.site(d.passkeyGuard(false, d.handlePasskeyReauthFinish())))
 
 	mux.Handle("GET /setup", d.site(d.handleSetupForm()))
 	mux.Handle("POST /setup", d.site(d.handleSetup()))

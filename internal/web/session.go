@@ -41,6 +41,10 @@ const (
 	// token lives only in the server-side session, never in a page.
 	keyMFA     = "mfa"
 	keyMFANext = "mfaNext"
+	// keyMFAMethods are the ways the pending sign-in's account can finish
+	// it (account.SecondFactorMethods, comma-separated): the second step
+	// offers only those.
+	keyMFAMethods = "mfaMethods"
 )
 
 // newSessions returns the session manager over store. secure is true in

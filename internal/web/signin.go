@@ -116,6 +116,7 @@ func (d *Deps) startSession(r *http.Request, u blog.User) error {
 	}
 	d.sessions.Remove(ctx, keyMFA)
 	d.sessions.Remove(ctx, keyMFANext)
+	d.sessions.Remove(ctx, keyMFAMethods)
 	d.sessions.Put(ctx, keyUserID, u.ID)
 	d.sessions.Put(ctx, keyVersion, u.TokenVersion)
 	d.sessions.Put(ctx, keyCSRF, httpsec.NewCSRFSecret())

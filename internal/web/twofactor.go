@@ -38,6 +38,7 @@ func (d *Deps) startSecondStep(w http.ResponseWriter, r *http.Request, u blog.Us
 	}
 	d.sessions.Put(ctx, keyMFA, token)
 	d.sessions.Put(ctx, keyMFANext, formNext(next))
+	d.sessions.Put(ctx, keyMFAMethods, strings.Join(account.SecondFactorMethods(u), ","))
 	http.Redirect(w, r, "/login/2fa", http.StatusSeeOther)
 }
 
@@ -68,6 +69,7 @@ func (d *Deps) handleSecondFactor() http.Handler {
 			// Start again from the password, told why.
 			d.sessions.Remove(ctx, keyMFA)
 			d.sessions.Remove(ctx, keyMFANext)
+			d.sessions.Remove(ctx, keyMFAMethods)
 			d.sessions.Put(ctx, keyNotice, blog.ErrorMessage(err)+".")
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return

@@ -22,6 +22,12 @@ type view struct {
 	// Under the other policies the link would lead to a refusal; an
 	// invite link still opens the form.
 	OpenRegistration bool
+	// Passkey is true on a page that offers a passkey action: it loads
+	// passkey.js, and its CSP (PasskeyPageCSP) allows that one script.
+	Passkey bool
+	// CodeStep is true when the second step of a sign-in asks for a code
+	// (the account has an authenticator app).
+	CodeStep bool
 
 	csrf func() string
 }
@@ -39,6 +45,7 @@ func (d *Deps) render(w http.ResponseWriter, r *http.Request, status int, page s
 		Site:             d.siteSettings(r.Context()),
 		Data:             data,
 		OpenRegistration: d.registrationOpen(),
+		Passkey:          d.passkeyPage(r, page),
 		csrf: func() string {
 			// A page with a token is one visitor's: no cache may keep it
 			// (the page is still being rendered, so headers can change).
@@ -48,6 +55,10 @@ func (d *Deps) render(w http.ResponseWriter, r *http.Request, status int, page s
 	}
 	if u := currentUser(r); u != nil {
 		v.User = u
+	}
+	if page == "login-2fa" {
+		// Without passkeys here, the code form is all there is.
+		v.CodeStep = d.secondStepOffers(r, "totp") || !v.Passkey
 	}
 	if err := d.pages.render(w, status, page, v); err != nil {
 		d.renderFailed(r, page, err)

@@ -1,7 +1,9 @@
 // Package web is Palisade's website: server-rendered pages (html/template)
 // for reading, writing and managing posts, with a server-side session
 // behind an HttpOnly, SameSite=Strict cookie and CSRF protection on every
-// form. It needs no JavaScript, and its Content-Security-Policy allows none.
+// form. It needs no JavaScript, and its Content-Security-Policy allows none,
+// but for the one script that runs passkey ceremonies (static/passkey.js)
+// on the pages that offer them.
 package web
 
 import (

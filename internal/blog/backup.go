@@ -1,0 +1,100 @@
+package blog
+
+import (
+	"context"
+	"iter"
+	"time"
+)
+
+// The records of a backup: everything a blog needs to carry on, in a form
+// no store dictates, so that a backup of one store restores into any other.
+// Times are UTC; IDs and hashes are carried over unchanged (a restored
+// account signs in with its old password, its posts keep their URLs).
+
+// UserRecord is an account with everything a store keeps for it.
+type UserRecord struct {
+	ID           string    `json:"id"`
+	Username     string    `json:"username"`
+	PasswordHash string    `json:"passwordHash"`
+	Role         Role      `json:"role"`
+	Disabled     bool      `json:"disabled"`
+	TokenVersion int       `json:"tokenVersion"`
+	CreatedAt    time.Time `json:"createdAt"`
+	// TOTPSecret is sealed (package sealed): a backup holds no usable
+	// secret, and restoring needs the same PALISADE_2FA_KEYS.
+	TOTPSecret    string   `json:"totpSecret,omitempty"`
+	TOTPEnabled   bool     `json:"totpEnabled,omitempty"`
+	TOTPLastStep  int64    `json:"totpLastStep,omitempty"`
+	RecoveryCodes []string `json:"recoveryCodes,omitempty"` // hashes
+}
+
+// PostRecord is a post as stored, its HTML included (restoring renders
+// nothing, so a restore is exact even if the renderer changed since).
+type PostRecord struct {
+	ID          string     `json:"id"`
+	AuthorID    string     `json:"authorId"`
+	Title       string     `json:"title"`
+	Content     string     `json:"content"`
+	ContentHTML string     `json:"contentHtml"`
+	Status      PostStatus `json:"status"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	UpdatedAt   time.Time  `json:"updatedAt"`
+	PublishedAt *time.Time `json:"publishedAt,omitempty"`
+}
+
+// InviteRecord is an invite as stored: its token only as the store keeps
+// it, the SHA-256.
+type InviteRecord struct {
+	Invite
+	TokenHash string `json:"tokenHash"`
+}
+
+// PasskeyRecord is a passkey as stored (Passkey's JSON names are the
+// backup's).
+type PasskeyRecord = Passkey
+
+// SettingsRecord is the site's settings.
+type SettingsRecord = Settings
+
+// Record is one record of a backup: exactly one field is set.
+type Record struct {
+	Settings *SettingsRecord `json:"settings,omitempty"`
+	User     *UserRecord     `json:"user,omitempty"`
+	Post     *PostRecord     `json:"post,omitempty"`
+	Invite   *InviteRecord   `json:"invite,omitempty"`
+	Passkey  *PasskeyRecord  `json:"passkey,omitempty"`
+}
+
+// Counts is how many records of each kind a store holds, for progress and
+// for the backup's manifest.
+type Counts struct {
+	Users    int `json:"users"`
+	Posts    int `json:"posts"`
+	Invites  int `json:"invites"`
+	Passkeys int `json:"passkeys"`
+}
+
+// BackupStore takes and restores backups.
+type BackupStore interface {
+	// Count returns how many records Export would write now (an estimate
+	// for progress: writes may land before Export begins).
+	Count(ctx context.Context) (Counts, error)
+	// Export calls emit with every record, from one consistent view of
+	// the store (a read transaction on SQL stores), in this order:
+	// settings, users, posts, invites, passkeys (so each record's
+	// references come before it). A backup taken while the blog serves
+	// writes is then whole: every post acknowledged before Export began
+	// is in it, and no half-made change is. Sessions, revoked tokens and
+	// rate-limit counts are not exported: they expire on their own, and a
+	// restored blog starts with everyone signed out.
+	Export(ctx context.Context, emit func(Record) error) (Counts, error)
+	// Empty reports whether the store holds no user, post, invite or
+	// passkey; restore refuses any other store.
+	Empty(ctx context.Context) (bool, error)
+	// Import loads records, in Export's order, into an empty store: all
+	// of them or, on any error, none (one transaction on SQL stores; on
+	// MongoDB whatever was inserted is removed again). Returns ECONFLICT
+	// if the store is not empty. It stores records as they are, checking
+	// only what keeps the store sound (references, unique keys).
+	Import(ctx context.Context, records iter.Seq2[Record, error]) (Counts, error)
+}

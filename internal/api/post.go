@@ -168,7 +168,9 @@ func (d *Deps) readablePost(r *http.Request) (blog.Post, error) {
 		return blog.Post{}, err
 	}
 	var viewer *blog.User
-	if reason == "" {
+	// An account held by the second-factor policy reads as anyone does:
+	// until it has a second factor, its password alone opens nothing more.
+	if reason == "" && !d.Accounts.MustEnrol(who.user) {
 		viewer = &who.user
 		logging.SetUser(r.Context(), who.user.ID)
 	}

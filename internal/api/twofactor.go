@@ -278,7 +278,10 @@ func (d *Deps) reissue(r *http.Request, who principal) (string, time.Time, error
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	token, claims, err := d.Tokens.Issue(u.ID, u.TokenVersion)
+	// The caller's sign-in time and expiry carry over: a change made in a
+	// recent sign-in must not make the sign-in recent again, or one change
+	// every nine minutes would keep it recent for ever.
+	token, claims, err := d.Tokens.Reissue(who.claims, u.TokenVersion)
 	if err != nil {
 		return "", time.Time{}, err
 	}

@@ -28,21 +28,42 @@ func totpCode(t testing.TB, secret string, at time.Time) string {
 // ago (so still valid for 4 minutes): signed in, but not recently.
 func (ts *testServer) staleToken(t testing.TB, username string) string {
 	t.Helper()
+	token, _ := ts.tokenIssuedAgo(t, username, 11*time.Minute)
+	return token
+}
+
+// tokenIssuedAgo is a genuine access token for username issued ago.
+func (ts *testServer) tokenIssuedAgo(t testing.TB, username string, ago time.Duration) (string, auth.Claims) {
+	t.Helper()
 	u, err := ts.Store.UserByUsername(t.Context(), username)
 	if err != nil {
 		t.Fatal(err)
 	}
-	then := time.Now().Add(-11 * time.Minute)
+	then := time.Now().Add(-ago)
 	tokens, err := auth.NewTokens(auth.TokenConfig{Secret: []byte(testSecret), Issuer: ts.Config.BaseURL.String(), Audience: "palisade-api",
 		TTL: ts.Config.JWTTTL, Now: func() time.Time { return then }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, _, err := tokens.Issue(u.ID, u.TokenVersion)
+	token, claims, err := tokens.Issue(u.ID, u.TokenVersion)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return token
+	return token, claims
+}
+
+// verifyToken returns the claims of a token the server issued.
+func (ts *testServer) verifyToken(t testing.TB, token string) auth.Claims {
+	t.Helper()
+	tokens, err := auth.NewTokens(auth.TokenConfig{Secret: []byte(testSecret), Issuer: ts.Config.BaseURL.String(), Audience: "palisade-api", TTL: ts.Config.JWTTTL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := tokens.Verify(token)
+	if err != nil {
+		t.Fatalf("the server's token does not verify: %v", err)
+	}
+	return c
 }
 
 // tokenBody is the answer of a sign-in.
@@ -229,6 +250,23 @@ func testTwoFactorFlow(t *testing.T, st apptest.Store) {
 		})
 	})
 
+	// A change made while the sign-in is recent re-issues the token (the
+	// change ended the old one) but must not make the sign-in recent
+	// again: the new token keeps the old one's iat and expiry, so a change
+	// every nine minutes can't keep a stolen session able to change
+	// factors for ever.
+	t.Run("ReissueKeepsTheSignInTime", func(t *testing.T) {
+		old, oldClaims := ts.tokenIssuedAgo(t, "alice", 9*time.Minute)
+		var codes struct{ Token string }
+		ts.Post(t, "/users/me/2fa/recovery-codes", old, nil).Want(t, http.StatusOK).JSON(t, &codes)
+		got := ts.verifyToken(t, codes.Token)
+		if !got.IssuedAt.Equal(oldClaims.IssuedAt) || !got.ExpiresAt.Equal(oldClaims.ExpiresAt) || got.TokenID == oldClaims.TokenID {
+			t.Fatalf("re-issued token: iat %v exp %v id %s; want iat %v exp %v and a new id", got.IssuedAt, got.ExpiresAt, got.TokenID, oldClaims.IssuedAt, oldClaims.ExpiresAt)
+		}
+		wantStatus(t, ts.Get(t, "/users/me", codes.Token), http.StatusOK)
+		wantStatus(t, ts.Get(t, "/users/me", old), http.StatusUnauthorized)
+	})
+
 	t.Run("TurnOff", func(t *testing.T) {
 		var fresh tokenBody
 		ts.Post(t, "/auth/reauth", ts.staleToken(t, "alice"), map[string]string{"password": testPassword}).Want(t, http.StatusOK).JSON(t, &fresh)
@@ -314,5 +352,15 @@ func TestEnrolmentPolicy(t *testing.T) {
 		}
 		admin := ts.Login(t, "admin")
 		wantStatus(t, ts.Post(t, "/posts", admin, map[string]string{"title": "Title", "content": "Long enough content"}), http.StatusForbidden)
+
+		// GET /posts/{id} reads a token only for a draft: an admin held
+		// by the policy reads it as anyone does (the same 404 as a post
+		// that does not exist), not as an admin.
+		var draft struct{ Post struct{ ID string } }
+		ts.Post(t, "/posts", author, map[string]string{"title": "Draft title", "content": "Long enough content", "status": "draft"}).Want(t, http.StatusCreated).JSON(t, &draft)
+		wantStatus(t, ts.Get(t, "/posts/"+draft.Post.ID, author), http.StatusOK)
+		wantStatus(t, ts.Get(t, "/posts/"+draft.Post.ID, admin), http.StatusNotFound)
+		e := ts.enrolTOTP(t, admin)
+		wantStatus(t, ts.Get(t, "/posts/"+draft.Post.ID, e.token), http.StatusOK)
 	})
 }

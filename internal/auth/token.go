@@ -157,6 +157,15 @@ func (t *Tokens) Issue(userID string, version int) (string, Claims, error) {
 		IssuedAt:  now,
 		ExpiresAt: now.Add(t.ttl),
 	}
+	s, err := t.sign(c)
+	if err != nil {
+		return "", Claims{}, err
+	}
+	return s, c, nil
+}
+
+// sign writes c as a signed token, in the one shape Verify accepts.
+func (t *Tokens) sign(c Claims) (string, error) {
 	tc := tokenClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    t.iss,
@@ -170,7 +179,34 @@ func (t *Tokens) Issue(userID string, version int) (string, Claims, error) {
 	}
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, tc).SignedString(t.secret)
 	if err != nil {
-		return "", Claims{}, fmt.Errorf("auth: signing token: %w", err)
+		return "", fmt.Errorf("auth: signing token: %w", err)
+	}
+	return s, nil
+}
+
+// Reissue signs a new token (a new ID) for the same user at a new token
+// version, with the issue and expiry times of prev: after a change that
+// moved the account's token version on, the client keeps its session, but
+// not a fresh one. Its iat still says when the user last proved who they
+// are, so re-issuing can never stretch a recent sign-in; and it expires
+// when prev would have.
+func (t *Tokens) Reissue(prev Claims, version int) (string, Claims, error) {
+	if prev.UserID == "" || prev.IssuedAt.IsZero() || !prev.ExpiresAt.After(prev.IssuedAt) {
+		return "", Claims{}, errors.New("auth: reissue needs the claims of a verified token")
+	}
+	if version < 0 {
+		return "", Claims{}, errors.New("auth: negative token version")
+	}
+	c := Claims{
+		UserID:    prev.UserID,
+		TokenID:   base64.RawURLEncoding.EncodeToString(randomBytes(16)),
+		Version:   version,
+		IssuedAt:  prev.IssuedAt,
+		ExpiresAt: prev.ExpiresAt,
+	}
+	s, err := t.sign(c)
+	if err != nil {
+		return "", Claims{}, err
 	}
 	return s, c, nil
 }

@@ -619,3 +619,35 @@ func TestIssuedHeader(t *testing.T) {
 		t.Fatalf("hand-minted header %q, want %q", got, issuedHeader)
 	}
 }
+
+// TestReissue: a re-issued token is new (its own ID, the new version) but
+// keeps the sign-in's issue and expiry times, and verifies.
+func TestReissue(t *testing.T) {
+	then := time.Now().Add(-5 * time.Minute).Truncate(time.Second)
+	old, err := NewTokens(TokenConfig{Secret: []byte(strings.Repeat("k", 32)), Issuer: "https://blog.example", Audience: "palisade-api", Now: func() time.Time { return then }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, prev, err := old.Issue("user-1", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := NewTokens(TokenConfig{Secret: []byte(strings.Repeat("k", 32)), Issuer: "https://blog.example", Audience: "palisade-api"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, c, err := tokens.Reissue(prev, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tokens.Verify(tok)
+	if err != nil {
+		t.Fatalf("re-issued token does not verify: %v", err)
+	}
+	if got != c || got.Version != 4 || got.TokenID == prev.TokenID || !got.IssuedAt.Equal(prev.IssuedAt) || !got.ExpiresAt.Equal(prev.ExpiresAt) {
+		t.Fatalf("re-issued claims %+v (returned %+v), from %+v", got, c, prev)
+	}
+	if _, _, err := tokens.Reissue(Claims{}, 1); err == nil {
+		t.Fatal("re-issued from no claims")
+	}
+}

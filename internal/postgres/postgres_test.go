@@ -29,17 +29,6 @@ func TestStoreContract(t *testing.T) {
 	})
 }
 
-func TestBackupContract(t *testing.T) {
-	storetest.Backup(t, func(t *testing.T) blog.Store {
-		s, err := postgres.Open(context.Background(), pgtest.Schema(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		return s
-	})
-}
-
 func TestMigrateConcurrently(t *testing.T) {
 	url := pgtest.Schema(t)
 	const instances = 4

@@ -7,6 +7,7 @@ import (
 	"iter"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/palisade-blog/palisade/internal/blog"
 )
@@ -256,10 +257,12 @@ func importUser(ctx context.Context, tx pgx.Tx, u blog.UserRecord) error {
 		$5, $6, $7, $8, $9, $10, $11, $12)`,
 		u.ID, u.Username, blog.UsernameKey(u.Username), blog.UsernameSkeleton(u.Username), u.PasswordHash, string(u.Role),
 		u.Disabled, u.TokenVersion, u.CreatedAt.UTC(), u.TOTPSecret, u.TOTPEnabled, u.TOTPLastStep)
-	if isUniqueViolation(err) {
+	switch {
+	case isUniqueViolation(err) && constraint(err) == "users_pkey":
+		return blog.ErrDuplicateRecord
+	case isUniqueViolation(err): // the name or a case variant of it
 		return blog.ErrUsernameTaken
-	}
-	if err != nil {
+	case err != nil:
 		return err
 	}
 	if len(u.RecoveryCodes) > 0 {
@@ -327,4 +330,13 @@ func userExists(ctx context.Context, tx pgx.Tx, id string, notFound error) error
 		return notFound
 	}
 	return nil
+}
+
+// constraint names the constraint a failed statement broke.
+func constraint(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.ConstraintName
+	}
+	return ""
 }

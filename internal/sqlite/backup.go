@@ -266,10 +266,12 @@ func importUser(ctx context.Context, tx *sql.Tx, u blog.UserRecord) error {
 		?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)`,
 		u.ID, u.Username, blog.UsernameKey(u.Username), skeleton, u.PasswordHash, string(u.Role),
 		u.Disabled, u.TokenVersion, u.CreatedAt.UnixMicro(), u.TOTPSecret, u.TOTPEnabled, u.TOTPLastStep)
-	if isKeyViolation(err) {
+	switch {
+	case isUniqueViolation(err): // the name or a case variant of it
 		return blog.ErrUsernameTaken
-	}
-	if err != nil {
+	case isKeyViolation(err): // the ID
+		return blog.ErrDuplicateRecord
+	case err != nil:
 		return err
 	}
 	for _, h := range u.RecoveryCodes {

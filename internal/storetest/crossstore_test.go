@@ -206,3 +206,70 @@ func TestExportIsOneSnapshot(t *testing.T) {
 		})
 	}
 }
+
+// TestImportOldLookAlikes: a backup may hold two look-alike names from
+// before look-alikes were refused. Both are restored and both sign in
+// (the younger without a skeleton, as the store keeps such accounts), a
+// new look-alike is still refused, and two names that differ only in
+// case are not restored at all.
+func TestImportOldLookAlikes(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	account := func(name string, i int) blog.Record {
+		return blog.Record{User: &blog.UserRecord{ID: blog.NewID(), Username: name, PasswordHash: "hash-of-" + name,
+			Role: blog.RoleAuthor, CreatedAt: at.Add(time.Duration(i) * time.Second)}}
+	}
+	pair := []blog.Record{account("alice", 0), account("aIice", 1)}
+	sameKey := []blog.Record{account("alice", 0), account("ALICE", 1)}
+	for _, k := range kinds() {
+		t.Run(k.name, func(t *testing.T) {
+			s := k.open(t)
+			if _, err := s.Import(ctx, storetest.Records(pair, nil)); err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range []string{"alice", "aIice"} {
+				if _, hash, err := s.Credentials(ctx, name); err != nil || hash != "hash-of-"+name {
+					t.Fatalf("Credentials(%s) = %q, %v", name, hash, err)
+				}
+			}
+			_, err := s.CreateUser(ctx, blog.NewUser{Username: "AIice", PasswordHash: "x", Role: blog.RoleAuthor})
+			if blog.ErrorCode(err) != blog.ECONFLICT {
+				t.Fatalf("new look-alike: %v, want a conflict", err)
+			}
+		})
+		t.Run(k.name+"SameNameRefused", func(t *testing.T) {
+			s := k.open(t)
+			_, err := s.Import(ctx, storetest.Records(sameKey, nil))
+			if !errors.Is(err, blog.ErrUsernameTaken) {
+				t.Fatalf("import = %v, want ErrUsernameTaken", err)
+			}
+			if empty, err := s.Empty(ctx); err != nil || !empty {
+				t.Fatalf("Empty = %v, %v", empty, err)
+			}
+		})
+	}
+}
+
+// TestImportRepeatedID: two records with one ID are refused as such,
+// whichever kind they are, and nothing is stored.
+func TestImportRepeatedID(t *testing.T) {
+	ctx := context.Background()
+	records := handMade(3)
+	again := *records[1].User
+	again.Username = "Other"
+	post := *records[2].Post
+	for name, extra := range map[string]blog.Record{"User": {User: &again}, "Post": {Post: &post}} {
+		for _, k := range kinds() {
+			t.Run(k.name+name, func(t *testing.T) {
+				s := k.open(t)
+				seq := storetest.Records(append(slices.Clone(records), extra), nil)
+				if _, err := s.Import(ctx, seq); !errors.Is(err, blog.ErrDuplicateRecord) {
+					t.Fatalf("import = %v, want ErrDuplicateRecord", err)
+				}
+				if empty, err := s.Empty(ctx); err != nil || !empty {
+					t.Fatalf("Empty = %v, %v", empty, err)
+				}
+			})
+		}
+	}
+}

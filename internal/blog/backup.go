@@ -74,6 +74,14 @@ type Counts struct {
 	Passkeys int `json:"passkeys"`
 }
 
+// ErrNotEmpty is Import's answer for a store that already holds a user,
+// post, invite or passkey: a restore never merges into a live blog.
+var ErrNotEmpty = Errorf(ECONFLICT, "The database is not empty: restore into a new, empty one")
+
+// ErrInvalidRecord is Import's answer for a record that sets no field or
+// more than one.
+var ErrInvalidRecord = Errorf(EINVALID, "A backup record must hold exactly one item")
+
 // BackupStore takes and restores backups.
 type BackupStore interface {
 	// Count returns how many records Export would write now (an estimate
@@ -93,8 +101,42 @@ type BackupStore interface {
 	Empty(ctx context.Context) (bool, error)
 	// Import loads records, in Export's order, into an empty store: all
 	// of them or, on any error, none (one transaction on SQL stores; on
-	// MongoDB whatever was inserted is removed again). Returns ECONFLICT
-	// if the store is not empty. It stores records as they are, checking
+	// MongoDB whatever was inserted is removed again). Returns ErrNotEmpty
+	// (ECONFLICT) if the store is not empty. It stores records as they are, checking
 	// only what keeps the store sound (references, unique keys).
 	Import(ctx context.Context, records iter.Seq2[Record, error]) (Counts, error)
+}
+
+// Record kinds, as Kind names them.
+const (
+	RecordSettings = "settings"
+	RecordUser     = "user"
+	RecordPost     = "post"
+	RecordInvite   = "invite"
+	RecordPasskey  = "passkey"
+)
+
+// Kind names the one field r sets, or "" if it sets none or more than
+// one: a record no store imports.
+func (r Record) Kind() string {
+	kind, n := "", 0
+	for _, f := range []struct {
+		set  bool
+		name string
+	}{
+		{r.Settings != nil, RecordSettings},
+		{r.User != nil, RecordUser},
+		{r.Post != nil, RecordPost},
+		{r.Invite != nil, RecordInvite},
+		{r.Passkey != nil, RecordPasskey},
+	} {
+		if f.set {
+			kind = f.name
+			n++
+		}
+	}
+	if n != 1 {
+		return ""
+	}
+	return kind
 }

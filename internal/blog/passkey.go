@@ -11,34 +11,36 @@ import (
 type Passkey struct {
 	// ID is the credential ID the authenticator chose, base64url without
 	// padding; unique across every account.
-	ID     string
-	UserID string
+	ID     string `json:"id"`
+	UserID string `json:"userId"`
 	// Name is what the account's owner calls it ("Phone", "YubiKey"):
 	// PasskeyNameMin to PasskeyNameMax characters (ValidPasskeyName).
-	Name string
+	Name string `json:"name"`
 	// PublicKey is the credential's COSE public key.
-	PublicKey []byte
+	PublicKey []byte `json:"publicKey"`
 	// AttestationType is what the authenticator attested at registration
 	// ("none" for most passkeys).
-	AttestationType string
+	AttestationType string `json:"attestationType"`
 	// AAGUID names the authenticator's model (16 bytes, zero when the
 	// authenticator does not say).
-	AAGUID []byte
+	AAGUID []byte `json:"aaguid,omitempty"`
 	// Transports are the authenticator's hints ("internal", "usb",
-	// "hybrid"…), passed back to the browser at sign-in.
-	Transports []string
+	// "hybrid"…), passed back to the browser at sign-in. nil (the
+	// authenticator said nothing) is kept apart from an empty list, in
+	// JSON too: omitzero leaves out nil only.
+	Transports []string `json:"transports,omitzero"`
 	// SignCount is the authenticator's signature counter at the last use;
 	// synced passkeys always report 0.
-	SignCount uint32
+	SignCount uint32 `json:"signCount"`
 	// BackupEligible and BackupState are the authenticator's flags: may
 	// the credential be synced to other devices, and is it.
-	BackupEligible bool
-	BackupState    bool
+	BackupEligible bool `json:"backupEligible"`
+	BackupState    bool `json:"backupState"`
 	// CreatedAt is when it was added; AddPasskey sets it (Now) when it is
 	// zero.
-	CreatedAt time.Time
+	CreatedAt time.Time `json:"createdAt"`
 	// LastUsedAt is zero until the first sign-in with it.
-	LastUsedAt time.Time
+	LastUsedAt time.Time `json:"lastUsedAt,omitzero"`
 }
 
 // Bounds on passkeys.

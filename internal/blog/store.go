@@ -119,6 +119,7 @@ type Store interface {
 	SettingsStore
 	TwoFactorStore
 	PasskeyStore
+	BackupStore
 	// Ping checks that the database answers (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the database.

@@ -79,10 +79,7 @@ func backupCmd(ctx context.Context, args []string, env environment, stdout, stde
 		return err
 	}
 	defer c.close()
-	store, ok := c.store.(blog.BackupStore)
-	if !ok {
-		return errors.New("backup: this store cannot take backups yet")
-	}
+	store := c.store
 	counts, err := store.Count(ctx)
 	if err != nil {
 		return commandFailure("backup: count records", err)
@@ -139,10 +136,7 @@ func restoreCmd(ctx context.Context, args []string, env environment, stdin io.Re
 		return err
 	}
 	defer c.close()
-	store, ok := c.store.(blog.BackupStore)
-	if !ok {
-		return errors.New("restore: this store cannot restore backups yet")
-	}
+	store := c.store
 	if empty, err := store.Empty(ctx); err != nil {
 		return commandFailure("restore", err)
 	} else if !empty {

@@ -71,7 +71,7 @@ func backupCmd(ctx context.Context, args []string, env environment, stdout, stde
 			return fmt.Errorf("%s: %v", recipientsVariable, err)
 		}
 	}
-	if target == "-" && len(recipients) == 0 && isTerminal(stdout) {
+	if target == "-" && isTerminal(stdout) {
 		return usageErr("will not write a backup to a terminal: name a FILE or redirect standard output")
 	}
 	c, err := openCommand(ctx, "backup", rest, env, stdout, stderr, backupUsage)

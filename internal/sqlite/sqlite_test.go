@@ -24,17 +24,6 @@ func TestStoreContract(t *testing.T) {
 	})
 }
 
-func TestBackupContract(t *testing.T) {
-	storetest.Backup(t, func(t *testing.T) blog.Store {
-		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "palisade.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = s.Close() })
-		return s
-	})
-}
-
 func TestMigrateIsIdempotent(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "palisade.db")

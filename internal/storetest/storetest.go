@@ -40,6 +40,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Drafts", func(t *testing.T) { testDrafts(t, open) })
 	t.Run("TwoFactor", func(t *testing.T) { testTwoFactor(t, open) })
 	t.Run("Passkeys", func(t *testing.T) { testPasskeys(t, open) })
+	t.Run("Backup", func(t *testing.T) { testBackup(t, open) })
 }
 
 func wantCode(t *testing.T, err error, code string) {

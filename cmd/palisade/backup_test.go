@@ -21,9 +21,12 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"github.com/creack/pty"
 
 	"github.com/palisade-blog/palisade/internal/apptest"
 	"github.com/palisade-blog/palisade/internal/blog"
+	"github.com/palisade-blog/palisade/internal/postgres"
+	"github.com/palisade-blog/palisade/internal/postgres/pgtest"
 	"github.com/palisade-blog/palisade/internal/sqlite"
 )
 
@@ -390,5 +393,67 @@ func TestBackupWhileWriting(t *testing.T) {
 		if !restored[id] {
 			t.Fatalf("post %s, acknowledged before the backup began, is not in it (%d of %d restored)", id, len(restored), len(before))
 		}
+	}
+}
+
+// TestMoveSQLiteToPostgres does what the README says to move a blog:
+// backup on SQLite, restore into PostgreSQL, serve from there.
+func TestMoveSQLiteToPostgres(t *testing.T) {
+	dbURL := pgtest.Schema(t) // skips without PALISADE_TEST_POSTGRES_URL
+	src := t.TempDir()
+	populate(t, src)
+	file := filepath.Join(t.TempDir(), "blog.backup")
+	if _, _, err := cli(t, src, nil, "backup", file); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"PALISADE_DATA_DIR": t.TempDir(), "PALISADE_DATABASE_URL": dbURL}
+	var errOut bytes.Buffer
+	if err := run(context.Background(), []string{"restore", file}, envOf(env), nil, io.Discard, &errOut); err != nil || !strings.Contains(errOut.String(), "restore: 6 records") {
+		t.Fatalf("restore into PostgreSQL: %v\n%s", err, errOut.String())
+	}
+	store, err := postgres.Open(t.Context(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []blog.Record
+	_, err = store.Export(t.Context(), func(r blog.Record) error { got = append(got, r); return nil })
+	_ = store.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := exportDir(t, src); !reflect.DeepEqual(got, want) {
+		t.Fatalf("records on PostgreSQL differ:\n got %v\nwant %v", got, want)
+	}
+	base, stop, _ := startServe(t, apptest.FreeAddr(t), env)
+	defer stopServe(t, stop)
+	apptest.NewClient(t, base).Login(t, "bob")
+}
+
+// TestBackupProgressAtTerminal: with standard error a terminal, the
+// progress line is drawn and then replaced by the summary.
+func TestBackupProgressAtTerminal(t *testing.T) {
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal here: %v", err)
+	}
+	defer func() { _ = ptmx.Close() }()
+	screen := &lockedBuffer{}
+	go func() { _, _ = io.Copy(screen, ptmx) }() // ends when ptmx closes
+	dir := t.TempDir()
+	if _, _, err := cli(t, dir, strings.NewReader(apptest.Password+"\n"), "user", "create", "ada"); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "b")
+	if err := run(context.Background(), []string{"backup", file, "--data-dir", dir}, nil, nil, io.Discard, tty); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(screen.String(), "written to"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no summary on the terminal: %q", screen)
+		}
+	}
+	_ = tty.Close()
+	if s := screen.String(); !strings.Contains(s, "\rbackup: 1 of 2 records") || !strings.Contains(s, "\r\x1b[Kbackup: 2 records (1 users") {
+		t.Fatalf("terminal showed %q", s)
 	}
 }

@@ -2,6 +2,7 @@ package blog
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"time"
 )
@@ -82,6 +83,10 @@ var ErrNotEmpty = Errorf(ECONFLICT, "The database is not empty: restore into a n
 // more than one.
 var ErrInvalidRecord = Errorf(EINVALID, "A backup record must hold exactly one item")
 
+// ErrDuplicateRecord is Import's answer for a record whose ID another
+// record of the backup has already.
+var ErrDuplicateRecord = Errorf(ECONFLICT, "A backup record repeats the ID of another")
+
 // BackupStore takes and restores backups.
 type BackupStore interface {
 	// Count returns how many records Export would write now (an estimate
@@ -139,4 +144,61 @@ func (r Record) Kind() string {
 		return ""
 	}
 	return kind
+}
+
+// Validate checks what every store needs of a record before storing it,
+// so that all of them accept and refuse the same backups: exactly one
+// field set, IDs of the shape NewID makes, known roles and statuses, an
+// invite's token hash, a passkey's credential ID and public key, and
+// settings as SetSettings takes them. References and unique keys are the
+// store's to check, against what it holds.
+func (r Record) Validate() error {
+	bad := func(what string) error { return Errorf(EINVALID, "Invalid backup record: %s", what) }
+	switch r.Kind() {
+	case RecordSettings:
+		if err := r.Settings.Validate(); err != nil {
+			return fmt.Errorf("%w: %w", bad("the settings"), err)
+		}
+	case RecordUser:
+		u := r.User
+		switch {
+		case !ValidID(u.ID):
+			return bad("a user's ID")
+		case u.Role.Validate() != nil:
+			return bad("a user's role")
+		case u.Username == "":
+			return bad("a user without a name")
+		}
+	case RecordPost:
+		p := r.Post
+		switch {
+		case !ValidID(p.ID), !ValidID(p.AuthorID):
+			return bad("a post's ID or author")
+		case !p.Status.Valid():
+			return bad("a post's status")
+		}
+	case RecordInvite:
+		inv := r.Invite
+		switch {
+		case !ValidID(inv.ID):
+			return bad("an invite's ID")
+		case inv.Role.Validate() != nil:
+			return bad("an invite's role")
+		case !ValidInviteTokenHash(inv.TokenHash):
+			return bad("an invite's token hash")
+		case inv.CreatedBy != "" && !ValidID(inv.CreatedBy), inv.UsedBy != "" && !ValidID(inv.UsedBy):
+			return bad("an invite's account")
+		}
+	case RecordPasskey:
+		p := r.Passkey
+		switch {
+		case p.ID == "", len(p.PublicKey) == 0:
+			return bad("a passkey without credential ID or public key")
+		case !ValidID(p.UserID):
+			return bad("a passkey's account")
+		}
+	default:
+		return ErrInvalidRecord
+	}
+	return nil
 }

@@ -260,11 +260,11 @@ func (im *importer) run(ctx context.Context, records iter.Seq2[blog.Record, erro
 
 // add checks one record and queues its document.
 func (im *importer) add(ctx context.Context, r blog.Record) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
 	switch r.Kind() {
 	case blog.RecordSettings:
-		if err := r.Settings.Validate(); err != nil {
-			return err
-		}
 		st := *r.Settings
 		im.settings = &st
 		return nil
@@ -307,11 +307,8 @@ func (im *importer) add(ctx context.Context, r blog.Record) error {
 // rather than failing the restore; the same name in another case still
 // fails it.
 func (im *importer) user(u blog.UserRecord) (userDoc, error) {
-	if err := u.Role.Validate(); err != nil {
-		return userDoc{}, err
-	}
-	if !blog.ValidID(u.ID) || im.users[u.ID] {
-		return userDoc{}, errors.New("invalid or repeated user ID")
+	if im.users[u.ID] {
+		return userDoc{}, blog.ErrDuplicateRecord
 	}
 	key, skel := blog.UsernameKey(u.Username), blog.UsernameSkeleton(u.Username)
 	if im.keys[key] {
@@ -339,12 +336,6 @@ func (im *importer) user(u blog.UserRecord) (userDoc, error) {
 }
 
 func (im *importer) post(p blog.PostRecord) (postDoc, error) {
-	if !blog.ValidID(p.ID) {
-		return postDoc{}, errors.New("invalid post ID")
-	}
-	if !p.Status.Valid() {
-		return postDoc{}, errors.New("invalid post status")
-	}
 	if !im.users[p.AuthorID] {
 		return postDoc{}, blog.ErrAuthorNotFound
 	}
@@ -365,15 +356,6 @@ func (im *importer) post(p blog.PostRecord) (postDoc, error) {
 }
 
 func (im *importer) invite(inv blog.InviteRecord) (inviteDoc, error) {
-	if !blog.ValidID(inv.ID) {
-		return inviteDoc{}, errors.New("invalid invite ID")
-	}
-	if err := inv.Role.Validate(); err != nil {
-		return inviteDoc{}, err
-	}
-	if !blog.ValidInviteTokenHash(inv.TokenHash) {
-		return inviteDoc{}, blog.ErrInviteInvalid
-	}
 	for _, id := range []string{inv.CreatedBy, inv.UsedBy} {
 		if id != "" && !im.users[id] {
 			return inviteDoc{}, blog.ErrUserNotFound
@@ -393,9 +375,6 @@ func (im *importer) invite(inv blog.InviteRecord) (inviteDoc, error) {
 }
 
 func (im *importer) passkey(p blog.Passkey) (passkeyDoc, error) {
-	if p.ID == "" || len(p.PublicKey) == 0 {
-		return passkeyDoc{}, errors.New("passkey without credential ID or public key")
-	}
 	if !im.users[p.UserID] {
 		return passkeyDoc{}, blog.ErrUserNotFound
 	}
@@ -451,7 +430,9 @@ func (im *importer) flush(ctx context.Context) error {
 	_, err := im.coll.InsertMany(ctx, im.pending, options.InsertMany().SetOrdered(true))
 	im.pending = im.pending[:0]
 	if mongo.IsDuplicateKeyError(err) {
-		return fmt.Errorf("%s: %w", im.coll.Name(), errors.New("a record's ID or unique key is repeated"))
+		// The checks in add catch repeated accounts and names; this is
+		// a repeated post, invite or passkey ID.
+		return fmt.Errorf("insert %s: %w", im.coll.Name(), blog.ErrDuplicateRecord)
 	}
 	if err != nil {
 		return fmt.Errorf("insert %s: %w", im.coll.Name(), unavailable(err))

@@ -214,6 +214,9 @@ func (s *Store) Import(ctx context.Context, records iter.Seq2[blog.Record, error
 
 // importRecord inserts one record and counts it in c.
 func importRecord(ctx context.Context, tx pgx.Tx, r blog.Record, c *blog.Counts) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
 	switch r.Kind() {
 	case blog.RecordSettings:
 		return importSettings(ctx, tx, *r.Settings)
@@ -234,9 +237,6 @@ func importRecord(ctx context.Context, tx pgx.Tx, r blog.Record, c *blog.Counts)
 }
 
 func importSettings(ctx context.Context, tx pgx.Tx, st blog.Settings) error {
-	if err := st.Validate(); err != nil {
-		return err
-	}
 	_, err := tx.Exec(ctx,
 		`INSERT INTO site_settings (id, title, description) VALUES (1, $1, $2)
 		 ON CONFLICT (id) DO UPDATE SET title = excluded.title, description = excluded.description`,
@@ -250,12 +250,6 @@ func importSettings(ctx context.Context, tx pgx.Tx, st blog.Settings) error {
 // working without a skeleton) is stored without one again rather than
 // failing the restore; the same name in another case still fails it.
 func importUser(ctx context.Context, tx pgx.Tx, u blog.UserRecord) error {
-	if err := u.Role.Validate(); err != nil {
-		return err
-	}
-	if !blog.ValidID(u.ID) {
-		return errors.New("invalid user ID")
-	}
 	_, err := tx.Exec(ctx, `INSERT INTO users (id, username, username_key, username_skeleton, password_hash, role,
 		disabled, token_version, created_at, totp_secret, totp_enabled, totp_last_step)
 		VALUES ($1, $2, $3, CASE WHEN EXISTS (SELECT 1 FROM users WHERE username_skeleton = $4) THEN NULL ELSE $4 END,
@@ -276,12 +270,6 @@ func importUser(ctx context.Context, tx pgx.Tx, u blog.UserRecord) error {
 }
 
 func importPost(ctx context.Context, tx pgx.Tx, p blog.PostRecord) error {
-	if !blog.ValidID(p.ID) {
-		return errors.New("invalid post ID")
-	}
-	if !p.Status.Valid() {
-		return errors.New("invalid post status")
-	}
 	if err := userExists(ctx, tx, p.AuthorID, blog.ErrAuthorNotFound); err != nil {
 		return err
 	}
@@ -289,21 +277,12 @@ func importPost(ctx context.Context, tx pgx.Tx, p blog.PostRecord) error {
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		p.ID, p.AuthorID, p.Title, p.Content, p.ContentHTML, p.CreatedAt.UTC(), p.UpdatedAt.UTC(), string(p.Status), utcPtr(p.PublishedAt))
 	if isUniqueViolation(err) {
-		return errors.New("duplicate post ID")
+		return blog.ErrDuplicateRecord
 	}
 	return err
 }
 
 func importInvite(ctx context.Context, tx pgx.Tx, inv blog.InviteRecord) error {
-	if !blog.ValidID(inv.ID) {
-		return errors.New("invalid invite ID")
-	}
-	if err := inv.Role.Validate(); err != nil {
-		return err
-	}
-	if !blog.ValidInviteTokenHash(inv.TokenHash) {
-		return blog.ErrInviteInvalid
-	}
 	for _, id := range []string{inv.CreatedBy, inv.UsedBy} {
 		if id == "" {
 			continue
@@ -323,9 +302,6 @@ func importInvite(ctx context.Context, tx pgx.Tx, inv blog.InviteRecord) error {
 }
 
 func importPasskey(ctx context.Context, tx pgx.Tx, p blog.Passkey) error {
-	if p.ID == "" || len(p.PublicKey) == 0 {
-		return errors.New("passkey without credential ID or public key")
-	}
 	if err := userExists(ctx, tx, p.UserID, blog.ErrUserNotFound); err != nil {
 		return err
 	}

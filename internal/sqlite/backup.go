@@ -223,6 +223,9 @@ func (s *Store) Import(ctx context.Context, records iter.Seq2[blog.Record, error
 
 // importRecord inserts one record and counts it in c.
 func importRecord(ctx context.Context, tx *sql.Tx, r blog.Record, c *blog.Counts) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
 	switch r.Kind() {
 	case blog.RecordSettings:
 		return importSettings(ctx, tx, *r.Settings)
@@ -243,9 +246,6 @@ func importRecord(ctx context.Context, tx *sql.Tx, r blog.Record, c *blog.Counts
 }
 
 func importSettings(ctx context.Context, tx *sql.Tx, st blog.Settings) error {
-	if err := st.Validate(); err != nil {
-		return err
-	}
 	_, err := tx.ExecContext(ctx,
 		`INSERT INTO site_settings (id, title, description) VALUES (1, ?, ?)
 		 ON CONFLICT (id) DO UPDATE SET title = excluded.title, description = excluded.description`,
@@ -259,12 +259,6 @@ func importSettings(ctx context.Context, tx *sql.Tx, st blog.Settings) error {
 // working without a skeleton) is stored without one again rather than
 // failing the restore; the same name in another case still fails it.
 func importUser(ctx context.Context, tx *sql.Tx, u blog.UserRecord) error {
-	if err := u.Role.Validate(); err != nil {
-		return err
-	}
-	if !blog.ValidID(u.ID) {
-		return errors.New("invalid user ID")
-	}
 	skeleton := blog.UsernameSkeleton(u.Username)
 	_, err := tx.ExecContext(ctx, `INSERT INTO users (id, username, username_key, username_skeleton, password_hash, role,
 		disabled, token_version, created_at, totp_secret, totp_enabled, totp_last_step)
@@ -287,12 +281,6 @@ func importUser(ctx context.Context, tx *sql.Tx, u blog.UserRecord) error {
 }
 
 func importPost(ctx context.Context, tx *sql.Tx, p blog.PostRecord) error {
-	if !blog.ValidID(p.ID) {
-		return errors.New("invalid post ID")
-	}
-	if !p.Status.Valid() {
-		return errors.New("invalid post status")
-	}
 	if err := userExists(ctx, tx, p.AuthorID, blog.ErrAuthorNotFound); err != nil {
 		return err
 	}
@@ -300,21 +288,12 @@ func importPost(ctx context.Context, tx *sql.Tx, p blog.PostRecord) error {
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, p.AuthorID, p.Title, p.Content, p.ContentHTML, p.CreatedAt.UnixMicro(), p.UpdatedAt.UnixMicro(), string(p.Status), timeOrNull(p.PublishedAt))
 	if isKeyViolation(err) {
-		return errors.New("duplicate post ID")
+		return blog.ErrDuplicateRecord
 	}
 	return err
 }
 
 func importInvite(ctx context.Context, tx *sql.Tx, inv blog.InviteRecord) error {
-	if !blog.ValidID(inv.ID) {
-		return errors.New("invalid invite ID")
-	}
-	if err := inv.Role.Validate(); err != nil {
-		return err
-	}
-	if !blog.ValidInviteTokenHash(inv.TokenHash) {
-		return blog.ErrInviteInvalid
-	}
 	for _, id := range []string{inv.CreatedBy, inv.UsedBy} {
 		if id == "" {
 			continue
@@ -334,9 +313,6 @@ func importInvite(ctx context.Context, tx *sql.Tx, inv blog.InviteRecord) error 
 }
 
 func importPasskey(ctx context.Context, tx *sql.Tx, p blog.Passkey) error {
-	if p.ID == "" || len(p.PublicKey) == 0 {
-		return errors.New("passkey without credential ID or public key")
-	}
 	if err := userExists(ctx, tx, p.UserID, blog.ErrUserNotFound); err != nil {
 		return err
 	}

@@ -23,6 +23,8 @@ Commands:
   user      create, list, promote, demote, disable or enable accounts (palisade user --help)
   invite    make, list or revoke single-use invite links (palisade invite --help)
   site      set the site's title and description (palisade site --help)
+  backup    write a backup of the blog to a file (palisade backup --help)
+  restore   restore a backup into an empty database (palisade restore --help)
   version   print the version
 
 Run "palisade <command> --help" for the command's flags.
@@ -56,6 +58,10 @@ func run(ctx context.Context, args []string, environ []string, stdin io.Reader, 
 		err = inviteCmd(ctx, args, env, stdout, stderr)
 	case "site":
 		err = siteCmd(ctx, args, env, stdout, stderr)
+	case "backup":
+		err = backupCmd(ctx, args, env, stdout, stderr)
+	case "restore":
+		err = restoreCmd(ctx, args, env, stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "palisade", version())
 	case "help":

@@ -14,8 +14,8 @@ const prefix = "PALISADE_"
 // notSettings are PALISADE_ variables that are not settings of the server
 // but are read by its tests and tools, so never reported as unknown: every
 // name starting with PALISADE_TEST_ (the test services and browser), and
-// these.
-var notSettings = []string{"PALISADE_SCREENSHOT_DIR"}
+// these (the backup command reads its recipients itself).
+var notSettings = []string{"PALISADE_SCREENSHOT_DIR", "PALISADE_BACKUP_AGE_RECIPIENTS"}
 
 // UnknownVariables returns one warning for each name in names that starts
 // with PALISADE_ but is no setting (a misspelling is otherwise silently

@@ -169,7 +169,16 @@ func (s *Service) useRecoveryCode(ctx context.Context, u blog.User, tf blog.TwoF
 func (s *Service) useTOTPCode(ctx context.Context, u blog.User, tf blog.TwoFactor, code string) error {
 	secret, err := s.openSecret(tf.TOTPSecret, u.ID)
 	if err != nil {
-		return err
+		// The key that sealed it is not configured (PALISADE_2FA_KEYS
+		// unset or rotated too far), or the stored secret was altered.
+		// Our failure, but answered as a wrong code, and counted: as a 500
+		// it would be refunded, so whoever has the password could send
+		// codes without limit, and would learn that the key is missing.
+		// The owner still has the recovery codes, which need no key. The
+		// log says what to fix (start-up says it too, with a count).
+		s.Log.ErrorContext(ctx, "a TOTP secret can't be opened with the configured PALISADE_2FA_KEYS: its code was refused; the account can sign in only with a recovery code until the key is restored",
+			"user", u.ID, "error", err)
+		return ErrBadCode
 	}
 	step, err := totp.Verify(secret, code, s.now(), tf.TOTPLastStep)
 	switch {

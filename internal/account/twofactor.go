@@ -278,6 +278,33 @@ func (s *Service) reseal(ctx context.Context, userID string) (bool, error) {
 	return true, s.Factors.ResealTOTP(ctx, userID, tf.TOTPSecret, out)
 }
 
+// SecretsKeysCannotOpen counts the accounts with an authenticator app on
+// whose TOTP secret none of keys opens: their codes are refused until the
+// key that sealed them is configured again, so they can sign in only with
+// a recovery code or a passkey. Start-up calls it to say so once. It
+// reads every such account's second factor, one read each.
+func SecretsKeysCannotOpen(ctx context.Context, factors blog.TwoFactorStore, keys *sealed.Keyring) (int, error) {
+	ids, err := factors.TOTPUsers(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("check totp secrets: %w", err)
+	}
+	n := 0
+	for _, id := range ids {
+		tf, err := factors.TwoFactor(ctx, id)
+		if err != nil {
+			return 0, fmt.Errorf("check totp secrets: %w", err)
+		}
+		// A setup never finished signs nobody in: not counted.
+		if !tf.TOTPEnabled || tf.TOTPSecret == "" {
+			continue
+		}
+		if _, err := keys.Open(tf.TOTPSecret, sealed.PurposeTOTP, id); err != nil {
+			n++
+		}
+	}
+	return n, nil
+}
+
 // openSecret unseals a stored TOTP secret. A secret that does not open
 // (its key was removed, or the row was tampered with) is our failure,
 // not the user's.

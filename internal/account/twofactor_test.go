@@ -604,3 +604,52 @@ func TestTurnOffAndReset(t *testing.T) {
 		}
 	})
 }
+
+// TestSecretWithoutItsKey: an account whose TOTP secret no configured key
+// opens (PALISADE_2FA_KEYS unset or rotated too far) has its right code
+// answered as a wrong one, counted against the limits, with an error
+// logged that says what to fix and never the code; its recovery codes
+// still sign it in.
+func TestSecretWithoutItsKey(t *testing.T) {
+	const limit = 3
+	f := newFixture(t, limit)
+	e, bob := f.enrol(t, "alice"), f.enrol(t, "bob")
+	other, err := sealed.New([]byte(apptest.NewSecret()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, keys := range []*sealed.Keyring{nil, other, other} {
+		f.svc.Keys = keys
+		f.clock.Add(30 * time.Second)
+		code := codeAt(t, e.secret, f.clock.Now())
+		if _, err := f.finish(t, f.startSignIn(t, e), code); !errors.Is(err, account.ErrBadCode) {
+			t.Fatalf("the right code without its key (%d): %v, want ErrBadCode", i, err)
+		}
+		logs := f.logs.String()
+		if !strings.Contains(logs, `"level":"ERROR"`) || !strings.Contains(logs, "can't be opened with the configured PALISADE_2FA_KEYS") {
+			t.Fatalf("no error logged saying the key is missing:\n%s", logs)
+		}
+		if strings.Contains(logs, code) || strings.Contains(logs, e.secret) {
+			t.Fatalf("the code or the secret logged:\n%s", logs)
+		}
+	}
+	// Counted like wrong codes: after limit of them, the account is
+	// throttled.
+	_, err = f.svc.SignIn(t.Context(), "another-client", blog.Credentials{Username: "alice", Password: password})
+	var throttled *account.ThrottledError
+	if !errors.As(err, &throttled) {
+		t.Fatalf("after %d refused codes: %v, want throttled", limit, err)
+	}
+	// A recovery code needs no key.
+	u, err := f.svc.SignIn(t.Context(), "bobs-client", blog.Credentials{Username: "bob", Password: password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mfa, _, err := f.svc.StartSecondFactor(t.Context(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.FinishSecondFactor(t.Context(), "bobs-client", mfa, bob.recovery[0]); err != nil {
+		t.Fatalf("a recovery code without the key: %v", err)
+	}
+}

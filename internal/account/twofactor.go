@@ -204,33 +204,39 @@ func (s *Service) RecoveryCodesLeft(ctx context.Context, u blog.User) (int, erro
 
 // ResetTwoFactor removes every second factor of the account, its
 // authenticator app and its passkeys (for an operator, when its owner lost
-// them): ErrTOTPOff when it has none.
-func (s *Service) ResetTwoFactor(ctx context.Context, userID string) error {
+// them): ErrTOTPOff when it has none, not even an unfinished setup. It
+// reports whether a factor was on: only then did the account's token
+// version move, ending its sessions. An authenticator-app setup never
+// confirmed is discarded too, but it signed nobody in, so removing it
+// ends nothing (and the caller must not say it did).
+func (s *Service) ResetTwoFactor(ctx context.Context, userID string) (wasOn bool, err error) {
 	tf, err := s.Factors.TwoFactor(ctx, userID)
 	if err != nil {
-		return fmt.Errorf("reset two-factor: %w", err)
+		return false, fmt.Errorf("reset two-factor: %w", err)
 	}
 	pks, err := s.Store.Passkeys(ctx, userID)
 	if err != nil {
-		return fmt.Errorf("reset two-factor: %w", err)
+		return false, fmt.Errorf("reset two-factor: %w", err)
 	}
 	hasTOTP := tf.TOTPSecret != "" || len(tf.RecoveryCodes) > 0
 	if !hasTOTP && len(pks) == 0 {
-		return blog.ErrTOTPOff
+		return false, blog.ErrTOTPOff
 	}
 	if hasTOTP {
 		if err := s.Factors.DisableTOTP(ctx, userID); err != nil {
-			return fmt.Errorf("reset two-factor: %w", err)
+			return false, fmt.Errorf("reset two-factor: %w", err)
 		}
 	}
 	for _, p := range pks {
 		err := s.Store.DeletePasskey(ctx, userID, p.ID)
 		if err != nil && !errors.Is(err, blog.ErrPasskeyNotFound) { // removed meanwhile: as good
-			return fmt.Errorf("reset two-factor: %w", err)
+			return false, fmt.Errorf("reset two-factor: %w", err)
 		}
 	}
-	logging.Security(ctx, s.Log, "2fa.reset", slog.String("user", userID), slog.Int("passkeys", len(pks)))
-	return nil
+	wasOn = tf.TOTPEnabled || len(pks) > 0
+	logging.Security(ctx, s.Log, "2fa.reset", slog.String("user", userID), slog.Int("passkeys", len(pks)),
+		slog.Bool("totp", tf.TOTPEnabled), slog.Bool("pending_discarded", tf.TOTPSecret != "" && !tf.TOTPEnabled))
+	return wasOn, nil
 }
 
 // RekeyTwoFactor re-seals every stored TOTP secret under the newest key,

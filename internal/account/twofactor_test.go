@@ -584,14 +584,14 @@ func TestTurnOffAndReset(t *testing.T) {
 
 	t.Run("Reset", func(t *testing.T) {
 		b := f.enrol(t, "bob")
-		if err := f.svc.ResetTwoFactor(ctx, b.user.ID); err != nil {
-			t.Fatal(err)
+		if wasOn, err := f.svc.ResetTwoFactor(ctx, b.user.ID); err != nil || !wasOn {
+			t.Fatalf("ResetTwoFactor = %v, %v; want a factor that was on", wasOn, err)
 		}
 		after := f.mustUser(t, "bob")
 		if after.TOTP || after.TokenVersion == b.user.TokenVersion {
 			t.Fatalf("after reset: TOTP %v, version unchanged %v", after.TOTP, after.TokenVersion == b.user.TokenVersion)
 		}
-		if err := f.svc.ResetTwoFactor(ctx, b.user.ID); !errors.Is(err, blog.ErrTOTPOff) {
+		if _, err := f.svc.ResetTwoFactor(ctx, b.user.ID); !errors.Is(err, blog.ErrTOTPOff) {
 			t.Fatalf("second reset: %v, want ErrTOTPOff", err)
 		}
 		if !strings.Contains(f.logs.String(), `"event":"2fa.reset"`) {
@@ -651,5 +651,29 @@ func TestSecretWithoutItsKey(t *testing.T) {
 	}
 	if _, err := f.svc.FinishSecondFactor(t.Context(), "bobs-client", mfa, bob.recovery[0]); err != nil {
 		t.Fatalf("a recovery code without the key: %v", err)
+	}
+}
+
+// TestResetOfAnUnfinishedSetup: a reset of an account that only began an
+// authenticator-app setup discards it but reports that nothing was on,
+// and its token version (its sessions) stays.
+func TestResetOfAnUnfinishedSetup(t *testing.T) {
+	f := newFixture(t, 1000)
+	u := f.register(t, "alice")
+	if _, err := f.svc.BeginTOTP(t.Context(), u); err != nil {
+		t.Fatal(err)
+	}
+	before := f.mustUser(t, "alice")
+	if wasOn, err := f.svc.ResetTwoFactor(t.Context(), u.ID); err != nil || wasOn {
+		t.Fatalf("ResetTwoFactor = %v, %v; want nothing on", wasOn, err)
+	}
+	if after := f.mustUser(t, "alice"); after.TokenVersion != before.TokenVersion {
+		t.Fatalf("token version %d → %d: sessions ended for nothing", before.TokenVersion, after.TokenVersion)
+	}
+	if tf, err := f.store.TwoFactor(t.Context(), u.ID); err != nil || tf.TOTPSecret != "" {
+		t.Fatalf("unfinished setup kept: %v", err)
+	}
+	if _, err := f.svc.ResetTwoFactor(t.Context(), u.ID); !errors.Is(err, blog.ErrTOTPOff) {
+		t.Fatalf("second reset: %v, want ErrTOTPOff", err)
 	}
 }

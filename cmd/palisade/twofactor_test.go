@@ -50,6 +50,29 @@ func enrolInDir(t *testing.T, dir, name string, key []byte) {
 	}
 }
 
+// beginInDir begins, and leaves unfinished, an authenticator-app setup
+// for the account name in the SQLite database in dir.
+func beginInDir(t *testing.T, dir, name string, key []byte) {
+	t.Helper()
+	store, err := sqlite.Open(t.Context(), filepath.Join(dir, "palisade.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = store.Close() }()
+	keys, err := sealed.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &account.Service{Store: store, Factors: store, Keys: keys, Log: logging.Discard()}
+	u, err := store.UserByUsername(t.Context(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.BeginTOTP(t.Context(), u); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // twoFactorOf reads name's account and second factor from dir.
 func twoFactorOf(t *testing.T, dir, name string) (blog.User, blog.TwoFactor) {
 	t.Helper()
@@ -144,6 +167,28 @@ func TestUserTwoFactorCommands(t *testing.T) {
 		}
 		if _, _, err := cmd(nil, "user", "reset-2fa", "nobody"); err == nil || !strings.Contains(err.Error(), "User not found") {
 			t.Fatalf("reset of an unknown user: %v", err)
+		}
+	})
+
+	// Bob began setting up an authenticator app and never finished: the
+	// reset discards that, but no factor was on and no session ends, and
+	// the command says so rather than claim it ended them.
+	t.Run("ResetUnfinishedSetup", func(t *testing.T) {
+		beginInDir(t, dir, "bob", oldKey)
+		before, tf := twoFactorOf(t, dir, "bob")
+		if tf.TOTPSecret == "" || tf.TOTPEnabled {
+			t.Fatalf("bob's setup: %+v", tf)
+		}
+		out, _, err := cmd(nil, "user", "reset-2fa", "bob")
+		if err != nil || !strings.Contains(out, "no second factor was on") || strings.Contains(out, "sessions are ended") {
+			t.Fatalf("reset-2fa of an unfinished setup: %q, %v", out, err)
+		}
+		after, tf := twoFactorOf(t, dir, "bob")
+		if tf.TOTPSecret != "" || after.TokenVersion != before.TokenVersion {
+			t.Fatalf("after reset: secret kept %v, version %d → %d", tf.TOTPSecret != "", before.TokenVersion, after.TokenVersion)
+		}
+		if _, _, err := cmd(nil, "user", "reset-2fa", "bob"); err == nil || !strings.Contains(err.Error(), "no second factor") {
+			t.Fatalf("second reset: %v", err)
 		}
 	})
 }

@@ -181,11 +181,18 @@ func resetTwoFactor(ctx context.Context, c command, name string, stdout io.Write
 	if err != nil {
 		return err
 	}
-	if err := svc.ResetTwoFactor(ctx, u.ID); err != nil {
+	wasOn, err := svc.ResetTwoFactor(ctx, u.ID)
+	if err != nil {
 		if errors.Is(err, blog.ErrTOTPOff) {
 			return fmt.Errorf("reset-2fa %s: the account has no second factor", u.Username)
 		}
 		return commandFailure("reset-2fa "+name, err)
+	}
+	if !wasOn {
+		// Only an unfinished authenticator-app setup: it signed nobody
+		// in, so no version moved and no session ended.
+		fmt.Fprintf(stdout, "reset two-factor sign-in of %s: no second factor was on; its unfinished authenticator-app setup was discarded, and its sessions go on\n", u.Username)
+		return nil
 	}
 	fmt.Fprintf(stdout, "reset two-factor sign-in of %s: it signs in with its password alone, and its sessions are ended\n", u.Username)
 	return nil

@@ -94,11 +94,32 @@ var fixtureJWTSecret = []byte(apptest.NewSecret())
 // account.
 func newFixture(t *testing.T, limit int) *fixture {
 	t.Helper()
+	return newFixtureOn(t, limit, openSQLite(t))
+}
+
+// openSQLite opens a fresh SQLite store, closed at cleanup.
+func openSQLite(t *testing.T) backing {
+	t.Helper()
 	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "palisade.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
+	return backing{store: store, revocations: store, ceremonies: store}
+}
+
+// backing is where a fixture keeps its state: a store, and the
+// revocations and ceremonies, which are the store's or Redis's.
+type backing struct {
+	store       blog.Store
+	revocations blog.RevocationStore
+	ceremonies  blog.SessionStore
+}
+
+// newFixtureOn is newFixture on b.
+func newFixtureOn(t *testing.T, limit int, b backing) *fixture {
+	t.Helper()
+	store := b.store
 	h := &countingHasher{Hasher: auth.NewHasher(auth.HashParams{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0, 0)}
 	logs := &apptest.LogBuffer{}
 	// Stopped at the start of a TOTP step, so that tests name steps, and
@@ -128,11 +149,11 @@ func newFixture(t *testing.T, limit int) *fixture {
 			Factors:      store,
 			Keys:         keys,
 			MFATokens:    mfa,
-			Revocations:  store,
+			Revocations:  b.revocations,
 			Require2FA:   account.Require2FANone,
 			Issuer:       func(context.Context) string { return "Test Blog (blog.example)" },
 			WebAuthn:     rp,
-			Ceremonies:   store,
+			Ceremonies:   b.ceremonies,
 		},
 		store:  store,
 		hasher: h,

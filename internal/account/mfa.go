@@ -54,9 +54,7 @@ func (s *Service) FinishSecondFactor(ctx context.Context, client, mfaToken, code
 		return blog.User{}, err
 	}
 	if err == nil {
-		// Single use: revoked before anyone is signed in with it. If that
-		// fails, nobody is.
-		err = s.Revocations.RevokeToken(ctx, claims.TokenID, claims.ExpiresAt)
+		err = s.claimMFAToken(ctx, u.ID, claims)
 	}
 	if err != nil {
 		s.giveBack(ctx, clientKey)
@@ -100,6 +98,24 @@ func (s *Service) checkMFAToken(ctx context.Context, mfaToken string) (mfaClaims
 		return mfaClaims{}, blog.User{}, ErrSignInExpired
 	}
 	return mfaClaims{TokenID: c.TokenID, ExpiresAt: c.ExpiresAt}, u, nil
+}
+
+// claimMFAToken uses the mfaToken up once its second factor has checked
+// out, before anyone is signed in with it; if that fails, nobody is.
+// checkMFAToken only saw it unused: two requests with one token (two
+// recovery codes, or one passkey sent twice) both get past that check, so
+// the claim is the atomic step, and only the request that makes it signs
+// in. The others get ErrSignInExpired, as if they had come a moment later.
+func (s *Service) claimMFAToken(ctx context.Context, userID string, c mfaClaims) error {
+	claimed, err := s.Revocations.ClaimToken(ctx, c.TokenID, c.ExpiresAt)
+	if err != nil {
+		return fmt.Errorf("claim mfa token: %w", err)
+	}
+	if !claimed {
+		logging.Security(ctx, s.Log, "login.mfa_token_reused", slog.String("user", userID))
+		return ErrSignInExpired
+	}
+	return nil
 }
 
 // mfaClaims is what FinishSecondFactor keeps of an mfaToken: enough to
@@ -153,7 +169,16 @@ func (s *Service) useRecoveryCode(ctx context.Context, u blog.User, tf blog.TwoF
 func (s *Service) useTOTPCode(ctx context.Context, u blog.User, tf blog.TwoFactor, code string) error {
 	secret, err := s.openSecret(tf.TOTPSecret, u.ID)
 	if err != nil {
-		return err
+		// The key that sealed it is not configured (PALISADE_2FA_KEYS
+		// unset or rotated too far), or the stored secret was altered.
+		// Our failure, but answered as a wrong code, and counted: as a 500
+		// it would be refunded, so whoever has the password could send
+		// codes without limit, and would learn that the key is missing.
+		// The owner still has the recovery codes, which need no key. The
+		// log says what to fix (start-up says it too, with a count).
+		s.Log.ErrorContext(ctx, "a TOTP secret can't be opened with the configured PALISADE_2FA_KEYS: its code was refused; the account can sign in only with a recovery code until the key is restored",
+			"user", u.ID, "error", err)
+		return ErrBadCode
 	}
 	step, err := totp.Verify(secret, code, s.now(), tf.TOTPLastStep)
 	switch {

@@ -381,8 +381,7 @@ func (s *Service) FinishPasskeySecondFactor(ctx context.Context, client, mfaToke
 		return blog.User{}, err
 	}
 	if err == nil {
-		// Single use, as with a code: revoked before anyone is signed in.
-		err = s.Revocations.RevokeToken(ctx, claims.TokenID, claims.ExpiresAt)
+		err = s.claimMFAToken(ctx, u.ID, claims)
 	}
 	if err != nil {
 		s.giveBack(ctx, clientKey)
@@ -569,25 +568,22 @@ func (s *Service) saveCeremony(ctx context.Context, st ceremonyState, options an
 	return Ceremony{Token: token, Options: opts}, nil
 }
 
-// takeCeremony reads and deletes the ceremony token names, and checks it
+// takeCeremony takes (reads and deletes) the ceremony token names, and checks it
 // was begun for purpose and (when userID is not "") for that account.
 // Every mismatch is ErrCeremonyExpired.
 func (s *Service) takeCeremony(ctx context.Context, token, purpose, userID string) (ceremonyState, error) {
 	if len(token) != CeremonyTokenLen || s.WebAuthn == nil {
 		return ceremonyState{}, ErrCeremonyExpired
 	}
-	key := ceremonyKey(token)
-	data, found, err := s.Ceremonies.FindSession(ctx, key)
+	// Single use: read and deleted in one step, so that two requests with
+	// one ceremony can't both read it, and deleted before it is checked,
+	// so a ceremony that failed can't be tried again either.
+	data, found, err := s.Ceremonies.TakeSession(ctx, ceremonyKey(token))
 	if err != nil {
-		return ceremonyState{}, fmt.Errorf("find ceremony: %w", err)
+		return ceremonyState{}, fmt.Errorf("take ceremony: %w", err)
 	}
 	if !found {
 		return ceremonyState{}, ErrCeremonyExpired
-	}
-	// Single use: deleted before it is checked, so a ceremony that failed
-	// can't be tried again either.
-	if err := s.Ceremonies.DeleteSession(ctx, key); err != nil {
-		return ceremonyState{}, fmt.Errorf("delete ceremony: %w", err)
 	}
 	var st ceremonyState
 	if err := json.Unmarshal(data, &st); err != nil {

@@ -489,8 +489,8 @@ func TestResetRemovesPasskeys(t *testing.T) {
 	f.register(t, "alice")
 	a := apptest.NewAuthenticator(fixtureOrigin)
 	u := f.addPasskey(t, "alice", a)
-	if err := f.svc.ResetTwoFactor(t.Context(), u.ID); err != nil {
-		t.Fatal(err)
+	if wasOn, err := f.svc.ResetTwoFactor(t.Context(), u.ID); err != nil || !wasOn {
+		t.Fatalf("ResetTwoFactor = %v, %v; want a factor that was on", wasOn, err)
 	}
 	after := f.mustUser(t, "alice")
 	if after.Passkeys != 0 || after.HasSecondFactor() || after.TokenVersion == u.TokenVersion {
@@ -499,7 +499,7 @@ func TestResetRemovesPasskeys(t *testing.T) {
 	if _, err := f.passkeySignIn(t, a); !errors.Is(err, account.ErrPasskeyRefused) {
 		t.Fatalf("a reset passkey signed in: %v", err)
 	}
-	if err := f.svc.ResetTwoFactor(t.Context(), u.ID); !errors.Is(err, blog.ErrTOTPOff) {
+	if _, err := f.svc.ResetTwoFactor(t.Context(), u.ID); !errors.Is(err, blog.ErrTOTPOff) {
 		t.Fatalf("second reset: %v", err)
 	}
 }

@@ -204,33 +204,39 @@ func (s *Service) RecoveryCodesLeft(ctx context.Context, u blog.User) (int, erro
 
 // ResetTwoFactor removes every second factor of the account, its
 // authenticator app and its passkeys (for an operator, when its owner lost
-// them): ErrTOTPOff when it has none.
-func (s *Service) ResetTwoFactor(ctx context.Context, userID string) error {
+// them): ErrTOTPOff when it has none, not even an unfinished setup. It
+// reports whether a factor was on: only then did the account's token
+// version move, ending its sessions. An authenticator-app setup never
+// confirmed is discarded too, but it signed nobody in, so removing it
+// ends nothing (and the caller must not say it did).
+func (s *Service) ResetTwoFactor(ctx context.Context, userID string) (wasOn bool, err error) {
 	tf, err := s.Factors.TwoFactor(ctx, userID)
 	if err != nil {
-		return fmt.Errorf("reset two-factor: %w", err)
+		return false, fmt.Errorf("reset two-factor: %w", err)
 	}
 	pks, err := s.Store.Passkeys(ctx, userID)
 	if err != nil {
-		return fmt.Errorf("reset two-factor: %w", err)
+		return false, fmt.Errorf("reset two-factor: %w", err)
 	}
 	hasTOTP := tf.TOTPSecret != "" || len(tf.RecoveryCodes) > 0
 	if !hasTOTP && len(pks) == 0 {
-		return blog.ErrTOTPOff
+		return false, blog.ErrTOTPOff
 	}
 	if hasTOTP {
 		if err := s.Factors.DisableTOTP(ctx, userID); err != nil {
-			return fmt.Errorf("reset two-factor: %w", err)
+			return false, fmt.Errorf("reset two-factor: %w", err)
 		}
 	}
 	for _, p := range pks {
 		err := s.Store.DeletePasskey(ctx, userID, p.ID)
 		if err != nil && !errors.Is(err, blog.ErrPasskeyNotFound) { // removed meanwhile: as good
-			return fmt.Errorf("reset two-factor: %w", err)
+			return false, fmt.Errorf("reset two-factor: %w", err)
 		}
 	}
-	logging.Security(ctx, s.Log, "2fa.reset", slog.String("user", userID), slog.Int("passkeys", len(pks)))
-	return nil
+	wasOn = tf.TOTPEnabled || len(pks) > 0
+	logging.Security(ctx, s.Log, "2fa.reset", slog.String("user", userID), slog.Int("passkeys", len(pks)),
+		slog.Bool("totp", tf.TOTPEnabled), slog.Bool("pending_discarded", tf.TOTPSecret != "" && !tf.TOTPEnabled))
+	return wasOn, nil
 }
 
 // RekeyTwoFactor re-seals every stored TOTP secret under the newest key,
@@ -276,6 +282,33 @@ func (s *Service) reseal(ctx context.Context, userID string) (bool, error) {
 		return false, err
 	}
 	return true, s.Factors.ResealTOTP(ctx, userID, tf.TOTPSecret, out)
+}
+
+// SecretsKeysCannotOpen counts the accounts with an authenticator app on
+// whose TOTP secret none of keys opens: their codes are refused until the
+// key that sealed them is configured again, so they can sign in only with
+// a recovery code or a passkey. Start-up calls it to say so once. It
+// reads every such account's second factor, one read each.
+func SecretsKeysCannotOpen(ctx context.Context, factors blog.TwoFactorStore, keys *sealed.Keyring) (int, error) {
+	ids, err := factors.TOTPUsers(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("check totp secrets: %w", err)
+	}
+	n := 0
+	for _, id := range ids {
+		tf, err := factors.TwoFactor(ctx, id)
+		if err != nil {
+			return 0, fmt.Errorf("check totp secrets: %w", err)
+		}
+		// A setup never finished signs nobody in: not counted.
+		if !tf.TOTPEnabled || tf.TOTPSecret == "" {
+			continue
+		}
+		if _, err := keys.Open(tf.TOTPSecret, sealed.PurposeTOTP, id); err != nil {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // openSecret unseals a stored TOTP secret. A secret that does not open

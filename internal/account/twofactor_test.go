@@ -584,14 +584,14 @@ func TestTurnOffAndReset(t *testing.T) {
 
 	t.Run("Reset", func(t *testing.T) {
 		b := f.enrol(t, "bob")
-		if err := f.svc.ResetTwoFactor(ctx, b.user.ID); err != nil {
-			t.Fatal(err)
+		if wasOn, err := f.svc.ResetTwoFactor(ctx, b.user.ID); err != nil || !wasOn {
+			t.Fatalf("ResetTwoFactor = %v, %v; want a factor that was on", wasOn, err)
 		}
 		after := f.mustUser(t, "bob")
 		if after.TOTP || after.TokenVersion == b.user.TokenVersion {
 			t.Fatalf("after reset: TOTP %v, version unchanged %v", after.TOTP, after.TokenVersion == b.user.TokenVersion)
 		}
-		if err := f.svc.ResetTwoFactor(ctx, b.user.ID); !errors.Is(err, blog.ErrTOTPOff) {
+		if _, err := f.svc.ResetTwoFactor(ctx, b.user.ID); !errors.Is(err, blog.ErrTOTPOff) {
 			t.Fatalf("second reset: %v, want ErrTOTPOff", err)
 		}
 		if !strings.Contains(f.logs.String(), `"event":"2fa.reset"`) {
@@ -603,4 +603,77 @@ func TestTurnOffAndReset(t *testing.T) {
 			t.Fatalf("sign-in after reset: %+v, %v", u, err)
 		}
 	})
+}
+
+// TestSecretWithoutItsKey: an account whose TOTP secret no configured key
+// opens (PALISADE_2FA_KEYS unset or rotated too far) has its right code
+// answered as a wrong one, counted against the limits, with an error
+// logged that says what to fix and never the code; its recovery codes
+// still sign it in.
+func TestSecretWithoutItsKey(t *testing.T) {
+	const limit = 3
+	f := newFixture(t, limit)
+	e, bob := f.enrol(t, "alice"), f.enrol(t, "bob")
+	other, err := sealed.New([]byte(apptest.NewSecret()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, keys := range []*sealed.Keyring{nil, other, other} {
+		f.svc.Keys = keys
+		f.clock.Add(30 * time.Second)
+		code := codeAt(t, e.secret, f.clock.Now())
+		if _, err := f.finish(t, f.startSignIn(t, e), code); !errors.Is(err, account.ErrBadCode) {
+			t.Fatalf("the right code without its key (%d): %v, want ErrBadCode", i, err)
+		}
+		logs := f.logs.String()
+		if !strings.Contains(logs, `"level":"ERROR"`) || !strings.Contains(logs, "can't be opened with the configured PALISADE_2FA_KEYS") {
+			t.Fatalf("no error logged saying the key is missing:\n%s", logs)
+		}
+		if strings.Contains(logs, code) || strings.Contains(logs, e.secret) {
+			t.Fatalf("the code or the secret logged:\n%s", logs)
+		}
+	}
+	// Counted like wrong codes: after limit of them, the account is
+	// throttled.
+	_, err = f.svc.SignIn(t.Context(), "another-client", blog.Credentials{Username: "alice", Password: password})
+	var throttled *account.ThrottledError
+	if !errors.As(err, &throttled) {
+		t.Fatalf("after %d refused codes: %v, want throttled", limit, err)
+	}
+	// A recovery code needs no key.
+	u, err := f.svc.SignIn(t.Context(), "bobs-client", blog.Credentials{Username: "bob", Password: password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mfa, _, err := f.svc.StartSecondFactor(t.Context(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.FinishSecondFactor(t.Context(), "bobs-client", mfa, bob.recovery[0]); err != nil {
+		t.Fatalf("a recovery code without the key: %v", err)
+	}
+}
+
+// TestResetOfAnUnfinishedSetup: a reset of an account that only began an
+// authenticator-app setup discards it but reports that nothing was on,
+// and its token version (its sessions) stays.
+func TestResetOfAnUnfinishedSetup(t *testing.T) {
+	f := newFixture(t, 1000)
+	u := f.register(t, "alice")
+	if _, err := f.svc.BeginTOTP(t.Context(), u); err != nil {
+		t.Fatal(err)
+	}
+	before := f.mustUser(t, "alice")
+	if wasOn, err := f.svc.ResetTwoFactor(t.Context(), u.ID); err != nil || wasOn {
+		t.Fatalf("ResetTwoFactor = %v, %v; want nothing on", wasOn, err)
+	}
+	if after := f.mustUser(t, "alice"); after.TokenVersion != before.TokenVersion {
+		t.Fatalf("token version %d → %d: sessions ended for nothing", before.TokenVersion, after.TokenVersion)
+	}
+	if tf, err := f.store.TwoFactor(t.Context(), u.ID); err != nil || tf.TOTPSecret != "" {
+		t.Fatalf("unfinished setup kept: %v", err)
+	}
+	if _, err := f.svc.ResetTwoFactor(t.Context(), u.ID); !errors.Is(err, blog.ErrTOTPOff) {
+		t.Fatalf("second reset: %v, want ErrTOTPOff", err)
+	}
 }

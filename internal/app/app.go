@@ -18,6 +18,7 @@ import (
 	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/config"
 	"github.com/palisade-blog/palisade/internal/redis"
+	"github.com/palisade-blog/palisade/internal/sealed"
 )
 
 // Options are what the configuration does not say.
@@ -76,7 +77,33 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		_ = a.Close() // the wiring error is the one to report
 		return nil, err
 	}
+	checkTwoFactorKeys(ctx, cfg, store, o.Log)
 	return a, nil
+}
+
+// checkTwoFactorKeys says once, at start-up, how many accounts' TOTP
+// secrets the configured PALISADE_2FA_KEYS can't open (the keys were
+// lost, unset, or rotated before "palisade user rekey-2fa" ran): without
+// it an admin learns only from refused codes, one sign-in at a time. A
+// failure of the check itself is logged and start-up goes on: the blog
+// works without it.
+func checkTwoFactorKeys(ctx context.Context, cfg *config.Config, store blog.Store, log *slog.Logger) {
+	keys, err := sealed.New(cfg.TwoFactorKeyBytes()...)
+	if err == nil {
+		var n int
+		if n, err = account.SecretsKeysCannotOpen(ctx, store, keys); err == nil && n > 0 {
+			accounts := "accounts"
+			if n == 1 {
+				accounts = "account"
+			}
+			log.ErrorContext(ctx, fmt.Sprintf("the authenticator-app secrets of %d %s can't be opened with the configured PALISADE_2FA_KEYS: "+
+				"those users can sign in only with a recovery code (or a passkey) until the key that sealed them is restored", n, accounts),
+				"accounts", n)
+		}
+	}
+	if err != nil {
+		log.WarnContext(ctx, "could not check that PALISADE_2FA_KEYS opens the stored TOTP secrets", "error", err)
+	}
 }
 
 // newSetup makes the setup link of an instance that has no admin yet: the

@@ -12,7 +12,9 @@ import (
 	"github.com/palisade-blog/palisade/internal/app"
 	"github.com/palisade-blog/palisade/internal/apptest"
 	"github.com/palisade-blog/palisade/internal/auth"
+	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/config"
+	"github.com/palisade-blog/palisade/internal/sealed"
 )
 
 // load is the configuration serve would read from vars.
@@ -92,6 +94,83 @@ func TestFrontDoorsShareOneURLSpace(t *testing.T) {
 			}
 			if got := w.Header().Get("Allow"); got != tt.allow {
 				t.Fatalf("Allow = %q, want %q", got, tt.allow)
+			}
+		})
+	}
+}
+
+// TestStartUpSaysWhichSecretsTheKeysCantOpen: built with PALISADE_2FA_KEYS
+// that don't open an account's TOTP secret, the application logs one
+// error with the count; with the key that sealed it, nothing.
+func TestStartUpSaysWhichSecretsTheKeysCantOpen(t *testing.T) {
+	dir := t.TempDir()
+	sealedWith, other := apptest.NewSecret(), apptest.NewSecret()
+	cfg := load(t, map[string]string{"PALISADE_DATA_DIR": dir, "PALISADE_JWT_SECRET": apptest.Secret, "PALISADE_2FA_KEYS": sealedWith})
+	if err := cfg.EnsureDevSecrets(); err != nil {
+		t.Fatal(err)
+	}
+	store, err := app.OpenStore(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"alice", "bob"} {
+		u, err := store.CreateUser(t.Context(), blog.NewUser{Username: name, PasswordHash: "h", Role: blog.RoleAuthor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys, err := sealed.New([]byte(sealedWith))
+		if err != nil {
+			t.Fatal(err)
+		}
+		secret, err := keys.Seal([]byte("JBSWY3DPEHPK3PXP"), sealed.PurposeTOTP, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := store.BeginTOTP(t.Context(), u.ID, secret); err != nil {
+			t.Fatal(err)
+		}
+		if name == "alice" { // bob's setup is left unfinished: not counted
+			if err := store.EnableTOTP(t.Context(), u.ID, secret, 1, []string{"hash"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tt := range []struct {
+		name, keys, want string
+	}{
+		{"RightKey", sealedWith, ""},
+		{"OtherKey", other, "the authenticator-app secrets of 1 account can't be opened with the configured PALISADE_2FA_KEYS"},
+		{"NoKey", "", "the authenticator-app secrets of 1 account can't be opened with the configured PALISADE_2FA_KEYS"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := load(t, map[string]string{"PALISADE_DATA_DIR": dir, "PALISADE_JWT_SECRET": apptest.Secret, "PALISADE_2FA_KEYS": tt.keys})
+			if err := cfg.EnsureDevSecrets(); err != nil {
+				t.Fatal(err)
+			}
+			if tt.keys == "" {
+				cfg.TwoFactorKeys = nil // as in production, where none is made up
+			}
+			logs := &apptest.LogBuffer{}
+			a, err := app.Build(t.Context(), cfg, app.Options{Log: slog.New(slog.NewJSONHandler(logs, nil)), Hasher: auth.NewHasher(apptest.CheapHash, 0, 0)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := a.Close(); err != nil {
+				t.Error(err)
+			}
+			got := logs.String()
+			if tt.want == "" {
+				if strings.Contains(got, "PALISADE_2FA_KEYS") {
+					t.Fatalf("logged with the right key:\n%s", got)
+				}
+				return
+			}
+			if !strings.Contains(got, `"level":"ERROR"`) || !strings.Contains(got, tt.want) || !strings.Contains(got, "recovery code") {
+				t.Fatalf("log = %s\nwant an error saying %q", got, tt.want)
 			}
 		})
 	}

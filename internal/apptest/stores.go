@@ -92,6 +92,14 @@ func (st Store) Env(t testing.TB, env map[string]string) map[string]string {
 // redisPrefix returns a fresh key prefix and deletes every key under it
 // when the test ends, so runs never see each other's counters or
 // sessions and leave nothing behind.
+// RedisPrefix returns a fresh key prefix on the Redis at rawURL whose keys
+// are deleted at the end of the test, for tests that open a redis.Client
+// of their own.
+func RedisPrefix(t testing.TB, rawURL string) string {
+	t.Helper()
+	return redisPrefix(t, rawURL)
+}
+
 func redisPrefix(t testing.TB, rawURL string) string {
 	t.Helper()
 	b := make([]byte, 6)

@@ -89,6 +89,13 @@ type RevocationStore interface {
 	RevokeToken(ctx context.Context, tokenID string, expiresAt time.Time) error
 	// TokenRevoked reports whether the token ID was revoked.
 	TokenRevoked(ctx context.Context, tokenID string) (bool, error)
+	// ClaimToken revokes the token ID, as RevokeToken, only if it was not
+	// revoked already, and reports whether this call did it. It is one
+	// atomic step, also between instances sharing the store: of any
+	// number of concurrent claims of one ID exactly one gets true. That
+	// is what makes a single-use token single-use; TokenRevoked then
+	// RevokeToken would let two requests both see it unused.
+	ClaimToken(ctx context.Context, tokenID string, expiresAt time.Time) (claimed bool, err error)
 	// PruneRevocations forgets revocations of tokens that expired before now.
 	PruneRevocations(ctx context.Context, now time.Time) error
 }
@@ -100,6 +107,12 @@ type SessionStore interface {
 	// FindSession returns the data of the session if it exists and has not
 	// expired; found is false otherwise.
 	FindSession(ctx context.Context, key string) (data []byte, found bool, err error)
+	// TakeSession returns the data of the session, as FindSession, and
+	// deletes it in the same atomic step: of concurrent takes of one key
+	// at most one finds it. For things that must be used once (a passkey
+	// ceremony), where FindSession then DeleteSession would let two
+	// requests both read it.
+	TakeSession(ctx context.Context, key string) (data []byte, found bool, err error)
 	// SaveSession stores data under key until expiry, replacing any.
 	SaveSession(ctx context.Context, key string, data []byte, expiry time.Time) error
 	// DeleteSession removes the session; deleting a missing one is not an

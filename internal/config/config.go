@@ -532,16 +532,26 @@ func (c *Config) checkTwoFactorKeys() error {
 }
 
 // missingKeysWarning says what a production start without
-// PALISADE_2FA_KEYS means under the second-factor policy.
+// PALISADE_2FA_KEYS means under the second-factor policy. Without the keys
+// nobody can set up an authenticator app; passkeys need no key, so on a
+// base URL with a domain name (passkeys are off on an IP address) an
+// account the policy covers can still add one.
 func (c *Config) missingKeysWarning() string {
 	const env = "PALISADE_2FA_KEYS"
-	switch c.Require2FA {
-	case Require2FANone:
+	passkeys := c.BaseURL != nil && net.ParseIP(c.BaseURL.Hostname()) == nil
+	switch {
+	case c.Require2FA == Require2FANone && passkeys:
+		return env + ": not set; nobody can set up an authenticator app until it is (passkeys work without it); " + secretHint
+	case c.Require2FA == Require2FANone:
 		return env + ": not set; nobody can set up two-factor sign-in until it is; " + secretHint
-	case Require2FAAll:
-		return env + ": not set, but PALISADE_REQUIRE_2FA=all requires a second factor: no account can set one up, so none can do anything but sign out, until it is set; " + secretHint
+	case c.Require2FA == Require2FAAll && passkeys:
+		return env + ": not set, but PALISADE_REQUIRE_2FA=all requires a second factor: no account can set up an authenticator app until it is, so each must add a passkey on its account page to do anything but sign out; " + secretHint
+	case c.Require2FA == Require2FAAll:
+		return env + ": not set, but PALISADE_REQUIRE_2FA=all requires a second factor: no account can set one up (passkeys need a domain name in PALISADE_BASE_URL), so none can do anything but sign out, until it is set; " + secretHint
+	case passkeys:
+		return env + ": not set, but PALISADE_REQUIRE_2FA=admins requires a second factor for admins: admins can't set up an authenticator app until it is, so each must add a passkey on the account page to use the site; " + secretHint
 	default:
-		return env + ": not set, but PALISADE_REQUIRE_2FA=admins requires a second factor for admins: admins can't set one up, so can't use the site, until it is set; " + secretHint
+		return env + ": not set, but PALISADE_REQUIRE_2FA=admins requires a second factor for admins: admins can't set one up (passkeys need a domain name in PALISADE_BASE_URL), so can't use the site, until it is set; " + secretHint
 	}
 }
 

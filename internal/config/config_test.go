@@ -537,13 +537,23 @@ func TestRequire2FA(t *testing.T) {
 
 	// In production without keys, the warning says what the policy
 	// then means for the people it covers.
-	prod := func(policy string) map[string]string {
-		return map[string]string{"PALISADE_ENV": "production", "PALISADE_BASE_URL": "https://blog.example",
+	// On a domain name passkeys need no key, and the warning says to add
+	// one; on an IP address there are no passkeys.
+	prod := func(policy, base string) map[string]string {
+		return map[string]string{"PALISADE_ENV": "production", "PALISADE_BASE_URL": base,
 			"PALISADE_JWT_SECRET": randomSecret(t, 48), "PALISADE_SESSION_SECRET": randomSecret(t, 48), "PALISADE_REQUIRE_2FA": policy}
 	}
-	for policy, want := range map[string]string{"admins": "admins can't set one up", "all": "no account can set one up", "none": "nobody can set up"} {
-		t.Run("WarningWithoutKeys"+policy, func(t *testing.T) {
-			c, err := Load("serve", nil, env(prod(policy)), "", &bytes.Buffer{})
+	for _, tt := range []struct{ policy, base, want string }{
+		{"admins", "https://blog.example", "admins can't set up an authenticator app until it is, so each must add a passkey"},
+		{"all", "https://blog.example", "no account can set up an authenticator app until it is, so each must add a passkey"},
+		{"none", "https://blog.example", "nobody can set up an authenticator app until it is (passkeys work without it)"},
+		{"admins", "https://192.0.2.7", "admins can't set one up (passkeys need a domain name"},
+		{"all", "https://192.0.2.7", "no account can set one up (passkeys need a domain name"},
+		{"none", "https://192.0.2.7", "nobody can set up two-factor sign-in"},
+	} {
+		t.Run("WarningWithoutKeys"+tt.policy+"On"+tt.base[len("https://"):], func(t *testing.T) {
+			policy, want := tt.policy, tt.want
+			c, err := Load("serve", nil, env(prod(policy, tt.base)), "", &bytes.Buffer{})
 			if err != nil {
 				t.Fatal(err)
 			}

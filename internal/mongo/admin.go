@@ -69,6 +69,9 @@ func (s *Store) lock(ctx context.Context, id string) (context.Context, func(), e
 		if !mongo.IsDuplicateKeyError(err) {
 			return nil, nil, fmt.Errorf("lock: %w", unavailable(err))
 		}
+		if s.lockBusy != nil {
+			s.lockBusy(id)
+		}
 		t := time.NewTimer(pause)
 		select {
 		case <-ctx.Done():

@@ -127,6 +127,7 @@ type Store struct {
 	locks       *mongo.Collection
 	passkeys    *mongo.Collection
 	features    Features
+	lockBusy    func(id string) // tests only: called when lock finds id held
 }
 
 var _ blog.Store = (*Store)(nil)

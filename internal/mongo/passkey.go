@@ -26,10 +26,11 @@ import (
 // the account's lease lock, "passkeys:<user id>", which also makes the
 // count before an addition and the addition one step, and in the order
 // whose interruption is the safe one (see AddPasskey and DeletePasskey).
-// A sign-in's compare-and-set on the counter runs under the passkey's
-// lease lock, "passkey:<credential id>": FerretDB 1.24 does not evaluate
-// an update's filter atomically with a concurrent update (see lock), and
-// a counter that two sign-ins both move past is what the check is for.
+// A sign-in's compare-and-set on the counter runs under the same lock:
+// FerretDB 1.24 does not evaluate an update's filter atomically with a
+// concurrent update (see lock), and a counter that two sign-ins both move
+// past is what the check is for; and a sign-in must not fall between a
+// removal's two writes (see UsePasskey).
 
 // passkeyDoc is a document of the passkeys collection.
 type passkeyDoc struct {
@@ -210,14 +211,26 @@ func counterMoves(stored, presented int64) bool {
 	return presented > stored || (stored == 0 && presented == 0)
 }
 
-// UsePasskey implements blog.PasskeyStore, under the passkey's lock; the
-// update's filter repeats the counter rule, which is enough on MongoDB
-// by itself.
+// UsePasskey implements blog.PasskeyStore, under the account's passkeys
+// lock, the one DeletePasskey holds from its token-version bump to its
+// delete. A lock of the passkey's own would let a sign-in run between the
+// two: it would read the account at the new version, find the passkey
+// still there, and get a session that outlives the removal. Under the
+// account's lock a sign-in either finishes before the bump (its session,
+// at the old version, is ended by it) or finds the passkey gone. The
+// update's filter repeats the counter rule, which is enough on MongoDB by
+// itself.
 func (s *Store) UsePasskey(ctx context.Context, id string, signCount uint32, backupState bool, at time.Time) error {
 	if id == "" {
 		return blog.ErrPasskeyNotFound
 	}
-	work, release, err := s.lock(ctx, "passkey:"+id)
+	// A passkey never changes account, so its account can be read before
+	// the lock; whether it still exists is read again under it.
+	owner, err := s.findPasskey(ctx, bson.M{"_id": id})
+	if err != nil {
+		return fmt.Errorf("use passkey: %w", err)
+	}
+	work, release, err := s.lock(ctx, "passkeys:"+owner.UserID)
 	if err != nil {
 		return fmt.Errorf("use passkey: %w", err)
 	}
@@ -241,8 +254,8 @@ func (s *Store) UsePasskey(ctx context.Context, id string, signCount uint32, bac
 			return unavailable(err)
 		}
 		if res.MatchedCount == 0 {
-			// Removed meanwhile (the lock is the passkey's, not its
-			// account's), or, without the lock, moved by another sign-in.
+			// Removed or moved by another sign-in meanwhile: neither can
+			// happen under the lock, but the filter does not rely on it.
 			if _, err := s.findPasskey(work, bson.M{"_id": id}); err != nil {
 				return err
 			}
@@ -284,7 +297,8 @@ func (s *Store) RenamePasskey(ctx context.Context, userID, id, name string) erro
 // the token version first, then the delete, so an instance that dies
 // between them leaves the passkey in place with every session ended (the
 // owner removes it again), never a removed passkey whose sessions live
-// on.
+// on. UsePasskey takes the same lock, so no sign-in with the passkey
+// falls between the two writes.
 func (s *Store) DeletePasskey(ctx context.Context, userID, id string) error {
 	if !blog.ValidID(userID) {
 		return blog.ErrUserNotFound

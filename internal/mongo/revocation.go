@@ -30,6 +30,21 @@ func (s *Store) RevokeToken(ctx context.Context, tokenID string, expiresAt time.
 	return nil
 }
 
+// ClaimToken implements blog.RevocationStore: the token ID is the _id, so
+// of concurrent inserts one succeeds and the others get a duplicate key,
+// which means someone else claimed it.
+func (s *Store) ClaimToken(ctx context.Context, tokenID string, expiresAt time.Time) (bool, error) {
+	_, err := s.revocations.InsertOne(ctx, revocationDoc{TokenID: tokenID, ExpiresAt: expiresAt})
+	switch {
+	case err == nil:
+		return true, nil
+	case mongo.IsDuplicateKeyError(err):
+		return false, nil
+	default:
+		return false, fmt.Errorf("claim token: %w", unavailable(err))
+	}
+}
+
 // TokenRevoked implements blog.RevocationStore.
 func (s *Store) TokenRevoked(ctx context.Context, tokenID string) (bool, error) {
 	err := s.revocations.FindOne(ctx, bson.M{"_id": tokenID},

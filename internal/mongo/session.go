@@ -34,6 +34,37 @@ func (s *Store) FindSession(ctx context.Context, key string) ([]byte, bool, erro
 	return d.Data, true, nil
 }
 
+// TakeSession implements blog.SessionStore: it reads the session, then
+// deletes it only if it is still exactly what was read, and returns it
+// only if that delete removed it. Of concurrent takes one delete removes
+// the document and the others find nothing to delete, whatever they read.
+// FindOneAndDelete would do it in one call on MongoDB, but FerretDB runs it
+// as a find then a delete, and there two takes both got the data. It
+// checks the expiry itself, as FindSession.
+func (s *Store) TakeSession(ctx context.Context, key string) ([]byte, bool, error) {
+	var d sessionDoc
+	err := s.sessions.FindOne(ctx, bson.M{"_id": key, "expiry": bson.M{"$gt": time.Now()}}).Decode(&d)
+	switch {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, fmt.Errorf("take session: %w", unavailable(err))
+	}
+	// Matching data and expiry too: a session saved again under the key
+	// since the read is not the one read, and is left alone.
+	if d.Data == nil {
+		d.Data = []byte{} // stored as empty binary, never null
+	}
+	res, err := s.sessions.DeleteOne(ctx, bson.M{"_id": key, "data": d.Data, "expiry": d.Expiry})
+	if err != nil {
+		return nil, false, fmt.Errorf("take session: %w", unavailable(err))
+	}
+	if res.DeletedCount != 1 {
+		return nil, false, nil
+	}
+	return d.Data, true, nil
+}
+
 // SaveSession implements blog.SessionStore: an upserting replace, so it
 // creates or overwrites in one atomic operation.
 func (s *Store) SaveSession(ctx context.Context, key string, data []byte, expiry time.Time) error {

@@ -15,6 +15,17 @@ func (s *Store) RevokeToken(ctx context.Context, tokenID string, expiresAt time.
 	return nil
 }
 
+// ClaimToken implements blog.RevocationStore: of concurrent inserts of one
+// ID, the unique key lets one insert and the others do nothing, and only
+// the first sees a row affected.
+func (s *Store) ClaimToken(ctx context.Context, tokenID string, expiresAt time.Time) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `INSERT INTO revoked_tokens (token_id, expires_at) VALUES ($1, $2) ON CONFLICT (token_id) DO NOTHING`, tokenID, expiresAt)
+	if err != nil {
+		return false, fmt.Errorf("claim token: %w", s.wrote(err))
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
 // TokenRevoked implements blog.RevocationStore.
 func (s *Store) TokenRevoked(ctx context.Context, tokenID string) (bool, error) {
 	var revoked bool

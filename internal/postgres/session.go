@@ -22,6 +22,20 @@ func (s *Store) FindSession(ctx context.Context, key string) ([]byte, bool, erro
 	return data, true, nil
 }
 
+// TakeSession implements blog.SessionStore: one DELETE … RETURNING; a
+// concurrent take waits on the row lock and then finds it gone.
+func (s *Store) TakeSession(ctx context.Context, key string) ([]byte, bool, error) {
+	var data []byte
+	err := s.pool.QueryRow(ctx, `DELETE FROM sessions WHERE key = $1 AND expiry > now() RETURNING data`, key).Scan(&data)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("take session: %w", s.wrote(err))
+	}
+	return data, true, nil
+}
+
 // SaveSession implements blog.SessionStore.
 func (s *Store) SaveSession(ctx context.Context, key string, data []byte, expiry time.Time) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (key, data, expiry) VALUES ($1, $2, $3)

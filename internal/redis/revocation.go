@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -58,6 +59,28 @@ func (r *RevocationStore) RevokeToken(ctx context.Context, tokenID string, expir
 		return r.c.wrap("revoke token", err)
 	}
 	return nil
+}
+
+// ClaimToken revokes the token ID until expiresAt only if it was not
+// revoked already, and reports whether this call did it: SET NX is one
+// step on the server, so of any number of instances claiming one ID at
+// once exactly one gets true. A token that has already expired can't be
+// claimed (it would not be kept, and a claim that answered true for it
+// could be answered true again).
+func (r *RevocationStore) ClaimToken(ctx context.Context, tokenID string, expiresAt time.Time) (bool, error) {
+	if !expiresAt.After(time.Now()) {
+		return false, nil
+	}
+	ctx, cancel := r.c.bound(ctx)
+	defer cancel()
+	err := r.c.rdb.Do(ctx, "SET", r.c.key(revocationNS, tokenID), "1", "NX", "PXAT", ceilMilli(expiresAt)).Err()
+	if errors.Is(err, goredis.Nil) {
+		return false, nil // NX: it was there
+	}
+	if err != nil {
+		return false, r.c.wrap("claim token", err)
+	}
+	return true, nil
 }
 
 // TokenRevoked reports whether the token ID was revoked (and its token has

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/palisade-blog/palisade/internal/storetest"
 )
 
 // revoked calls TokenRevoked and fails the test on error.
@@ -111,6 +113,33 @@ func TestRevocations(t *testing.T) {
 		save(t, c.Sessions(), "other", []byte("x"), time.Now().Add(time.Minute))
 		if revoked(t, c.Revocations(), "other") {
 			t.Errorf("a session is visible as a revocation")
+		}
+	})
+}
+
+// TestClaimToken holds the Redis revocations to the contract every store's
+// ClaimToken passes; two clients share the prefix so the concurrent claims
+// come from two "instances".
+func TestClaimToken(t *testing.T) {
+	t.Parallel()
+	storetest.ClaimTokenContract(t, newTestClient(t).Revocations())
+
+	t.Run("AcrossInstances", func(t *testing.T) {
+		prefix := testPrefix(t)
+		a := openTest(t, prefix, Options{}).Revocations()
+		b := openTest(t, prefix, Options{}).Revocations()
+		expires := time.Now().Add(time.Hour)
+		if ok, err := a.ClaimToken(context.Background(), "shared", expires); err != nil || !ok {
+			t.Fatalf("first claim = %v, %v", ok, err)
+		}
+		if ok, err := b.ClaimToken(context.Background(), "shared", expires); err != nil || ok {
+			t.Fatalf("claim on the other instance = %v, %v; want false", ok, err)
+		}
+	})
+	t.Run("ExpiredNotClaimed", func(t *testing.T) {
+		r := newTestClient(t).Revocations()
+		if ok, err := r.ClaimToken(context.Background(), "old", time.Now().Add(-time.Second)); err != nil || ok {
+			t.Fatalf("claim of an expired token = %v, %v; want false", ok, err)
 		}
 	})
 }

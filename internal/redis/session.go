@@ -41,6 +41,22 @@ func (s *SessionStore) FindSession(ctx context.Context, key string) ([]byte, boo
 	return data, true, nil
 }
 
+// TakeSession returns the session's data and deletes it in one step
+// (GETDEL, Redis 6.2 or later), so of concurrent takes on any instances
+// one gets it.
+func (s *SessionStore) TakeSession(ctx context.Context, key string) ([]byte, bool, error) {
+	ctx, cancel := s.c.bound(ctx)
+	defer cancel()
+	data, err := s.c.rdb.GetDel(ctx, s.c.key(sessionNS, key)).Bytes()
+	if errors.Is(err, goredis.Nil) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, s.c.wrap("take session", err)
+	}
+	return data, true, nil
+}
+
 // SaveSession stores data under key until expiry, replacing any session
 // there. The expiry is absolute (PXAT), so it means the same instant
 // whichever instance wrote it and however long the write took; rounding to

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/palisade-blog/palisade/internal/storetest"
 )
 
 // find calls FindSession and fails the test on error.
@@ -134,4 +136,11 @@ func TestSessions(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestTakeSession holds the Redis sessions to the contract every store's
+// TakeSession passes.
+func TestTakeSession(t *testing.T) {
+	t.Parallel()
+	storetest.TakeSessionContract(t, newTestClient(t).Sessions())
 }

@@ -21,6 +21,21 @@ func (s *Store) FindSession(ctx context.Context, key string) ([]byte, bool, erro
 	return data, true, nil
 }
 
+// TakeSession implements blog.SessionStore: one DELETE … RETURNING, so
+// of two concurrent takes only the one whose DELETE found the row gets it.
+func (s *Store) TakeSession(ctx context.Context, key string) ([]byte, bool, error) {
+	var data []byte
+	err := s.write.QueryRowContext(ctx, `DELETE FROM sessions WHERE key = ? AND expiry > ? RETURNING data`,
+		key, time.Now().UnixMicro()).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err := s.wrote(err); err != nil {
+		return nil, false, fmt.Errorf("take session: %w", err)
+	}
+	return data, true, nil
+}
+
 // SaveSession implements blog.SessionStore.
 func (s *Store) SaveSession(ctx context.Context, key string, data []byte, expiry time.Time) error {
 	_, err := s.write.ExecContext(ctx,

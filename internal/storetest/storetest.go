@@ -31,6 +31,8 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Injection", func(t *testing.T) { testInjection(t, open) })
 	t.Run("Revocations", func(t *testing.T) { testRevocations(t, open) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, open) })
+	t.Run("ClaimToken", func(t *testing.T) { ClaimTokenContract(t, open(t)) })
+	t.Run("TakeSession", func(t *testing.T) { TakeSessionContract(t, open(t)) })
 	t.Run("ConcurrentWrites", func(t *testing.T) { testConcurrentWrites(t, open) })
 	t.Run("AdminOps", func(t *testing.T) { testAdminOps(t, open) })
 	t.Run("LastAdmin", func(t *testing.T) { testLastAdmin(t, open) })

@@ -50,6 +50,14 @@ func (s *memSessions) FindSession(_ context.Context, key string) ([]byte, bool, 
 	return b, ok, nil
 }
 
+func (s *memSessions) TakeSession(_ context.Context, key string) ([]byte, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.m[key]
+	delete(s.m, key)
+	return b, ok, nil
+}
+
 func (s *memSessions) SaveSession(_ context.Context, key string, data []byte, _ time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

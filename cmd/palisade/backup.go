@@ -34,10 +34,6 @@ PALISADE_2FA_KEYS. Flags are those of "palisade serve" that locate the database
 (--data-dir, --database-url).
 `
 
-// recipientsVariable lists age recipients for every backup, so that a
-// scheduled "palisade backup" needs no flag to be encrypted.
-const recipientsVariable = "PALISADE_BACKUP_AGE_RECIPIENTS"
-
 // errNotEmpty is restore's refusal of a store that holds records.
 var errNotEmpty = errors.New("the store is not empty: restore only into a new database")
 
@@ -66,11 +62,6 @@ func backupCmd(ctx context.Context, args []string, env environment, stdout, stde
 	if err != nil {
 		return usageErr("--age-recipient: %v", err)
 	}
-	if len(keys) == 0 {
-		if recipients, err = parseRecipients(strings.Split(env.get(recipientsVariable), ",")); err != nil {
-			return fmt.Errorf("%s: %v", recipientsVariable, err)
-		}
-	}
 	if target == "-" && isTerminal(stdout) {
 		return usageErr("will not write a backup to a terminal: name a FILE or redirect standard output")
 	}
@@ -79,6 +70,9 @@ func backupCmd(ctx context.Context, args []string, env environment, stdout, stde
 		return err
 	}
 	defer c.close()
+	if len(keys) == 0 {
+		recipients = c.cfg.BackupRecipients // PALISADE_BACKUP_AGE_RECIPIENTS, checked by config.Load
+	}
 	store := c.store
 	counts, err := store.Count(ctx)
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/palisade-blog/palisade/internal/app"
+	"github.com/palisade-blog/palisade/internal/backup"
+	"github.com/palisade-blog/palisade/internal/backup/schedule"
 	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/config"
 	"github.com/palisade-blog/palisade/internal/redis"
@@ -70,6 +72,10 @@ func serve(ctx context.Context, args []string, env environment, stdout, stderr i
 			log.Warn("closing the store or Redis failed", "error", err)
 		}
 	}()
+	backups, err := newBackupScheduler(cfg, a)
+	if err != nil {
+		return err
+	}
 	var inFlight atomic.Int64
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		inFlight.Add(1)
@@ -82,6 +88,21 @@ func serve(ctx context.Context, args []string, env environment, stdout, stderr i
 		return err
 	}
 	go pruneExpired(ctx, a.Store, log)
+	// Scheduled backups stop with the first signal: one in progress is
+	// abandoned (it leaves no file), and serve waits for that before it
+	// closes the store.
+	backupCtx, stopBackups := context.WithCancel(ctx)
+	backupsDone := make(chan struct{})
+	go func() {
+		defer close(backupsDone)
+		if backups != nil {
+			backups.Run(backupCtx)
+		}
+	}()
+	defer func() {
+		stopBackups()
+		<-backupsDone
+	}()
 	for _, l := range listeners {
 		scheme, msg := "http", "palisade listening"
 		if l.TLS {
@@ -104,6 +125,27 @@ func serve(ctx context.Context, args []string, env environment, stdout, stderr i
 	close(served)
 	log.Info("palisade stopped")
 	return err
+}
+
+// newBackupScheduler returns the scheduler of PALISADE_BACKUP_DIR, nil
+// when it is unset. A directory that can't be made or that other users
+// may write stops start-up.
+func newBackupScheduler(cfg *config.Config, a *app.App) (*schedule.Scheduler, error) {
+	if cfg.BackupDir == "" {
+		return nil, nil
+	}
+	s, err := schedule.New(schedule.Options{
+		Dir:      cfg.BackupDir,
+		Interval: cfg.BackupInterval,
+		Keep:     cfg.BackupKeep,
+		Store:    a.Store,
+		Log:      a.Log,
+		Backup:   backup.Options{Store: storeKind(cfg), PalisadeVersion: version(), Recipients: cfg.BackupRecipients},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("PALISADE_BACKUP_DIR: %w", err)
+	}
+	return s, nil
 }
 
 // printSetupLink writes the setup link of an instance without an admin to

@@ -17,6 +17,7 @@ import (
 	"github.com/palisade-blog/palisade/internal/account"
 	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/config"
+	"github.com/palisade-blog/palisade/internal/metrics"
 	"github.com/palisade-blog/palisade/internal/redis"
 	"github.com/palisade-blog/palisade/internal/sealed"
 )
@@ -35,6 +36,11 @@ type Options struct {
 	// its default of a few seconds, negative never reuses one (for tests
 	// that check a change shows in the feeds at once).
 	FeedMaxAge time.Duration
+	// Metrics, if set, is the registry GET /metrics serves, and Log
+	// already logs through its WrapHandler (Build does both, so that what
+	// serve logs beside the handler is counted too); nil makes Wire
+	// create one when PALISADE_METRICS is on.
+	Metrics *metrics.Registry
 }
 
 // App is the application, built and ready to serve.
@@ -50,6 +56,10 @@ type App struct {
 	// It is a credential: serve prints it once on the console, and
 	// nothing else may log it.
 	SetupURL string
+	// Log is the logger the application logs through, counted by
+	// /metrics when that is on: what runs beside the handler (scheduled
+	// backups) logs here.
+	Log *slog.Logger
 }
 
 // Build opens the database (applying its migrations) and, if configured,
@@ -59,7 +69,11 @@ func Build(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Store: store}
+	if cfg.Metrics && o.Metrics == nil {
+		o.Metrics = metrics.New()
+		o.Log = slog.New(o.Metrics.WrapHandler(o.Log.Handler()))
+	}
+	a := &App{Store: store, Log: o.Log}
 	if cfg.RedisURL != "" {
 		a.Redis, err = redis.Open(ctx, cfg.RedisURL, redis.Options{Prefix: cfg.RedisPrefix})
 		if err != nil {

@@ -32,8 +32,8 @@ func Wire(cfg *config.Config, store blog.Store, rdb *redis.Client, o Options) (h
 	log := o.Log
 	// Metrics are counted from the log stream (see internal/metrics), so
 	// the logger every part gets is wrapped first.
-	var reg *metrics.Registry
-	if cfg.Metrics {
+	reg := o.Metrics
+	if cfg.Metrics && reg == nil {
 		reg = metrics.New()
 		log = slog.New(reg.WrapHandler(log.Handler()))
 	}

@@ -133,6 +133,7 @@ type Store interface {
 	TwoFactorStore
 	PasskeyStore
 	BackupStore
+	LeaseStore
 	// Ping checks that the database answers (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the database.

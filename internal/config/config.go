@@ -13,9 +13,11 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
+	"filippo.io/age"
 	"github.com/joho/godotenv"
 
 	"github.com/palisade-blog/palisade/httpsec"
@@ -45,6 +47,12 @@ const (
 	RegistrationOpen = "open"
 	// RegistrationClosed: accounts are made on the command line only.
 	RegistrationClosed = "closed"
+)
+
+// The bounds of PALISADE_BACKUP_INTERVAL.
+const (
+	MinBackupInterval = time.Minute
+	MaxBackupInterval = 30 * 24 * time.Hour
 )
 
 // MinSecretLen is the shortest secret accepted: 256 bits, the size of the
@@ -101,6 +109,14 @@ type Config struct {
 	// production deployment that has not set them: it still starts, but
 	// enrolment in two-factor sign-in must be refused until they are.
 	TwoFactorKeys []Secret
+	// BackupDir, when set, is where serve writes a backup every
+	// BackupInterval, keeping the newest BackupKeep.
+	BackupDir      string
+	BackupInterval time.Duration
+	BackupKeep     int
+	// BackupRecipients, if any, encrypt every backup with age (the
+	// scheduled ones, and "palisade backup" without --age-recipient).
+	BackupRecipients []age.Recipient
 
 	// Warnings are problems that do not stop start-up (an unknown
 	// PALISADE_ variable in .env, a weak secret in development), for the
@@ -149,6 +165,7 @@ func readsSecret(name, env string) bool {
 type setting struct {
 	env, flag, def, usage string
 	secret                bool // no flag: a command line is visible to every user of the machine
+	quiet                 bool // an error never quotes the value (a secret pasted in the wrong place)
 	set                   func(c *Config, v string) error
 }
 
@@ -289,6 +306,37 @@ var settings = []setting{
 		c.Require2FA = v
 		return nil
 	}},
+	{env: "PALISADE_BACKUP_DIR", flag: "backup-dir", usage: "directory for scheduled backups (serve); empty for none", set: func(c *Config, v string) error {
+		c.BackupDir = v
+		return nil
+	}},
+	{env: "PALISADE_BACKUP_INTERVAL", flag: "backup-interval", def: "24h", usage: "time between scheduled backups (1m to 720h)", set: func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < MinBackupInterval || d > MaxBackupInterval {
+			return errors.New("must be a duration from 1m to 720h (30 days)")
+		}
+		c.BackupInterval = d
+		return nil
+	}},
+	{env: "PALISADE_BACKUP_KEEP", flag: "backup-keep", def: "7", usage: "scheduled backups kept, the newest (1 to 1000)", set: func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return errors.New("must be a whole number from 1 to 1000")
+		}
+		c.BackupKeep = n
+		return nil
+	}},
+	{env: "PALISADE_BACKUP_AGE_RECIPIENTS", flag: "backup-age-recipients", quiet: true, usage: "comma-separated age public keys (age1…) that every backup is encrypted for", set: func(c *Config, v string) error {
+		c.BackupRecipients = nil
+		for _, k := range splitList(v) {
+			rs, err := age.ParseRecipients(strings.NewReader(k))
+			if err != nil {
+				return errors.New("not an age public key (age1…)")
+			}
+			c.BackupRecipients = append(c.BackupRecipients, rs...)
+		}
+		return nil
+	}},
 	{env: "PALISADE_METRICS", flag: "metrics", def: "off", usage: "on to serve GET /metrics (Prometheus text format)", set: func(c *Config, v string) error {
 		switch v {
 		case "on", "true", "1":
@@ -353,7 +401,7 @@ func Load(name string, args []string, getenv func(string) string, dotenvPath str
 			}
 		}
 		if err := s.set(c, strings.TrimSpace(v)); err != nil {
-			if s.secret {
+			if s.secret || s.quiet {
 				return nil, fmt.Errorf("%s: %v", s.env, err) // never the value
 			}
 			return nil, fmt.Errorf("%s: invalid value %q: %v", s.env, v, err)

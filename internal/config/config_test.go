@@ -98,6 +98,13 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		{"TLSHalf", map[string]string{"PALISADE_TLS_CERT": "c.pem"}, nil, "PALISADE_TLS_KEY"},
 		{"ShortSecret", map[string]string{"PALISADE_JWT_SECRET": "short"}, nil, "PALISADE_JWT_SECRET"},
 		{"UnknownFlag", nil, []string{"--nope"}, "nope"},
+		{"BackupIntervalShort", map[string]string{"PALISADE_BACKUP_INTERVAL": "59s"}, nil, "PALISADE_BACKUP_INTERVAL"},
+		{"BackupIntervalLong", nil, []string{"--backup-interval", "721h"}, "PALISADE_BACKUP_INTERVAL"},
+		{"BackupIntervalNotDuration", map[string]string{"PALISADE_BACKUP_INTERVAL": "daily"}, nil, "PALISADE_BACKUP_INTERVAL"},
+		{"BackupKeepZero", map[string]string{"PALISADE_BACKUP_KEEP": "0"}, nil, "PALISADE_BACKUP_KEEP"},
+		{"BackupKeepMany", nil, []string{"--backup-keep", "1001"}, "PALISADE_BACKUP_KEEP"},
+		{"BackupKeepNotNumber", map[string]string{"PALISADE_BACKUP_KEEP": "seven"}, nil, "PALISADE_BACKUP_KEEP"},
+		{"BackupRecipients", map[string]string{"PALISADE_BACKUP_AGE_RECIPIENTS": "age1nope"}, nil, "PALISADE_BACKUP_AGE_RECIPIENTS: not an age public key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,6 +116,36 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 				t.Fatalf("error is more than one line: %q", err)
 			}
 		})
+	}
+}
+
+// TestBackupSettings: the defaults, the bounds accepted, flags, and a
+// secret key pasted where a public one belongs is refused without being
+// repeated.
+func TestBackupSettings(t *testing.T) {
+	c, err := Load("serve", nil, env(nil), "", &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BackupDir != "" || c.BackupInterval != 24*time.Hour || c.BackupKeep != 7 || len(c.BackupRecipients) != 0 {
+		t.Fatalf("backup defaults = %q, %s, %d, %d recipients", c.BackupDir, c.BackupInterval, c.BackupKeep, len(c.BackupRecipients))
+	}
+	const key = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
+	c, err = Load("serve", []string{"--backup-dir", "/var/backups/blog", "--backup-interval", "1m", "--backup-keep", "1000"},
+		env(map[string]string{"PALISADE_BACKUP_AGE_RECIPIENTS": key + ", " + key + ","}), "", &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BackupDir != "/var/backups/blog" || c.BackupInterval != time.Minute || c.BackupKeep != 1000 || len(c.BackupRecipients) != 2 {
+		t.Fatalf("backup settings = %q, %s, %d, %d recipients", c.BackupDir, c.BackupInterval, c.BackupKeep, len(c.BackupRecipients))
+	}
+	if _, err := Load("serve", []string{"--backup-interval", "720h", "--backup-keep", "1"}, env(nil), "", &bytes.Buffer{}); err != nil {
+		t.Fatalf("the longest interval and the smallest keep: %v", err)
+	}
+	const secretKey = "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX"
+	_, err = Load("serve", nil, env(map[string]string{"PALISADE_BACKUP_AGE_RECIPIENTS": secretKey}), "", &bytes.Buffer{})
+	if err == nil || strings.Contains(err.Error(), "SECRET-KEY") {
+		t.Fatalf("a secret key as a recipient: %v", err)
 	}
 }
 

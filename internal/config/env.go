@@ -14,8 +14,8 @@ const prefix = "PALISADE_"
 // notSettings are PALISADE_ variables that are not settings of the server
 // but are read by its tests and tools, so never reported as unknown: every
 // name starting with PALISADE_TEST_ (the test services and browser), and
-// these (the backup command reads its recipients itself).
-var notSettings = []string{"PALISADE_SCREENSHOT_DIR", "PALISADE_BACKUP_AGE_RECIPIENTS"}
+// these.
+var notSettings = []string{"PALISADE_SCREENSHOT_DIR"}
 
 // UnknownVariables returns one warning for each name in names that starts
 // with PALISADE_ but is no setting (a misspelling is otherwise silently
@@ -123,6 +123,7 @@ func (c *Config) Summary() []slog.Attr {
 		slog.String("jwtTTL", c.JWTTTL.String()),
 		slog.String("tls", tls),
 		slog.Bool("metrics", c.Metrics),
+		slog.String("backups", c.backupSummary()),
 		slog.String("registration", c.Registration),
 		slog.String("require2FA", c.Require2FA),
 		slog.String("dotenv", dotenv),
@@ -130,6 +131,19 @@ func (c *Config) Summary() []slog.Attr {
 		slog.String("csrfKeyFrom", orNone(c.sessionSecretFrom)),
 		slog.String("twoFactorKeys", c.twoFactorKeysSummary()),
 	}
+}
+
+// backupSummary says where and how often serve writes backups, and for
+// how many age recipients; never a key.
+func (c *Config) backupSummary() string {
+	if c.BackupDir == "" {
+		return "none"
+	}
+	enc := "not encrypted"
+	if n := len(c.BackupRecipients); n > 0 {
+		enc = fmt.Sprintf("encrypted for %d age recipient(s)", n)
+	}
+	return fmt.Sprintf("%s every %s, keeping %d, %s", c.BackupDir, c.BackupInterval, c.BackupKeep, enc)
 }
 
 // twoFactorKeysSummary says whether PALISADE_2FA_KEYS is set, how many

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,6 +38,16 @@ const maxEvents = 64
 // palisade_rate_limit_failed_open_total.
 const RateLimitFailedOpen = "rate limiter unavailable"
 
+// BackupWritten is the INFO line of each scheduled backup written, with
+// its duration (logging.DurationKey); its time is counted as
+// palisade_backup_last_success_timestamp_seconds and its duration as
+// palisade_backup_last_duration_seconds.
+const BackupWritten = "scheduled backup written"
+
+// BackupFailed is the ERROR line of each scheduled backup that failed,
+// counted as palisade_backup_failures_total.
+const BackupFailed = "scheduled backup failed"
+
 // Registry holds the counts. The zero value is not usable; call New.
 type Registry struct {
 	start      time.Time
@@ -45,6 +56,10 @@ type Registry struct {
 	count      atomic.Uint64
 	sumMicros  atomic.Uint64
 	failedOpen atomic.Uint64
+
+	backupFailures   atomic.Uint64
+	backupLastMicros atomic.Int64 // Unix microseconds of the last backup written; 0 before one
+	backupTookMicros atomic.Int64
 
 	mu     sync.Mutex
 	events map[string]*atomic.Uint64
@@ -136,6 +151,16 @@ func (m *Registry) WriteTo(w io.Writer) (int64, error) {
 	b.WriteString("# TYPE palisade_rate_limit_failed_open_total counter\n")
 	fmt.Fprintf(&b, "palisade_rate_limit_failed_open_total %d\n", m.failedOpen.Load())
 
+	b.WriteString("# HELP palisade_backup_last_success_timestamp_seconds When the last scheduled backup was written, since the Unix epoch (0: none since start).\n")
+	b.WriteString("# TYPE palisade_backup_last_success_timestamp_seconds gauge\n")
+	fmt.Fprintf(&b, "palisade_backup_last_success_timestamp_seconds %s\n", strconv.FormatFloat(float64(m.backupLastMicros.Load())/1e6, 'f', -1, 64))
+	b.WriteString("# HELP palisade_backup_last_duration_seconds How long the last scheduled backup written took.\n")
+	b.WriteString("# TYPE palisade_backup_last_duration_seconds gauge\n")
+	fmt.Fprintf(&b, "palisade_backup_last_duration_seconds %s\n", strconv.FormatFloat(float64(m.backupTookMicros.Load())/1e6, 'f', -1, 64))
+	b.WriteString("# HELP palisade_backup_failures_total Scheduled backups that failed.\n")
+	b.WriteString("# TYPE palisade_backup_failures_total counter\n")
+	fmt.Fprintf(&b, "palisade_backup_failures_total %d\n", m.backupFailures.Load())
+
 	b.WriteString("# HELP process_start_time_seconds Start time of the process since the Unix epoch.\n")
 	b.WriteString("# TYPE process_start_time_seconds gauge\n")
 	fmt.Fprintf(&b, "process_start_time_seconds %d\n", m.start.Unix())
@@ -153,8 +178,8 @@ var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 
 // WrapHandler wraps h so that every request line ("request", with status and
 // durationMicros), security event ("security", with event) and fail-open
-// of the rate limit (RateLimitFailedOpen) logged through it is counted in
-// m. Those records are counted even when h's level would
+// of the rate limit (RateLimitFailedOpen) and scheduled backup
+// (BackupWritten, BackupFailed) logged through it is counted in m. Those records are counted even when h's level would
 // drop them (PALISADE_LOG_LEVEL=warn, say); only h decides what is written.
 func (m *Registry) WrapHandler(h slog.Handler) slog.Handler { return &handler{inner: h, m: m} }
 
@@ -187,6 +212,21 @@ func (h *handler) Handle(ctx context.Context, r slog.Record) error {
 		h.m.ObserveRequest(status, took)
 	case RateLimitFailedOpen:
 		h.m.failedOpen.Add(1)
+	case BackupFailed:
+		h.m.backupFailures.Add(1)
+	case BackupWritten:
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == logging.DurationKey && a.Value.Kind() == slog.KindInt64 {
+				h.m.backupTookMicros.Store(a.Value.Int64())
+				return false
+			}
+			return true
+		})
+		at := r.Time
+		if at.IsZero() {
+			at = time.Now()
+		}
+		h.m.backupLastMicros.Store(at.UnixMicro())
 	case "security":
 		r.Attrs(func(a slog.Attr) bool {
 			if a.Key == "event" {

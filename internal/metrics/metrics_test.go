@@ -96,3 +96,38 @@ func TestCountsRateLimitFailOpens(t *testing.T) {
 		t.Errorf("metrics lack palisade_rate_limit_failed_open_total 3:\n%s", got)
 	}
 }
+
+// Scheduled backups are counted from their log lines: the time and
+// duration of the last one written, and the failures; no label.
+func TestBackupMetrics(t *testing.T) {
+	m := New()
+	log := slog.New(m.WrapHandler(slog.DiscardHandler))
+	got := scrape(t, m)
+	for _, want := range []string{
+		"palisade_backup_last_success_timestamp_seconds 0\n",
+		"palisade_backup_last_duration_seconds 0\n",
+		"palisade_backup_failures_total 0\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("before any backup, metrics lack %q:\n%s", want, got)
+		}
+	}
+	log.Error(BackupFailed, "step", "write the backup")
+	log.Error(BackupFailed, "step", "take the backup lease")
+	at := time.Date(2026, 11, 29, 23, 0, 0, 500_000_000, time.UTC)
+	rec := slog.NewRecord(at, slog.LevelInfo, BackupWritten, 0)
+	rec.AddAttrs(slog.Int64(logging.DurationKey, 1_250_000))
+	if err := log.Handler().Handle(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	got = scrape(t, m)
+	for _, want := range []string{
+		fmt.Sprintf("palisade_backup_last_success_timestamp_seconds %d.5\n", at.Unix()),
+		"palisade_backup_last_duration_seconds 1.25\n",
+		"palisade_backup_failures_total 2\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("metrics lack %q:\n%s", want, got)
+		}
+	}
+}

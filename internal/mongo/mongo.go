@@ -17,7 +17,7 @@
 //	passkeys       {_id: credential ID, userId, name, publicKey, attestationType, aaguid, transports,
 //	                signCount, backupEligible, backupState, createdAt, lastUsedAt}
 //	locks          {_id: "admins" | "invite:<id>" | "2fa:<user id>" | "passkeys:<user id>" |
-//	                "passkey:<credential id>", holder, until}
+//	                "passkey:<credential id>" | "lease:<name>", holder, until}
 //
 // IDs are blog.NewID strings. A post's author is the author's user _id, a
 // reference as in a mongoose model; reads join the username in with one

@@ -46,9 +46,9 @@ func TestRoleMigration(t *testing.T) {
 	exec(`INSERT INTO posts (id, author_id, title, content, content_html, created_at, updated_at) VALUES ($1, $2, 'title', 'content', '<p>content</p>', $3, $3)`,
 		blog.NewID(), authorID, now)
 
-	// 0004, 0005 (drafts), 0006 (second factors) and 0007 (passkeys).
-	if n, err := postgres.Migrate(ctx, url); err != nil || n != 4 {
-		t.Fatalf("migrate applied %d, %v; want 4", n, err)
+	// 0004, 0005 (drafts), 0006 (second factors), 0007 (passkeys) and 0008 (leases).
+	if n, err := postgres.Migrate(ctx, url); err != nil || n != 5 {
+		t.Fatalf("migrate applied %d, %v; want 5", n, err)
 	}
 	s, err := postgres.Open(ctx, url)
 	if err != nil {

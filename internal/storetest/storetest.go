@@ -43,6 +43,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("TwoFactor", func(t *testing.T) { testTwoFactor(t, open) })
 	t.Run("Passkeys", func(t *testing.T) { testPasskeys(t, open) })
 	t.Run("Backup", func(t *testing.T) { testBackup(t, open) })
+	t.Run("Leases", func(t *testing.T) { testLeases(t, open) })
 }
 
 func wantCode(t *testing.T, err error, code string) {

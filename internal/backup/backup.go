@@ -6,9 +6,11 @@
 package backup
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/palisade-blog/palisade/internal/blog"
@@ -114,6 +116,24 @@ func payload(r blog.Record, kind int) any {
 	default:
 		return r.Passkey
 	}
+}
+
+// decodeLine decodes one line of the part of this kind: one JSON value and
+// nothing after it.
+func decodeLine(line []byte, kind int) (blog.Record, error) {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	r, err := decodeRecord(dec, kind)
+	if errors.Is(err, io.EOF) {
+		return blog.Record{}, errors.New("an empty line")
+	}
+	if err != nil {
+		return blog.Record{}, err
+	}
+	if dec.More() {
+		return blog.Record{}, errors.New("more than one record on a line")
+	}
+	return r, nil
 }
 
 // decodeRecord reads the next line of the part of this kind into a

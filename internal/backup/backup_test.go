@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -411,5 +412,103 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 	}
 	if len(got) != len(names) || (len(names) > 0 && !reflect.DeepEqual(got, names)) {
 		t.Fatalf("directory holds %v, want %v", got, names)
+	}
+}
+
+// rawHeader is a 512-byte ustar header, written by hand: archive/tar's
+// writer makes no sparse entries, which a forged file may hold.
+func rawHeader(name string, size int64, typeflag byte) []byte {
+	h := make([]byte, 512)
+	copy(h, name)
+	copy(h[100:], "0000600\x00")
+	copy(h[108:], "0000000\x00")
+	copy(h[116:], "0000000\x00")
+	copy(h[124:], fmt.Sprintf("%011o\x00", size))
+	copy(h[136:], "00000000000\x00")
+	h[156] = typeflag
+	copy(h[257:], "ustar\x0000")
+	copy(h[148:], "        ")
+	sum := 0
+	for _, c := range h {
+		sum += int(c)
+	}
+	copy(h[148:], fmt.Sprintf("%06o\x00 ", sum))
+	return h
+}
+
+func padded(b []byte) []byte {
+	return append(b, make([]byte, (512-len(b)%512)%512)...)
+}
+
+// TestSparseRefused: a PAX sparse entry of a few hundred bytes claiming
+// 512 MiB is refused before anything is spooled, where it would
+// otherwise write 512 MiB of zeros to the temporary directory.
+func TestSparseRefused(t *testing.T) {
+	const size = 512 << 20
+	var pax bytes.Buffer
+	for _, kv := range [][2]string{{"GNU.sparse.major", "1"}, {"GNU.sparse.minor", "0"}, {"GNU.sparse.name", "posts.jsonl"},
+		{"GNU.sparse.realsize", fmt.Sprint(size)}} {
+		rec := " " + kv[0] + "=" + kv[1] + "\n"
+		n := len(rec) + 2 // the length counts its own digits: two here
+		fmt.Fprintf(&pax, "%d%s", n, rec)
+	}
+	// The sparse 1.0 map in the data: one block of 1 byte at the end.
+	sparseMap := padded(fmt.Appendf(nil, "1\n%d\n1\n", size-1))
+	var data []byte
+	data = append(data, rawHeader("PaxHeaders/x", int64(pax.Len()), tar.TypeXHeader)...)
+	data = append(data, padded(pax.Bytes())...)
+	data = append(data, rawHeader("x", int64(len(sparseMap))+512, tar.TypeReg)...)
+	data = append(data, sparseMap...)
+	data = append(data, padded([]byte("\n"))...)
+	data = append(data, make([]byte, 1024)...)
+	// The forgery is one archive/tar reads as a 512 MiB file.
+	tr := tar.NewReader(bytes.NewReader(data))
+	h, err := tr.Next()
+	if err != nil || h.Size != size {
+		t.Fatalf("crafted entry: %v, size %d", err, h.Size)
+	}
+	dir := t.TempDir()
+	b, err := Open(bytes.NewReader(data), nil, dir)
+	if err == nil {
+		_ = b.Close()
+		t.Fatal("a sparse entry was accepted")
+	}
+	if !strings.Contains(err.Error(), "sparse") {
+		t.Errorf("err %v, want one saying sparse", err)
+	}
+	// Beside it, an honest backup still opens.
+	if _, _, err := readAll(t, writeSample(t, Options{})); err != nil {
+		t.Fatalf("honest backup: %v", err)
+	}
+}
+
+// TestSpoolBound: spooling stops once parts outgrow the bytes read,
+// whatever the tar reader claims.
+func TestSpoolBound(t *testing.T) {
+	b := &Backup{read: &countingReader{n: 1000}}
+	p := &boundedPart{b: b, r: bytes.NewReader(make([]byte, 4096))}
+	if _, err := io.Copy(io.Discard, p); !errors.Is(err, errInflated) {
+		t.Fatalf("4096 bytes spooled of 1000 read: err %v", err)
+	}
+	b = &Backup{read: &countingReader{n: 4096}}
+	p = &boundedPart{b: b, r: bytes.NewReader(make([]byte, 4096))}
+	if _, err := io.Copy(io.Discard, p); err != nil {
+		t.Fatalf("4096 of 4096: %v", err)
+	}
+}
+
+// TestLongLineRefused: a record's line longer than any valid record is
+// refused with one line, not decoded into memory whole.
+func TestLongLineRefused(t *testing.T) {
+	es := entries(t, writeSample(t, Options{}))
+	long := []byte(`{"id":"p3","authorId":"u1","title":"t","content":"` + strings.Repeat("x", maxLine) + `"}` + "\n")
+	forged := append([]tarEntry{}, es...)
+	forged[2] = tarEntry{"posts.jsonl", append(append([]byte{}, es[2].data...), long...), nil}
+	forged = editManifest(t, forged, func(m *Manifest) {
+		m.Parts[2] = Part{Name: "posts.jsonl", Records: 3, Bytes: int64(len(forged[2].data)), SHA256: sha(forged[2].data)}
+	})
+	_, _, err := readAll(t, build(t, forged))
+	if err == nil || !strings.Contains(err.Error(), "record 3: longer than 16 MiB") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("err %v, want one line saying record 3 is too long", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"iter"
 	"os"
 	"slices"
+	"strings"
 
 	"filippo.io/age"
 
@@ -24,6 +25,14 @@ import (
 // under a kilobyte.
 const maxManifest = 1 << 20
 
+// maxLine bounds one line of a part, read whole into memory before it is
+// decoded. The largest valid record is a post: a title of 200 characters
+// and content of 100,000, at most 4 bytes each in UTF-8, and HTML of at
+// most markdown.MaxHTMLBytes (1 MiB); JSON escaping makes a byte at most 6
+// ("\u0000"), so some 8.5 MiB. 16 MiB leaves room and still refuses a
+// forged line long before it costs much memory.
+const maxLine = 16 << 20
+
 // ageMagic starts every binary age file.
 var ageMagic = []byte("age-encryption.org/")
 
@@ -32,6 +41,22 @@ var ageMagic = []byte("age-encryption.org/")
 type Backup struct {
 	Manifest Manifest
 	parts    [kindCount]*os.File
+	// read counts the bytes of the tar stream read so far, and spooled
+	// the bytes written to the parts: see spoolPart.
+	read    *countingReader
+	spooled int64
+}
+
+// countingReader counts what passes through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // Open reads a whole backup from r and verifies it before anything is
@@ -58,7 +83,9 @@ func Open(r io.Reader, identities []age.Identity, tempDir string) (b *Backup, er
 		}
 		in = dec
 	}
-	b = &Backup{}
+	counted := &countingReader{r: in}
+	in = counted
+	b = &Backup{read: counted}
 	defer func() {
 		if err != nil {
 			_ = b.Close()
@@ -93,8 +120,14 @@ func (b *Backup) spool(in io.Reader, tempDir string) (sums [kindCount]*received,
 		if err != nil {
 			return sums, nil, readError(err)
 		}
+		if sparse(h) {
+			// archive/tar expands a sparse entry's holes into zeros: a
+			// few bytes in the file could claim any size on disk. A
+			// backup never holds one.
+			return sums, nil, fmt.Errorf("entry %q is a sparse file: not a Palisade backup", h.Name)
+		}
 		if manifest != nil {
-			problems = append(problems, fmt.Sprintf("%s comes after the manifest, which must be last", h.Name))
+			problems = append(problems, fmt.Sprintf("%q comes after the manifest, which must be last", h.Name))
 		}
 		if h.Name == manifestName {
 			if manifest != nil {
@@ -149,14 +182,57 @@ func (b *Backup) spoolPart(tr *tar.Reader, kind int, tempDir string) (*received,
 	b.parts[kind] = f
 	_ = os.Remove(f.Name()) // where the system allows: nothing left behind, even by a killed process
 	sum := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, sum), tr)
+	n, err := io.Copy(io.MultiWriter(f, sum), &boundedPart{b: b, r: tr})
 	if err != nil {
+		if errors.Is(err, errInflated) {
+			return nil, err
+		}
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, tar.ErrHeader) {
 			return nil, readError(err)
 		}
 		return nil, fmt.Errorf("spool %s: %w", partNames[kind], err)
 	}
 	return &received{bytes: n, sum: hex.EncodeToString(sum.Sum(nil))}, nil
+}
+
+// sparse reports whether h is a sparse entry, in any of the forms
+// archive/tar expands: the old GNU type, or PAX GNU.sparse records.
+func sparse(h *tar.Header) bool {
+	if h.Typeflag == tar.TypeGNUSparse {
+		return true
+	}
+	for k := range h.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
+}
+
+// errInflated is spooling's refusal of a stream that yields more than it
+// holds.
+var errInflated = errors.New("the backup's tar stream yields more bytes than it holds: not a Palisade backup")
+
+// boundedPart reads a part and checks that everything spooled so far came
+// from the stream byte for byte: with sparse entries refused, the tar
+// reader gives no more than it read, so this never trips on an honest
+// file, whatever its size; should any other way of expanding data exist,
+// spooling stops as soon as the parts outgrow the bytes read (plus one
+// tar block, which the reader may have in hand), instead of filling the
+// disk. The parts can't be bounded by the file's size: it may be a pipe,
+// and its size is unknown.
+type boundedPart struct {
+	b *Backup
+	r io.Reader
+}
+
+func (p *boundedPart) Read(buf []byte) (int, error) {
+	n, err := p.r.Read(buf)
+	p.b.spooled += int64(n)
+	if p.b.spooled > p.b.read.n+512 {
+		return n, errInflated
+	}
+	return n, err
 }
 
 // readError says what a failed read of the stream means.
@@ -234,13 +310,18 @@ func (b *Backup) part(kind int) iter.Seq2[blog.Record, error] {
 			yield(blog.Record{}, fmt.Errorf("read %s: %w", partNames[kind], err))
 			return
 		}
-		dec := json.NewDecoder(bufio.NewReader(f))
-		dec.DisallowUnknownFields()
+		lines := bufio.NewScanner(f)
+		lines.Buffer(make([]byte, 0, 64<<10), maxLine)
 		for i := 1; ; i++ {
-			r, err := decodeRecord(dec, kind)
-			if errors.Is(err, io.EOF) {
+			if !lines.Scan() {
+				if err := lines.Err(); errors.Is(err, bufio.ErrTooLong) {
+					yield(blog.Record{}, fmt.Errorf("part %s, record %d: longer than %d MiB, more than any valid record", partNames[kind], i, maxLine>>20))
+				} else if err != nil {
+					yield(blog.Record{}, fmt.Errorf("read %s: %w", partNames[kind], err))
+				}
 				return
 			}
+			r, err := decodeLine(lines.Bytes(), kind)
 			if err != nil {
 				yield(blog.Record{}, fmt.Errorf("part %s, record %d: %v", partNames[kind], i, err))
 				return

@@ -147,11 +147,16 @@ func (r Record) Kind() string {
 }
 
 // Validate checks what every store needs of a record before storing it,
-// so that all of them accept and refuse the same backups: exactly one
-// field set, IDs of the shape NewID makes, known roles and statuses, an
-// invite's token hash, a passkey's credential ID and public key, and
-// settings as SetSettings takes them. References and unique keys are the
-// store's to check, against what it holds.
+// so that all of them accept and refuse the same backups, and what the
+// rest of the blog takes for granted of what a store holds: exactly one
+// field set, IDs of the shape NewID makes, known roles and statuses,
+// usernames as ValidUsername takes them, titles and content free of what
+// cleaning removes and within their maximum lengths, a published post's
+// publication time, an invite's token hash, a passkey's credential ID,
+// public key and name, and settings as SetSettings takes them. Minimum
+// lengths are not checked: they are the editor's rules, not the store's.
+// References and unique keys are the store's to check, against what it
+// holds.
 func (r Record) Validate() error {
 	bad := func(what string) error { return Errorf(EINVALID, "Invalid backup record: %s", what) }
 	switch r.Kind() {
@@ -166,8 +171,8 @@ func (r Record) Validate() error {
 			return bad("a user's ID")
 		case u.Role.Validate() != nil:
 			return bad("a user's role")
-		case u.Username == "":
-			return bad("a user without a name")
+		case !ValidUsername(u.Username):
+			return bad("a username that is not 3 to 32 letters, digits or underscores")
 		}
 	case RecordPost:
 		p := r.Post
@@ -176,6 +181,12 @@ func (r Record) Validate() error {
 			return bad("a post's ID or author")
 		case !p.Status.Valid():
 			return bad("a post's status")
+		case p.Status == StatusPublished && p.PublishedAt == nil:
+			return bad("a published post without its publication time")
+		case !isClean(p.Title, false) || length(p.Title) > TitleMax:
+			return bad("a post's title (hidden characters, or too long)")
+		case !isClean(p.Content, true) || length(p.Content) > ContentMax:
+			return bad("a post's content (hidden characters, or too long)")
 		}
 	case RecordInvite:
 		inv := r.Invite
@@ -194,6 +205,8 @@ func (r Record) Validate() error {
 		switch {
 		case p.ID == "", len(p.PublicKey) == 0:
 			return bad("a passkey without credential ID or public key")
+		case !ValidPasskeyName(p.Name):
+			return bad("a passkey's name")
 		case !ValidID(p.UserID):
 			return bad("a passkey's account")
 		}

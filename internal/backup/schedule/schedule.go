@@ -23,6 +23,9 @@ import (
 	"github.com/palisade-blog/palisade/internal/metrics"
 )
 
+// releaseTimeout bounds giving the lease up.
+const releaseTimeout = 5 * time.Second
+
 // leaseName is the lease every instance asks for before it writes.
 const leaseName = "backup"
 
@@ -59,6 +62,7 @@ type Options struct {
 type Scheduler struct {
 	o      Options
 	holder string
+	warned map[string]bool // future-dated names already logged (Run's goroutine only)
 }
 
 // New checks the options and the directory (creating it if missing) and
@@ -73,12 +77,13 @@ func New(o Options) (*Scheduler, error) {
 	if err := PrepareDir(o.Dir); err != nil {
 		return nil, err
 	}
-	return &Scheduler{o: o, holder: blog.NewID()}, nil
+	return &Scheduler{o: o, holder: blog.NewID(), warned: map[string]bool{}}, nil
 }
 
 // PrepareDir creates dir, readable by its owner only, if it is missing,
-// and refuses one that other users may write: they could delete or
-// replace the backups, or plant a newer-looking one that stops them.
+// and refuses one that other users may write, or own, or a symbolic link
+// (whoever may change it chooses where the backups go): they could delete
+// or replace the backups, or plant files that stop or outnumber them.
 func PrepareDir(dir string) error {
 	if dir == "" {
 		return dirError("no directory")
@@ -86,15 +91,21 @@ func PrepareDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create the directory: %w", err)
 	}
-	fi, err := os.Stat(dir)
+	fi, err := os.Lstat(filepath.Clean(dir))
 	if err != nil {
 		return fmt.Errorf("check the directory: %w", err)
+	}
+	if fi.Mode()&os.ModeSymlink != 0 {
+		return dirError(dir + " is a symbolic link: give the directory's own path")
 	}
 	if !fi.IsDir() {
 		return dirError(dir + " is not a directory")
 	}
 	if fi.Mode().Perm()&0o022 != 0 {
 		return dirError(fmt.Sprintf("%s may be written by other users (mode %04o): chmod go-w it", dir, fi.Mode().Perm()))
+	}
+	if owner, ok := ownerOf(fi); ok && owner != os.Geteuid() {
+		return dirError(fmt.Sprintf("%s belongs to another user (uid %d): its owner may change it; chown it to the user Palisade runs as", dir, owner))
 	}
 	return nil
 }
@@ -145,9 +156,12 @@ func (s *Scheduler) tick(ctx context.Context) time.Duration {
 		return min(s.o.Interval, s.o.LeaseTTL/2)
 	}
 	defer func() {
-		// Given up even when ctx has ended; if this fails the lease runs
+		// Given up even when ctx has ended, but not waited for long: an
+		// unreachable store must not hold up shutdown, and the lease runs
 		// out by itself.
-		_ = s.o.Store.ReleaseLease(context.WithoutCancel(ctx), leaseName, s.holder)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		defer cancel()
+		_ = s.o.Store.ReleaseLease(rctx, leaseName, s.holder)
 	}()
 	// Under the lease, again: another instance may have just written one.
 	if wait, err := s.untilDue(); err != nil {
@@ -175,8 +189,17 @@ func (s *Scheduler) tick(ctx context.Context) time.Duration {
 // enough to ride out a brief outage, seldom enough not to flood the log.
 func (s *Scheduler) retryPause() time.Duration { return min(s.o.Interval, 5*time.Minute) }
 
+// futureMargin is how far in the future a backup's name may be dated and
+// still count: clocks of several instances differ a little. A name dated
+// further ahead (a clock that was wrong, a file copied in) is ignored:
+// counted as the newest, it would put the next backup off until that
+// date, and so stop backups silently.
+const futureMargin = 5 * time.Minute
+
 // untilDue returns how long until the next backup is due: an interval
-// after the newest in the directory, at once if there is none.
+// after the newest in the directory, at once if there is none. A name
+// dated in the future, within futureMargin, counts as now: it puts the
+// next backup off by an interval and the margin at most.
 func (s *Scheduler) untilDue() (time.Duration, error) {
 	names, err := s.backups()
 	if err != nil {
@@ -186,16 +209,17 @@ func (s *Scheduler) untilDue() (time.Duration, error) {
 		return 0, nil
 	}
 	now := time.Now()
-	// A name from the future (a clock set back, a file copied in) counts
-	// as now, so it delays the next backup by an interval at most.
-	newest := nameTime(names[len(names)-1])
+	newest, _ := nameTime(names[len(names)-1])
 	if newest.After(now) {
 		newest = now
 	}
 	return newest.Add(s.o.Interval).Sub(now), nil
 }
 
-// backups lists the directory's backups, oldest first.
+// backups lists the directory's backups, oldest first: the names of our
+// pattern whose time is a real one and not beyond futureMargin. Others
+// are neither counted nor ever removed. A name dated too far ahead is
+// logged once, at WARN, so that an operator can remove it.
 func (s *Scheduler) backups() ([]string, error) {
 	if err := PrepareDir(s.o.Dir); err != nil {
 		return nil, err
@@ -205,18 +229,42 @@ func (s *Scheduler) backups() ([]string, error) {
 		return nil, err
 	}
 	var names []string
+	limit := time.Now().Add(futureMargin)
 	for _, e := range entries {
-		if e.Type().IsRegular() && namePattern.MatchString(e.Name()) {
-			names = append(names, e.Name())
+		if !e.Type().IsRegular() {
+			continue
 		}
+		t, ok := nameTime(e.Name())
+		switch {
+		case !ok:
+			continue
+		case t.After(limit):
+			if !s.warned[e.Name()] {
+				s.warned[e.Name()] = true
+				s.o.Log.Warn("a backup's name is dated in the future: it is ignored (not counted, never removed) until that time; remove it if the clock was wrong",
+					slog.String("file", filepath.Join(s.o.Dir, e.Name())))
+			}
+			continue
+		}
+		names = append(names, e.Name())
 	}
 	slices.Sort(names) // the time in the name sorts as text
 	return names, nil
 }
 
-func nameTime(name string) time.Time {
-	t, _ := time.Parse(timeLayout, namePattern.FindStringSubmatch(name)[1]) // the pattern admits only digits; a 13th month parses as zero, the distant past
-	return t
+// nameTime returns the time in a backup's name, and whether the name is
+// one: of our pattern, with a time that exists (not a 13th month) and
+// written as Name writes it.
+func nameTime(name string) (time.Time, bool) {
+	m := namePattern.FindStringSubmatch(name)
+	if m == nil {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(timeLayout, m[1])
+	if err != nil || t.Format(timeLayout) != m[1] {
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // Name is the file name of a backup started at t.

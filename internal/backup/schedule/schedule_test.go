@@ -235,13 +235,77 @@ func TestFirstBackupFollowsTheNewest(t *testing.T) {
 	if got := backupNames(t, dir); len(got) != 2 {
 		t.Fatalf("no backup was taken though the newest was old: %v", got)
 	}
-	// A name from the future delays the next backup by an interval at most.
-	if err := os.WriteFile(filepath.Join(dir, Name(time.Now().Add(100*24*time.Hour), false)), nil, 0o600); err != nil {
+}
+
+// A name dated well in the future (a clock that was ahead) is ignored,
+// with one WARN line: backups carry on as if it were not there, and it is
+// neither counted against Keep nor removed. A name whose date does not
+// exist is not a backup at all: never counted, never removed.
+func TestNamesFromTheFutureOrNowhereAreIgnored(t *testing.T) {
+	store := openSQLite(t)
+	dir := t.TempDir()
+	future := Name(time.Now().Add(100*24*time.Hour), false)
+	impossible := "palisade-99991399T000000Z.tar"
+	old := Name(time.Now().Add(-2*time.Hour), false)
+	soon := Name(time.Now().Add(time.Minute), false) // another instance's clock, a little ahead
+	for _, n := range []string{future, impossible, old} {
+		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var logs logBuffer
+	s, err := New(Options{Dir: dir, Interval: time.Hour, Keep: 1, Store: store, Log: newLog(&logs, nil)})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if wait := s.tick(context.Background()); wait > time.Hour {
-		t.Fatalf("a future name delays the next backup by %s", wait)
+	if wait := s.tick(context.Background()); wait <= 0 || wait > time.Hour {
+		t.Fatalf("after a backup, the next waits %s", wait)
 	}
+	got := backupNames(t, dir)
+	if len(got) != 3 || !slices.Contains(got, future) || !slices.Contains(got, impossible) || slices.Contains(got, old) {
+		t.Fatalf("with a future and an impossible name, the directory holds %v: want a new backup, the old one pruned, the others untouched", got)
+	}
+	s.tick(context.Background())
+	if warns := logs.lines(t, "a backup's name is dated in the future: it is ignored (not counted, never removed) until that time; remove it if the clock was wrong"); len(warns) != 1 || !strings.HasSuffix(warns[0]["file"].(string), future) {
+		t.Fatalf("WARN lines for the future name: %v", warns)
+	}
+	// Within the margin, a name counts: the next backup waits.
+	if err := os.WriteFile(filepath.Join(dir, soon), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if wait, err := s.untilDue(); err != nil || wait <= 0 {
+		t.Fatalf("a name a minute ahead: wait %s, %v", wait, err)
+	}
+}
+
+// Giving the lease up is bounded in time: a store that no longer answers
+// does not hold up shutdown.
+func TestReleaseLeaseIsBounded(t *testing.T) {
+	store := &slowRelease{Store: openSQLite(t)}
+	s, err := New(Options{Dir: t.TempDir(), Interval: time.Hour, Keep: 1, Store: store, Log: newLog(&logBuffer{}, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.tick(context.Background())
+	if !store.bounded {
+		t.Fatal("the lease was released with no deadline")
+	}
+}
+
+// slowRelease is a real store whose ReleaseLease answers only when its
+// context ends, as an unreachable database would.
+type slowRelease struct {
+	*sqlite.Store
+	bounded bool
+}
+
+func (s *slowRelease) ReleaseLease(ctx context.Context, name, holder string) error {
+	if d, ok := ctx.Deadline(); !ok || time.Until(d) > releaseTimeout {
+		return context.DeadlineExceeded // unbounded: fail the test, not hang it
+	}
+	s.bounded = true
+	<-ctx.Done()
+	return ctx.Err()
 }
 
 // A backup that fails is one ERROR line saying which step failed, with no
@@ -401,6 +465,25 @@ func TestPrepareDir(t *testing.T) {
 	if err := PrepareDir(file); err == nil {
 		t.Error("a file was taken for a directory")
 	}
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := PrepareDir(link); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("a symbolic link to a good directory: %v", err)
+	}
+	if os.Geteuid() == 0 { // only root can give a directory away
+		theirs := filepath.Join(t.TempDir(), "theirs")
+		if err := os.Mkdir(theirs, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(theirs, 12345, 12345); err != nil {
+			t.Fatal(err)
+		}
+		if err := PrepareDir(theirs); err == nil || !strings.Contains(err.Error(), "another user") {
+			t.Errorf("a directory of another user: %v", err)
+		}
+	}
 }
 
 // Two instances on one PostgreSQL database sharing one directory take
@@ -455,7 +538,9 @@ func TestTwoInstancesOnPostgresTakeEachBackupOnce(t *testing.T) {
 		t.Fatalf("the directory holds %v, the logs name %v", inDir, files)
 	}
 	for i := 1; i < len(files); i++ {
-		if gap := nameTime(files[i]).Sub(nameTime(files[i-1])); gap < interval {
+		a, _ := nameTime(files[i-1])
+		b, _ := nameTime(files[i])
+		if gap := b.Sub(a); gap < interval {
 			t.Fatalf("backups %s and %s are %s apart, less than the interval", files[i-1], files[i], gap)
 		}
 	}

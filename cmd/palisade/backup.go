@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/palisade-blog/palisade/internal/backup"
 	"github.com/palisade-blog/palisade/internal/blog"
 	"github.com/palisade-blog/palisade/internal/config"
+	"github.com/palisade-blog/palisade/internal/markdown"
 )
 
 const backupUsage = `Usage:
@@ -25,11 +27,14 @@ const backupUsage = `Usage:
         public keys (age1…); only their identities can restore it.
   palisade restore FILE|- [--age-identity FILE]... [flags]
         restore a backup into an empty database: the whole file is checked first, then
-        every record is loaded, or none. --age-identity is an age identity file that
-        opens an encrypted backup.
+        every record is loaded, or none; posts' HTML is rendered again from their
+        content. --age-identity is an age identity file that opens an encrypted
+        backup; with it, a backup that is not encrypted is refused.
 
 A backup holds the settings, accounts, posts, invites and passkeys, not sessions: after a
-restore everyone signs in again. Authenticator secrets stay sealed: restore with the same
+restore everyone signs in again. It holds password hashes and recovery-code hashes: keep
+it as secret as the database, or encrypt it. A restore trusts the file: checksums catch
+damage, not deliberate changes. Authenticator secrets stay sealed: restore with the same
 PALISADE_2FA_KEYS. Flags are those of "palisade serve" that locate the database
 (--data-dir, --database-url).
 `
@@ -156,10 +161,12 @@ func restoreCmd(ctx context.Context, args []string, env environment, stdin io.Re
 		}
 	}()
 	prog := newProgress(stderr, "restore", b.Manifest.Records())
+	md := markdown.New()
 	records := func(yield func(blog.Record, error) bool) {
 		done := 0
 		for r, err := range b.Records() {
 			if err == nil {
+				err = rerender(md, r)
 				done++
 				prog.update(done)
 			}
@@ -170,7 +177,7 @@ func restoreCmd(ctx context.Context, args []string, env environment, stdin io.Re
 	}
 	_, err = store.Import(ctx, records)
 	prog.clear()
-	if blog.ErrorCode(err) == blog.ECONFLICT {
+	if errors.Is(err, blog.ErrNotEmpty) {
 		return fmt.Errorf("restore: %w", errNotEmpty)
 	}
 	if err != nil {
@@ -178,8 +185,45 @@ func restoreCmd(ctx context.Context, args []string, env environment, stdin io.Re
 	}
 	m := b.Manifest
 	fmt.Fprintf(stderr, "restore: %s restored from %s in %s (a backup of %s made %s UTC by Palisade %s); everyone signs in again\n",
-		summary(m), name, prog.elapsed(), m.Store, m.CreatedAt.UTC().Format(time.DateTime), m.PalisadeVersion)
+		summary(m), name, prog.elapsed(), plainText(m.Store), m.CreatedAt.UTC().Format(time.DateTime), plainText(m.PalisadeVersion))
 	return nil
+}
+
+// plainText returns s as it is if it is plain printable text, else
+// quoted with its escapes: a backup's manifest is the file's to say, and
+// an escape sequence in it must not reach the terminal.
+func plainText(s string) string {
+	if q := strconv.Quote(s); q[1:len(q)-1] != s || s == "" || strings.ContainsAny(s, " \u00a0") {
+		return q
+	}
+	return s
+}
+
+// rerender replaces a post's HTML with what this Palisade renders from its
+// content. The backup's HTML is not trusted: a file edited by hand (and a
+// plain backup can be) could otherwise put any script on the blog's
+// pages. Rendering is bounded per post (package markdown), so a restore
+// costs about what writing the posts once did. Content this renderer
+// refuses is refused here, naming the post.
+func rerender(md *markdown.Renderer, r blog.Record) error {
+	if r.Post == nil {
+		return nil
+	}
+	html, err := md.Render(r.Post.Content)
+	if err != nil {
+		return blog.Errorf(blog.EINVALID, "Post %q: its content can't be rendered (%s)", r.Post.ID, renderProblem(err))
+	}
+	r.Post.ContentHTML = html
+	return nil
+}
+
+// renderProblem says in a few words why content was refused.
+func renderProblem(err error) string {
+	var ve *blog.ValidationError
+	if errors.As(err, &ve) && len(ve.Fields) > 0 {
+		return ve.Fields[0].Msg
+	}
+	return "the renderer failed"
 }
 
 // backupArgs takes FILE|- from the front of a backup or restore command's

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -255,6 +256,7 @@ func TestRestoreRefusesBadBackups(t *testing.T) {
 		{"EditedManifest", []string{variant("edited.backup", forgedManifest)}, "the manifest does not match its checksum"},
 		{"WrongIdentity", []string{enc, "--age-identity", keyFile(other)}, "no --age-identity key opens it"},
 		{"NoIdentity", []string{enc}, "restore needs --age-identity"},
+		{"PlainWithIdentity", []string{plain, "--age-identity", keyFile(id)}, "not encrypted, yet --age-identity was given"},
 		{"Missing", []string{filepath.Join(dir, "nothing")}, "no such file"},
 	}
 	target := t.TempDir()
@@ -455,5 +457,140 @@ func TestBackupProgressAtTerminal(t *testing.T) {
 	_ = tty.Close()
 	if s := screen.String(); !strings.Contains(s, "\rbackup: 1 of 2 records") || !strings.Contains(s, "\r\x1b[Kbackup: 2 records (1 users") {
 		t.Fatalf("terminal showed %q", s)
+	}
+}
+
+// forge returns the backup data with one part edited and the manifest
+// made to match it: checksums catch damage, not a deliberate change.
+func forge(t *testing.T, data []byte, part string, edit func([]byte) []byte, editManifest func(map[string]any)) []byte {
+	t.Helper()
+	tr := tar.NewReader(bytes.NewReader(data))
+	var out bytes.Buffer
+	tw := tar.NewWriter(&out)
+	var edited []byte
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch h.Name {
+		case part:
+			body = edit(body)
+			edited = body
+		case "manifest.json":
+			var m map[string]any
+			if err := json.Unmarshal(body, &m); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range m["parts"].([]any) {
+				if p := p.(map[string]any); p["name"] == part {
+					sum := sha256.Sum256(edited)
+					p["bytes"], p["sha256"], p["records"] = len(edited), hex.EncodeToString(sum[:]), bytes.Count(edited, []byte("\n"))
+				}
+			}
+			if editManifest != nil {
+				editManifest(m)
+			}
+			if body, err = json.Marshal(m); err != nil {
+				t.Fatal(err)
+			}
+			sum := sha256.Sum256(body)
+			h.PAXRecords = map[string]string{"PALISADE.sha256": hex.EncodeToString(sum[:])}
+		}
+		h.Size = int64(len(body))
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// TestRestoreForgedBackups: a backup edited with care, checksums and
+// all, is still held to what the blog stores: a post's HTML is rendered
+// again from its content, a hostile username or a repeated record is
+// refused as what it is, and the manifest's strings reach the terminal
+// quoted, escape sequences and all.
+func TestRestoreForgedBackups(t *testing.T) {
+	src := t.TempDir()
+	populate(t, src)
+	plain := filepath.Join(t.TempDir(), "plain.backup")
+	if _, _, err := cli(t, src, nil, "backup", plain); err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(data []byte) string {
+		p := filepath.Join(t.TempDir(), "forged.backup")
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	t.Run("ScriptInHTML", func(t *testing.T) {
+		forged := forge(t, good, "posts.jsonl", func(b []byte) []byte {
+			return regexp.MustCompile(`"contentHtml":"[^"]*"`).ReplaceAll(b, []byte(`"contentHtml":"\u003cscript\u003ealert(1)\u003c/script\u003e"`))
+		}, func(m map[string]any) {
+			m["store"], m["palisadeVersion"] = "sqlite\x1b[31mRED", "\x1b]8;;http://evil/\x07click"
+		})
+		dir := t.TempDir()
+		_, errOut, err := cli(t, dir, nil, "restore", write(forged))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(errOut, "\x1b") || !strings.Contains(errOut, `"sqlite\x1b[31mRED"`) {
+			t.Errorf("the manifest's strings reached the terminal as they are: %q", errOut)
+		}
+		restored, want := exportDir(t, dir), exportDir(t, src)
+		if !reflect.DeepEqual(restored, want) {
+			t.Fatal("the restored posts' HTML is not what Palisade renders")
+		}
+		for _, r := range restored {
+			if r.Post != nil && strings.Contains(r.Post.ContentHTML, "<script") {
+				t.Fatalf("the forged HTML was restored: %q", r.Post.ContentHTML)
+			}
+		}
+	})
+	cases := []struct {
+		name, part string
+		edit       func([]byte) []byte
+		want       string
+	}{
+		{"HostileUsername", "users.jsonl", func(b []byte) []byte {
+			return bytes.Replace(b, []byte(`"bob"`), []byte(`"\u001b[2J\u001b]0;pwned\u0007bob\u202e x"`), 1)
+		}, "Invalid backup record: a username"},
+		{"LongUsername", "users.jsonl", func(b []byte) []byte {
+			return bytes.Replace(b, []byte(`"bob"`), []byte(`"`+strings.Repeat("x", 200_000)+`"`), 1)
+		}, "Invalid backup record: a username"},
+		{"RepeatedPost", "posts.jsonl", func(b []byte) []byte {
+			first := b[:bytes.IndexByte(b, '\n')+1]
+			return append(bytes.Clone(b), first...)
+		}, "A backup record repeats the ID of another"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			_, _, err := cli(t, dir, nil, "restore", write(forge(t, good, c.part, c.edit, nil)))
+			if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "not empty") || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("err %v; want one line saying %q", err, c.want)
+			}
+			if n := len(exportDir(t, dir)); n != 1 {
+				t.Fatalf("%d records after a refused restore", n)
+			}
+		})
 	}
 }

@@ -167,3 +167,6 @@ func decodeRecord(dec *json.Decoder, kind int) (blog.Record, error) {
 
 // errEncrypted is returned by Open for an encrypted file and no identity.
 var errEncrypted = errors.New("the backup is encrypted with age: restore needs --age-identity FILE")
+
+// errNotEncrypted is returned by Open for identities and a plain file.
+var errNotEncrypted = errors.New("the backup is not encrypted, yet --age-identity was given: it may not be the file you encrypted; restore it without --age-identity only if you trust it")

@@ -320,6 +320,8 @@ func TestEncrypted(t *testing.T) {
 		"WrongIdentity": {data, []age.Identity{other}, "encrypted for other recipients"},
 		"NoIdentity":    {data, nil, "restore needs --age-identity"},
 		"Truncated":     {data[:len(data)-10], []age.Identity{id}, "read the backup"},
+		// A plain file where an encrypted one was expected: refused.
+		"PlainWithIdentity": {writeSample(t, Options{}), []age.Identity{id}, "not encrypted, yet --age-identity was given"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			got, _, err := readAll(t, c.data, c.ids...)

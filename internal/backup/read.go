@@ -82,6 +82,10 @@ func Open(r io.Reader, identities []age.Identity, tempDir string) (b *Backup, er
 			return nil, fmt.Errorf("decrypt the backup: %v", err)
 		}
 		in = dec
+	} else if len(identities) > 0 {
+		// Whoever asks to decrypt expects a file only they could have
+		// made readable; a plain one in its place may be a substitute.
+		return nil, errNotEncrypted
 	}
 	counted := &countingReader{r: in}
 	in = counted

@@ -29,8 +29,9 @@ type UserRecord struct {
 	RecoveryCodes []string `json:"recoveryCodes,omitempty"` // hashes
 }
 
-// PostRecord is a post as stored, its HTML included (restoring renders
-// nothing, so a restore is exact even if the renderer changed since).
+// PostRecord is a post as stored, its HTML included. Import stores the
+// HTML as given; palisade restore renders it again from the content
+// first, since a backup file is not trusted to hold safe HTML.
 type PostRecord struct {
 	ID          string     `json:"id"`
 	AuthorID    string     `json:"authorId"`

@@ -71,6 +71,7 @@ func (d *Deps) routes(mux *http.ServeMux) {
 	mux.Handle("POST /auth/logout", enrolling(d.handleLogout()))
 	mux.Handle("GET /users/me", enrolling(d.handleMe()))
 	mux.Handle("GET /users/me/posts", authed(d.handleMyPosts()))
+	mux.Handle("POST /users/me/password", authed(d.handleChangePassword()))
 	mux.Handle("POST /users/me/2fa/totp", enrolling(recent(d.handleBeginTOTP())))
 	mux.Handle("POST /users/me/2fa/totp/confirm", enrolling(recent(d.handleConfirmTOTP())))
 	mux.Handle("DELETE /users/me/2fa/totp", enrolling(recent(d.handleDisableTOTP())))

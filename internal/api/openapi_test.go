@@ -322,6 +322,25 @@ func testResponsesMatchOpenAPI(t *testing.T, st apptest.Store) {
 		v.exchange(t, withType(post("/auth/register", "", creds), "text/plain"), invalid, http.StatusUnsupportedMediaType)
 	})
 
+	t.Run("ChangePassword", func(t *testing.T) {
+		token := ts.SignUp(t, "pwchange")
+		change := func(current, next string) map[string]string {
+			return map[string]string{"currentPassword": current, "newPassword": next}
+		}
+		const next = "a brand new passphrase, long enough"
+		v.exchange(t, post("/users/me/password", "", change(testPassword, next)), valid, http.StatusUnauthorized)
+		v.exchange(t, post("/users/me/password", token, change("not the password at all", next)), valid, http.StatusBadRequest)
+		v.exchange(t, post("/users/me/password", token, change(testPassword, "password12345678!")), valid, http.StatusBadRequest)
+		v.exchange(t, post("/users/me/password", token, change(testPassword, "short")), invalid, http.StatusBadRequest)
+		v.exchange(t, post("/users/me/password", token, change(testPassword, strings.Repeat("a", 129))), invalid, http.StatusBadRequest)
+		v.exchange(t, post("/users/me/password", token, change(strings.Repeat("a", 129), next)), invalid, http.StatusBadRequest)
+		v.exchange(t, post("/users/me/password", token, map[string]string{"newPassword": next}), invalid, http.StatusBadRequest)
+		v.exchange(t, post("/users/me/password", token, change(testPassword, huge)), invalid, http.StatusRequestEntityTooLarge)
+		v.exchange(t, withType(post("/users/me/password", token, change(testPassword, next)), "text/plain"), invalid, http.StatusUnsupportedMediaType)
+		v.exchange(t, post("/users/me/password", token, change(testPassword, next)), valid, http.StatusOK)
+		v.exchange(t, post("/users/me/password", token, change(next, testPassword+" again")), valid, http.StatusUnauthorized)
+	})
+
 	t.Run("RegisterWithInvite", func(t *testing.T) {
 		token, hash := blog.NewInviteToken()
 		if _, err := ts.Store.CreateInvite(t.Context(), blog.NewInvite{TokenHash: hash, Role: blog.RoleAuthor, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
@@ -650,6 +669,7 @@ func testResponsesMatchOpenAPI(t *testing.T, st apptest.Store) {
 		erin := strict.ts.SignUp(t, "erin")
 		strict.exchange(t, post("/posts", erin, map[string]string{"title": "Title", "content": "Long enough content"}), valid, http.StatusForbidden)
 		strict.exchange(t, get("/users/me/posts", erin), valid, http.StatusForbidden)
+		strict.exchange(t, post("/users/me/password", erin, map[string]string{"currentPassword": testPassword, "newPassword": "a brand new passphrase, long enough"}), valid, http.StatusForbidden)
 		strict.exchange(t, get("/users/me", erin), valid, http.StatusOK)
 		for _, w := range []*oaValidator{v, strict} {
 			for op, statuses := range w.seen {

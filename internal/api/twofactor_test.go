@@ -331,6 +331,7 @@ func TestEnrolmentPolicy(t *testing.T) {
 		t.Fatalf("policy 403: %s", r.Body)
 	}
 	wantStatus(t, ts.Get(t, "/users/me/posts", token), http.StatusForbidden)
+	wantStatus(t, ts.Post(t, "/users/me/password", token, map[string]string{"currentPassword": testPassword, "newPassword": "a brand new passphrase, long enough"}), http.StatusForbidden)
 	var me struct{ TwoFactor struct{ TOTP, Required bool } }
 	ts.Get(t, "/users/me", token).Want(t, http.StatusOK).JSON(t, &me)
 	if me.TwoFactor.TOTP || !me.TwoFactor.Required {

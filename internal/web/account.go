@@ -95,8 +95,12 @@ func (d *Deps) enrolFirst(next http.Handler) http.Handler {
 }
 
 // enrolmentPath reports the pages an account held by enrolFirst may
-// still use.
+// still use. Changing the password is not needed to enrol, and waits as
+// on the API.
 func enrolmentPath(p string) bool {
+	if p == "/account/password" {
+		return false
+	}
 	return p == "/account" || strings.HasPrefix(p, "/account/") || p == "/logout"
 }
 

@@ -81,7 +81,7 @@ func newRenderer() (*renderer, error) {
 		return nil, fmt.Errorf("parse base template: %w", err)
 	}
 	for _, name := range []string{"home", "post", "write", "delete", "login", "register", "error", "admin", "admin-invite", "setup", "author",
-		"login-2fa", "account", "reauth", "totp-setup", "totp-disable", "recovery-new", "recovery-codes", "passkey-remove"} {
+		"login-2fa", "account", "reauth", "totp-setup", "totp-disable", "recovery-new", "recovery-codes", "passkey-remove", "password"} {
 		t, err := template.Must(base.Clone()).ParseFS(templateFiles, "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("parse template %s: %w", name, err)

@@ -32,6 +32,8 @@ func (d *Deps) routes(mux *http.ServeMux) {
 	// sign-in within account.ReauthWindow (else "Confirm it's you").
 	mux.Handle("GET /account", d.site(d.signedIn(d.handleAccount())))
 	mux.Handle("POST /account/reauth", d.site(d.signedIn(d.handleReauth())))
+	mux.Handle("GET /account/password", d.site(d.signedIn(d.handlePasswordForm())))
+	mux.Handle("POST /account/password", d.site(d.signedIn(d.handlePasswordChange())))
 	mux.Handle("GET /account/2fa/totp", d.site(d.signedIn(d.recent(d.handleTOTPSetup()))))
 	mux.Handle("GET /account/2fa/totp/qr.png", d.site(d.handleTOTPQR()))
 	mux.Handle("POST /account/2fa/totp/confirm", d.site(d.signedIn(d.recent(d.handleTOTPConfirm()))))
